@@ -1,0 +1,29 @@
+// imagebuild-operator: the single binary behind the controller (`run`), the merge pod (`merge`)
+// and `version`.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: imagebuild-operator <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  version   print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "version") {
+    std::cout << "imagebuild-operator " << IBO_VERSION << "\n";
+    return 0;
+  }
+  std::cerr << "imagebuild-operator: unknown command \"" << command << "\" (see --help)\n";
+  return 2;
+}

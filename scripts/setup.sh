@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One-time setup of a fresh Debian bookworm machine (root): build dependencies, the test registry,
+# and a real Kubernetes control plane built from Debian's `kubernetes` source package.
+# Idempotent: a second run only checks and takes seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl time
+  libcpprest-dev libboost-system-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  etcd-server etcd-client golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev
+  docker-registry skopeo buildah apache2-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian registry package starts a system service on port 5000; tests run their own instances.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+
+"$here/build-control-plane.sh"
+
+if ! command -v kubectl >/dev/null 2>&1; then
+  install -m 0755 "$("$here/build-control-plane.sh" --print-bin-dir)/kubectl" /usr/local/bin/kubectl
+fi
+echo "setup: done"

@@ -1,0 +1,173 @@
+// The one implementation of http::Transport, on cpprestsdk. Every cpprestsdk/pplx exception is
+// caught here and turned into a Status.
+#include <boost/asio/ssl.hpp>
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <system_error>
+
+#include "http/http_transport.h"
+
+namespace ibo::http {
+
+bool CaseInsensitiveLess::operator()(const std::string& a, const std::string& b) const {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+std::optional<std::string> Response::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  if (it == headers.end()) return std::nullopt;
+  return it->second;
+}
+
+namespace {
+
+namespace wh = web::http;
+namespace whc = web::http::client;
+
+// Where a request failed, turned into a value; `what` never carries request headers.
+Status FromException(const std::exception& e, const std::string& url) {
+  if (auto* he = dynamic_cast<const wh::http_exception*>(&e)) {
+    const auto code = he->error_code();
+    if (code == std::errc::timed_out || code == std::errc::operation_canceled) {
+      return {code == std::errc::timed_out ? StatusCode::kTimeout : StatusCode::kCancelled,
+              url + ": " + he->what()};
+    }
+    return Unavailable(url + ": " + he->what());
+  }
+  if (dynamic_cast<const pplx::task_canceled*>(&e)) return {StatusCode::kCancelled, url + ": cancelled"};
+  return Unavailable(url + ": " + e.what());
+}
+
+Headers CopyHeaders(const wh::http_headers& from) {
+  Headers out;
+  for (const auto& [k, v] : from) out[k] = v;
+  return out;
+}
+
+class CpprestStream : public ResponseStream {
+ public:
+  CpprestStream(wh::http_response response, std::shared_ptr<pplx::cancellation_token_source> cts)
+      : response_(std::move(response)), cts_(std::move(cts)), headers_(CopyHeaders(response_.headers())),
+        body_(response_.body()) {}
+  ~CpprestStream() override { Cancel(); }
+
+  int status() const override { return response_.status_code(); }
+  const Headers& headers() const override { return headers_; }
+
+  StatusOr<std::optional<std::string>> ReadLine() override {
+    try {
+      concurrency::streams::container_buffer<std::string> line;
+      const size_t n = body_.read_line(line).get();
+      if (n == 0 && body_.is_eof()) return std::optional<std::string>();
+      std::string text = std::move(line.collection());
+      if (!text.empty() && text.back() == '\r') text.pop_back();
+      return std::optional<std::string>(std::move(text));
+    } catch (const std::exception& e) {
+      return FromException(e, "stream");
+    }
+  }
+
+  void Cancel() override { cts_->cancel(); }
+
+ private:
+  wh::http_response response_;
+  std::shared_ptr<pplx::cancellation_token_source> cts_;
+  Headers headers_;
+  concurrency::streams::istream body_;
+};
+
+class CpprestTransport : public Transport {
+ public:
+  explicit CpprestTransport(TlsOptions tls) : tls_(std::move(tls)) {}
+
+  StatusOr<Response> Send(const Request& request) override {
+    try {
+      auto [client, message] = Prepare(request);
+      wh::http_response response = client->request(message).get();
+      Response out;
+      out.status = response.status_code();
+      out.headers = CopyHeaders(response.headers());
+      std::vector<unsigned char> bytes = response.extract_vector().get();
+      out.body.assign(bytes.begin(), bytes.end());
+      return out;
+    } catch (const std::exception& e) {
+      return FromException(e, request.method + " " + request.url);
+    }
+  }
+
+  StatusOr<std::unique_ptr<ResponseStream>> Stream(const Request& request) override {
+    try {
+      auto [client, message] = Prepare(request);
+      auto cts = std::make_shared<pplx::cancellation_token_source>();
+      wh::http_response response = client->request(message, cts->get_token()).get();
+      return std::unique_ptr<ResponseStream>(new CpprestStream(std::move(response), std::move(cts)));
+    } catch (const std::exception& e) {
+      return FromException(e, request.method + " " + request.url);
+    }
+  }
+
+ private:
+  std::pair<std::shared_ptr<whc::http_client>, wh::http_request> Prepare(const Request& request) {
+    web::uri uri(request.url);
+    std::string origin = uri.scheme() + "://" + uri.host();
+    if (uri.port() > 0) origin += ":" + std::to_string(uri.port());
+
+    wh::http_request message(request.method);
+    std::string resource = uri.resource().to_string();
+    message.set_request_uri(resource.empty() ? "/" : resource);
+    if (!request.body.empty() || request.method == "PUT" || request.method == "POST" ||
+        request.method == "PATCH") {
+      message.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
+    }
+    for (const auto& [k, v] : request.headers) {
+      if (message.headers().has(k)) message.headers().remove(k);
+      message.headers().add(k, v);
+    }
+    return {ClientFor(origin, request.timeout), std::move(message)};
+  }
+
+  std::shared_ptr<whc::http_client> ClientFor(const std::string& origin, std::chrono::milliseconds timeout) {
+    std::lock_guard lock(mu_);
+    const std::string key = origin + "#" + std::to_string(timeout.count());
+    auto it = clients_.find(key);
+    if (it != clients_.end()) return it->second;
+    whc::http_client_config config;
+    config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+    // Redirects are the caller's decision: following them here would forward credentials.
+    config.set_max_redirects(0);
+    config.set_validate_certificates(!tls_.insecure_skip_verify);
+    TlsOptions tls = tls_;
+    config.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+      namespace ssl = boost::asio::ssl;
+      if (!tls.ca_file.empty() || !tls.ca_pem.empty()) {
+        if (!tls.ca_file.empty()) ctx.load_verify_file(tls.ca_file);
+        if (!tls.ca_pem.empty()) ctx.add_certificate_authority(boost::asio::buffer(tls.ca_pem));
+      }
+      if (!tls.client_cert_file.empty()) ctx.use_certificate_chain_file(tls.client_cert_file);
+      if (!tls.client_cert_pem.empty()) ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
+      if (!tls.client_key_file.empty()) ctx.use_private_key_file(tls.client_key_file, ssl::context::pem);
+      if (!tls.client_key_pem.empty()) ctx.use_private_key(boost::asio::buffer(tls.client_key_pem), ssl::context::pem);
+    });
+    auto client = std::make_shared<whc::http_client>(web::uri(origin), config);
+    clients_.emplace(key, client);
+    return client;
+  }
+
+  TlsOptions tls_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<whc::http_client>> clients_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> NewTransport(TlsOptions tls) {
+  return std::make_unique<CpprestTransport>(std::move(tls));
+}
+
+}  // namespace ibo::http

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# A real, throw-away Kubernetes control plane on loopback for tests and the sandbox: etcd,
+# kube-apiserver (TLS, client certificates, RBAC, service-account tokens), kube-scheduler and
+# kube-controller-manager, on free ports. Everything it starts is recorded by pid in DIR.
+#   control-plane.sh start DIR [extra kube-apiserver flags...]
+#   control-plane.sh stop DIR
+#   control-plane.sh restart-apiserver DIR     (stop and start kube-apiserver alone, same port)
+#   control-plane.sh compact-etcd DIR          (compact etcd to its current revision)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+cmd=${1:?usage: control-plane.sh start|stop|restart-apiserver|compact-etcd DIR}
+dir=${2:?usage: control-plane.sh $cmd DIR}
+shift 2
+
+bin_dir=$("$repo/scripts/build-control-plane.sh" --print-bin-dir)
+for etcd_dir in /usr/bin /usr/sbin; do [[ -x $etcd_dir/etcd ]] && break; done
+
+fail() { echo "control-plane: $*" >&2; exit 1; }
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
+  done
+  fail "no free port found"
+}
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    (( $(date +%s) < deadline )) || fail "$what did not come up within the time allowed; logs in $dir/logs"
+    sleep 0.2
+  done
+}
+
+make_certs() {
+  local c=$dir/pki
+  mkdir -p "$c"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=imagebuild-test-ca" \
+    -keyout "$c/ca.key" -out "$c/ca.crt" 2>/dev/null
+  sign() {  # sign NAME SUBJECT [SAN]
+    openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$c/$1.key" -out "$c/$1.csr" 2>/dev/null
+    local ext=$c/$1.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n' >"$ext"
+    if [[ -n ${3:-} ]]; then
+      printf 'extendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$3" >>"$ext"
+    else
+      printf 'extendedKeyUsage=clientAuth\n' >>"$ext"
+    fi
+    openssl x509 -req -in "$c/$1.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$ext" -out "$c/$1.crt" 2>/dev/null
+  }
+  sign apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost"
+  sign admin "/O=system:masters/CN=admin"
+  openssl genrsa -out "$c/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$c/sa.key" -pubout -out "$c/sa.pub" 2>/dev/null
+}
+
+start_apiserver() {
+  # shellcheck disable=SC1091
+  source "$dir/env"
+  local extra=()
+  [[ -f $dir/apiserver-flags ]] && mapfile -t extra <"$dir/apiserver-flags"
+  "$bin_dir/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+    --insecure-port=0 --tls-cert-file="$dir/pki/apiserver.crt" --tls-private-key-file="$dir/pki/apiserver.key" \
+    --client-ca-file="$dir/pki/ca.crt" --service-account-key-file="$dir/pki/sa.pub" \
+    --service-account-signing-key-file="$dir/pki/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc --authorization-mode=Node,RBAC \
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+    --disable-admission-plugins=ServiceAccount ${extra[@]+"${extra[@]}"} \
+    >"$dir/logs/kube-apiserver.log" 2>&1 &
+  echo $! >"$dir/pids/kube-apiserver"
+  wait_for 60 kube-apiserver kubectl --kubeconfig "$dir/kubeconfig" get --raw /readyz
+}
+
+stop_pid() {  # stop_pid NAME: TERM, then KILL after 10 s
+  local f=$dir/pids/$1 pid
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+case $cmd in
+  start)
+    [[ -x $bin_dir/kube-apiserver ]] || fail "no kube-apiserver in $bin_dir: run scripts/setup.sh first"
+    [[ -n ${etcd_dir:-} && -x $etcd_dir/etcd ]] || fail "no etcd binary: run scripts/setup.sh first"
+    if [[ -d $dir/pids ]]; then "$0" stop "$dir"; fi
+    rm -rf "$dir"; mkdir -p "$dir/logs" "$dir/pids"
+    printf '%s\n' "$@" | sed '/^$/d' >"$dir/apiserver-flags"
+    make_certs
+    cat >"$dir/env" <<ENV
+ETCD_PORT=$(free_port)
+ETCD_PEER_PORT=$(free_port)
+APISERVER_PORT=$(free_port)
+ENV
+    # shellcheck disable=SC1091
+    source "$dir/env"
+    cat >"$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$dir/pki/ca.crt"}
+users:
+- name: admin
+  user: {client-certificate: "$dir/pki/admin.crt", client-key: "$dir/pki/admin.key"}
+contexts:
+- name: test
+  context: {cluster: test, user: admin}
+current-context: test
+KC
+    "$etcd_dir/etcd" --data-dir "$dir/etcd" --name default \
+      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" >"$dir/logs/etcd.log" 2>&1 &
+    echo $! >"$dir/pids/etcd"
+    wait_for 30 etcd curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+    start_apiserver
+    "$bin_dir/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false --port=0 --secure-port=0 \
+      >"$dir/logs/kube-scheduler.log" 2>&1 &
+    echo $! >"$dir/pids/kube-scheduler"
+    "$bin_dir/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --leader-elect=false --port=0 \
+      --secure-port=0 --controllers=garbagecollector,serviceaccount-token,serviceaccount,namespace \
+      --service-account-private-key-file="$dir/pki/sa.key" --root-ca-file="$dir/pki/ca.crt" \
+      >"$dir/logs/kube-controller-manager.log" 2>&1 &
+    echo $! >"$dir/pids/kube-controller-manager"
+    # The default ServiceAccount appearing proves the controller-manager runs.
+    wait_for 60 "the default ServiceAccount" kubectl --kubeconfig "$dir/kubeconfig" get serviceaccount default -n default
+    echo "control plane up: KUBECONFIG=$dir/kubeconfig"
+    ;;
+  stop)
+    for p in kube-controller-manager kube-scheduler kube-apiserver etcd; do stop_pid "$p"; done
+    ;;
+  restart-apiserver)
+    stop_pid kube-apiserver
+    start_apiserver
+    ;;
+  compact-etcd)
+    # shellcheck disable=SC1091
+    source "$dir/env"
+    rev=$(ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" endpoint status -w json |
+      grep -o '"revision":[0-9]*' | head -n1 | cut -d: -f2)
+    ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" compact "$rev" >/dev/null
+    echo "$rev"
+    ;;
+  *) fail "unknown command $cmd" ;;
+esac

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# A throw-away OCI registry (Debian's docker-registry, distribution 2.8) on loopback.
+#   registry.sh start DIR [--htpasswd FILE] [--tls CERT KEY]   prints HOST:PORT, writes DIR/address
+#   registry.sh stop DIR
+set -euo pipefail
+cmd=${1:?usage: registry.sh start|stop DIR}
+dir=${2:?usage: registry.sh $cmd DIR}
+shift 2
+fail() { echo "registry: $*" >&2; exit 1; }
+
+case $cmd in
+  start)
+    bin=$(command -v docker-registry || true)
+    [[ -n $bin ]] || fail "docker-registry is not installed: run scripts/setup.sh first"
+    if [[ -f $dir/pid ]]; then "$0" stop "$dir"; fi
+    mkdir -p "$dir/storage"
+    auth="" tls=""
+    while (($#)); do
+      case $1 in
+        --htpasswd) auth=$'auth:\n  htpasswd:\n    realm: imagebuild-test\n    path: '"$2"; shift 2 ;;
+        --tls) tls=$'\n  tls:\n    certificate: '"$2"$'\n    key: '"$3"; shift 3 ;;
+        *) fail "unknown option $1" ;;
+      esac
+    done
+    for _ in $(seq 1 100); do
+      port=$(( 20000 + RANDOM % 30000 ))
+      (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || break
+    done
+    cat >"$dir/config.yml" <<CFG
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $dir/storage}
+  delete: {enabled: true}
+http:
+  addr: 127.0.0.1:$port$tls
+$auth
+CFG
+    "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+    echo $! >"$dir/pid"
+    scheme=http; [[ -n $tls ]] && scheme=https
+    for _ in $(seq 1 100); do
+      code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
+      [[ $code == 200 || $code == 401 ]] && { echo "127.0.0.1:$port" | tee "$dir/address"; exit 0; }
+      sleep 0.1
+    done
+    fail "did not answer on 127.0.0.1:$port; log in $dir/registry.log"
+    ;;
+  stop)
+    [[ -f $dir/pid ]] || exit 0
+    pid=$(cat "$dir/pid"); kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/pid"
+    ;;
+  *) fail "unknown command $cmd" ;;
+esac

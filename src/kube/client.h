@@ -1,0 +1,72 @@
+// The Kubernetes API as the operator uses it: typed errors, any resource, JSON objects.
+// Abstract so that controllers are unit-tested with a mock; RestClient is the one implementation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "kube/resource.h"
+
+namespace ibo::kube {
+
+using Json = nlohmann::json;
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  int64_t limit = 0;             // page size; 0 = server default (everything)
+  std::string continue_token;
+  std::string resource_version;  // for watch: where to start
+  int timeout_seconds = 0;       // for watch: server-side end of the stream
+  bool allow_watch_bookmarks = false;
+};
+
+struct DeleteOptions {
+  std::string propagation_policy;  // Foreground, Background, Orphan; empty = server default
+  std::optional<int64_t> grace_period_seconds;
+  std::string precondition_uid;
+  std::string precondition_resource_version;
+};
+
+enum class PatchType { kMerge, kJson, kStrategicMerge };
+
+struct WatchEvent {
+  std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
+  Json object;
+};
+
+class WatchStream {
+ public:
+  virtual ~WatchStream() = default;
+  // The next event; nullopt when the server ended the stream normally (timeoutSeconds).
+  virtual StatusOr<std::optional<WatchEvent>> Next() = 0;
+  // Unblocks Next() from another thread.
+  virtual void Cancel() = 0;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual StatusOr<Json> Get(const ResourceType& type, const std::string& ns, const std::string& name) = 0;
+  // One page; metadata.continue in the result names the next.
+  virtual StatusOr<Json> List(const ResourceType& type, const std::string& ns, const ListOptions& options) = 0;
+  virtual StatusOr<Json> Create(const ResourceType& type, const std::string& ns, const Json& object) = 0;
+  // Replaces the object; its metadata.resourceVersion makes a stale update fail with Conflict.
+  virtual StatusOr<Json> Update(const ResourceType& type, const std::string& ns, const Json& object,
+                                const std::string& subresource = "") = 0;
+  virtual StatusOr<Json> Patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                               PatchType patch_type, const Json& patch, const std::string& subresource = "") = 0;
+  virtual Status Delete(const ResourceType& type, const std::string& ns, const std::string& name,
+                        const DeleteOptions& options = {}) = 0;
+  virtual StatusOr<std::unique_ptr<WatchStream>> Watch(const ResourceType& type, const std::string& ns,
+                                                       const ListOptions& options) = 0;
+
+  // Every page of a list, items concatenated; the last page's resourceVersion is kept.
+  StatusOr<Json> ListAll(const ResourceType& type, const std::string& ns, ListOptions options);
+};
+
+}  // namespace ibo::kube

@@ -1,0 +1,214 @@
+#include "kube/rest_client.h"
+
+#include <thread>
+
+#include "common/base64.h"
+#include "kube/api_error.h"
+#include "kube/rate_limiter.h"
+
+namespace ibo::kube {
+namespace {
+
+const char* ContentTypeFor(PatchType t) {
+  switch (t) {
+    case PatchType::kMerge: return "application/merge-patch+json";
+    case PatchType::kJson: return "application/json-patch+json";
+    case PatchType::kStrategicMerge: return "application/strategic-merge-patch+json";
+  }
+  return "application/merge-patch+json";
+}
+
+std::string Query(const ListOptions& o, bool watch) {
+  std::string q;
+  auto add = [&](const std::string& k, const std::string& v) { q += (q.empty() ? "?" : "&") + k + "=" + QueryEscape(v); };
+  if (watch) add("watch", "true");
+  if (!o.label_selector.empty()) add("labelSelector", o.label_selector);
+  if (!o.field_selector.empty()) add("fieldSelector", o.field_selector);
+  if (o.limit > 0) add("limit", std::to_string(o.limit));
+  if (!o.continue_token.empty()) add("continue", o.continue_token);
+  if (!o.resource_version.empty()) add("resourceVersion", o.resource_version);
+  if (o.timeout_seconds > 0) add("timeoutSeconds", std::to_string(o.timeout_seconds));
+  if (o.allow_watch_bookmarks) add("allowWatchBookmarks", "true");
+  return q;
+}
+
+class RestWatchStream : public WatchStream {
+ public:
+  RestWatchStream(std::unique_ptr<http::ResponseStream> stream, std::string what)
+      : stream_(std::move(stream)), what_(std::move(what)) {}
+
+  StatusOr<std::optional<WatchEvent>> Next() override {
+    while (true) {
+      IBO_ASSIGN_OR_RETURN(std::optional<std::string> line, stream_->ReadLine());
+      if (!line) return std::optional<WatchEvent>();
+      if (line->empty()) continue;
+      Json doc = Json::parse(*line, nullptr, false);
+      if (doc.is_discarded() || !doc.is_object()) return Internal(what_ + ": unreadable watch event");
+      WatchEvent event{doc.value("type", ""), doc.value("object", Json::object())};
+      if (event.type == "ERROR") {
+        // 410 Gone arrives this way when the watch's resourceVersion was compacted away.
+        return ApiErrorFromStatusObject(event.object.value("code", 0), event.object.dump(), what_);
+      }
+      return std::optional<WatchEvent>(std::move(event));
+    }
+  }
+
+  void Cancel() override { stream_->Cancel(); }
+
+ private:
+  std::unique_ptr<http::ResponseStream> stream_;
+  std::string what_;
+};
+
+class RestClient : public Client {
+ public:
+  RestClient(ClusterConfig config, RestClientOptions options, std::unique_ptr<http::Transport> transport)
+      : config_(config), options_(std::move(options)), credentials_(std::move(config)),
+        limiter_(options_.qps, options_.burst) {
+    if (transport) {
+      transport_ = std::move(transport);
+    } else {
+      http::TlsOptions tls = config_.tls;
+      // An exec plugin may hand out a client certificate instead of a token.
+      if (auto cert = credentials_.ExecClientCertificate()) {
+        tls.client_cert_pem = cert->client_certificate_pem;
+        tls.client_key_pem = cert->client_key_pem;
+      }
+      transport_ = http::NewTransport(std::move(tls));
+    }
+  }
+
+  StatusOr<Json> Get(const ResourceType& type, const std::string& ns, const std::string& name) override {
+    return Call("GET", type.Path(ns, name), "", "", "get " + type.resource + " " + Describe(ns, name));
+  }
+
+  StatusOr<Json> List(const ResourceType& type, const std::string& ns, const ListOptions& options) override {
+    return Call("GET", type.Path(ns) + Query(options, false), "", "", "list " + type.resource + Where(ns));
+  }
+
+  StatusOr<Json> Create(const ResourceType& type, const std::string& ns, const Json& object) override {
+    const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
+    return Call("POST", type.Path(ns), object.dump(), "application/json",
+                "create " + type.resource + " " + Describe(ns, name));
+  }
+
+  StatusOr<Json> Update(const ResourceType& type, const std::string& ns, const Json& object,
+                        const std::string& subresource) override {
+    const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
+    if (name.empty()) return InvalidArgument("update " + type.resource + ": the object has no metadata.name");
+    return Call("PUT", type.Path(ns, name, subresource), object.dump(), "application/json",
+                "update " + type.resource + (subresource.empty() ? "" : "/" + subresource) + " " + Describe(ns, name));
+  }
+
+  StatusOr<Json> Patch(const ResourceType& type, const std::string& ns, const std::string& name, PatchType patch_type,
+                       const Json& patch, const std::string& subresource) override {
+    return Call("PATCH", type.Path(ns, name, subresource), patch.dump(), ContentTypeFor(patch_type),
+                "patch " + type.resource + (subresource.empty() ? "" : "/" + subresource) + " " + Describe(ns, name));
+  }
+
+  Status Delete(const ResourceType& type, const std::string& ns, const std::string& name,
+                const DeleteOptions& options) override {
+    Json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+    if (!options.propagation_policy.empty()) body["propagationPolicy"] = options.propagation_policy;
+    if (options.grace_period_seconds) body["gracePeriodSeconds"] = *options.grace_period_seconds;
+    if (!options.precondition_uid.empty()) body["preconditions"]["uid"] = options.precondition_uid;
+    if (!options.precondition_resource_version.empty()) {
+      body["preconditions"]["resourceVersion"] = options.precondition_resource_version;
+    }
+    return Call("DELETE", type.Path(ns, name), body.dump(), "application/json",
+                "delete " + type.resource + " " + Describe(ns, name))
+        .status();
+  }
+
+  StatusOr<std::unique_ptr<WatchStream>> Watch(const ResourceType& type, const std::string& ns,
+                                               const ListOptions& options) override {
+    const std::string what = "watch " + type.resource + Where(ns);
+    http::Request request;
+    request.url = config_.server + type.Path(ns) + Query(options, true);
+    // The transport's timeout is an inactivity timer: give the server's own end of the stream room.
+    request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds + 30 : 330);
+    IBO_RETURN_IF_ERROR(Authorize(request));
+    limiter_.Wait();
+    IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, transport_->Stream(request));
+    if (stream->status() != 200) {
+      http::Response response;
+      response.status = stream->status();
+      response.headers = stream->headers();
+      while (true) {
+        auto line = stream->ReadLine();
+        if (!line.ok() || !line->has_value()) break;
+        response.body += **line;
+      }
+      if (response.status == 401) credentials_.Invalidate();
+      return ApiErrorFromResponse(response, what);
+    }
+    return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what));
+  }
+
+ private:
+  static std::string Describe(const std::string& ns, const std::string& name) {
+    return ns.empty() ? name : ns + "/" + name;
+  }
+  static std::string Where(const std::string& ns) { return ns.empty() ? "" : " in " + ns; }
+
+  Status Authorize(http::Request& request) {
+    request.headers["Accept"] = "application/json";
+    request.headers["User-Agent"] = options_.user_agent;
+    auto token = credentials_.BearerToken();
+    if (!token.ok()) return token.status().Annotate("credentials for " + config_.server);
+    if (!token->empty()) {
+      request.headers["Authorization"] = "Bearer " + *token;
+    } else if (!config_.username.empty()) {
+      request.headers["Authorization"] = "Basic " + Base64Encode(config_.username + ":" + config_.password);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<Json> Call(const std::string& method, const std::string& path, const std::string& body,
+                      const std::string& content_type, const std::string& what) {
+    for (int attempt = 0;; ++attempt) {
+      http::Request request;
+      request.method = method;
+      request.url = config_.server + path;
+      request.body = body;
+      request.timeout = options_.request_timeout;
+      if (!content_type.empty()) request.headers["Content-Type"] = content_type;
+      IBO_RETURN_IF_ERROR(Authorize(request));
+      limiter_.Wait();
+      auto response = transport_->Send(request);
+      if (!response.ok()) return response.status().Annotate(what);
+      if (response->status >= 200 && response->status < 300) {
+        if (response->body.empty()) return Json::object();
+        Json doc = Json::parse(response->body, nullptr, false);
+        if (doc.is_discarded()) return Internal(what + ": the server answered with unreadable JSON");
+        return doc;
+      }
+      Status error = ApiErrorFromResponse(*response, what);
+      if (response->status == 401 && attempt == 0) {
+        credentials_.Invalidate();  // a rotated token or an expired exec credential: fetch it again once
+        continue;
+      }
+      if (error.code() == StatusCode::kTooManyRequests && attempt < options_.max_retries_on_429) {
+        const auto wait = error.retry_after().value_or(std::chrono::seconds(1));
+        std::this_thread::sleep_for(std::min<std::chrono::seconds>(wait, std::chrono::seconds(30)));
+        continue;
+      }
+      return error;
+    }
+  }
+
+  ClusterConfig config_;
+  RestClientOptions options_;
+  CredentialSource credentials_;
+  TokenBucket limiter_;
+  std::unique_ptr<http::Transport> transport_;
+};
+
+}  // namespace
+
+std::unique_ptr<Client> NewRestClient(ClusterConfig config, RestClientOptions options,
+                                      std::unique_ptr<http::Transport> transport) {
+  return std::make_unique<RestClient>(std::move(config), std::move(options), std::move(transport));
+}
+
+}  // namespace ibo::kube

@@ -1,0 +1,25 @@
+// The Kubernetes REST client over http::Transport: authentication, client-side rate limiting,
+// typed errors, Retry-After on 429, watch streams.
+#pragma once
+
+#include <memory>
+
+#include "http/http_transport.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+namespace ibo::kube {
+
+struct RestClientOptions {
+  double qps = 20;  // client-go's defaults are 5/10; an operator with several informers wants more
+  int burst = 30;
+  std::string user_agent = "imagebuild-operator";
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  int max_retries_on_429 = 5;
+};
+
+// transport may be null: one is made from the configuration's TLS settings.
+std::unique_ptr<Client> NewRestClient(ClusterConfig config, RestClientOptions options = {},
+                                      std::unique_ptr<http::Transport> transport = nullptr);
+
+}  // namespace ibo::kube

@@ -3,6 +3,9 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
+
+#include "merge/merge_command.h"
 
 namespace {
 
@@ -10,6 +13,7 @@ constexpr const char* kUsage =
     "usage: imagebuild-operator <command> [flags]\n"
     "\n"
     "commands:\n"
+    "  merge     push the image index of per-platform images under every tag\n"
     "  version   print the version\n";
 
 }  // namespace
@@ -23,6 +27,9 @@ int main(int argc, char** argv) {
   if (command == "version") {
     std::cout << "imagebuild-operator " << IBO_VERSION << "\n";
     return 0;
+  }
+  if (command == "merge") {
+    return ibo::merge::RunMergeCommand(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   }
   std::cerr << "imagebuild-operator: unknown command \"" << command << "\" (see --help)\n";
   return 2;

@@ -1,0 +1,142 @@
+#include "merge/index_builder.h"
+
+#include <algorithm>
+
+#include "registry/digest.h"
+#include "registry/media_types.h"
+
+namespace ibo::merge {
+namespace {
+
+namespace mt = registry::media_type;
+
+constexpr const char* kReferenceType = "vnd.docker.reference.type";
+constexpr const char* kReferenceDigest = "vnd.docker.reference.digest";
+
+std::string Annotation(const nlohmann::json& descriptor, const char* name) {
+  if (!descriptor.contains("annotations") || !descriptor["annotations"].is_object()) return {};
+  const auto& annotations = descriptor["annotations"];
+  auto it = annotations.find(name);
+  return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool IsAttestation(const nlohmann::json& descriptor) {
+  return Annotation(descriptor, kReferenceType) == "attestation-manifest";
+}
+
+std::string StringOr(const nlohmann::json& object, const char* name) {
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+nlohmann::json PlatformJson(const registry::Platform& p) {
+  nlohmann::json out = {{"architecture", p.architecture}, {"os", p.os}};
+  if (!p.variant.empty()) out["variant"] = p.variant;
+  if (!p.os_version.empty()) out["os.version"] = p.os_version;
+  if (!p.os_features.empty()) out["os.features"] = p.os_features;
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::string> ConfigDigestOf(const registry::Manifest& image) {
+  nlohmann::json doc = nlohmann::json::parse(image.bytes, nullptr, false);
+  if (!doc.is_object() || !doc.contains("config") || !doc["config"].is_object()) {
+    return FailedPrecondition("manifest " + image.digest + " has no config descriptor");
+  }
+  const std::string digest = StringOr(doc["config"], "digest");
+  if (digest.empty()) return FailedPrecondition("manifest " + image.digest + " has a config without a digest");
+  return digest;
+}
+
+StatusOr<registry::Platform> PlatformFromConfig(const std::string& config_bytes) {
+  nlohmann::json doc = nlohmann::json::parse(config_bytes, nullptr, false);
+  if (!doc.is_object()) return FailedPrecondition("image config is not a JSON object");
+  registry::Platform p;
+  p.os = StringOr(doc, "os");
+  p.architecture = StringOr(doc, "architecture");
+  p.variant = StringOr(doc, "variant");
+  p.os_version = StringOr(doc, "os.version");
+  if (auto it = doc.find("os.features"); it != doc.end() && it->is_array()) {
+    for (const auto& f : *it) {
+      if (f.is_string()) p.os_features.push_back(f.get<std::string>());
+    }
+  }
+  if (p.os.empty() || p.architecture.empty()) {
+    return FailedPrecondition("image config declares no os and architecture (not a runnable image)");
+  }
+  return p;
+}
+
+std::optional<registry::Platform> PlatformOfDescriptor(const nlohmann::json& descriptor) {
+  auto it = descriptor.find("platform");
+  if (it == descriptor.end() || !it->is_object()) return std::nullopt;
+  registry::Platform p;
+  p.os = StringOr(*it, "os");
+  p.architecture = StringOr(*it, "architecture");
+  p.variant = StringOr(*it, "variant");
+  return p;
+}
+
+StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const registry::Platform& declared) {
+  nlohmann::json doc = nlohmann::json::parse(index.bytes, nullptr, false);
+  if (!doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array()) {
+    return FailedPrecondition("index " + index.digest + " has no manifests list");
+  }
+  const nlohmann::json* chosen = nullptr;
+  std::vector<std::string> offered;
+  for (const auto& entry : doc["manifests"]) {
+    if (!entry.is_object() || IsAttestation(entry)) continue;
+    const auto platform = PlatformOfDescriptor(entry);
+    if (!platform) continue;
+    offered.push_back(platform->ToString());
+    if (!chosen && registry::SamePlatform(*platform, declared)) chosen = &entry;
+  }
+  if (!chosen) {
+    std::string list;
+    for (const auto& p : offered) list += (list.empty() ? "" : ", ") + p;
+    return NotFound("index " + index.digest + " has no manifest for " + declared.ToString() + " (it has: " +
+                    (list.empty() ? "none" : list) + ")");
+  }
+  IndexSelection selection{*chosen, {}};
+  const std::string chosen_digest = StringOr(*chosen, "digest");
+  for (const auto& entry : doc["manifests"]) {
+    if (entry.is_object() && IsAttestation(entry) && Annotation(entry, kReferenceDigest) == chosen_digest) {
+      selection.attestations.push_back(entry);
+    }
+  }
+  return selection;
+}
+
+nlohmann::json ImageDescriptor(const registry::Manifest& image, const registry::Platform& from_config) {
+  return {{"mediaType", image.media_type},
+          {"size", image.bytes.size()},
+          {"digest", image.digest},
+          {"platform", PlatformJson(from_config)}};
+}
+
+registry::Manifest BuildIndex(std::vector<PlatformImage> images) {
+  std::sort(images.begin(), images.end(), [](const PlatformImage& a, const PlatformImage& b) {
+    return registry::Normalize(a.declared).ToString() < registry::Normalize(b.declared).ToString();
+  });
+  nlohmann::json manifests = nlohmann::json::array();
+  bool all_docker = true;
+  for (const auto& image : images) {
+    manifests.push_back(image.descriptor);
+    all_docker = all_docker && StringOr(image.descriptor, "mediaType") == mt::kDockerManifest;
+  }
+  for (const auto& image : images) {
+    for (const auto& attestation : image.attestations) {
+      manifests.push_back(attestation);
+      all_docker = all_docker && StringOr(attestation, "mediaType") == mt::kDockerManifest;
+    }
+  }
+  registry::Manifest index;
+  index.media_type = std::string(all_docker ? mt::kDockerManifestList : mt::kOciIndex);
+  const nlohmann::json doc = {{"schemaVersion", 2}, {"mediaType", index.media_type}, {"manifests", manifests}};
+  index.bytes = doc.dump();
+  index.digest = registry::Sha256Digest(index.bytes);
+  return index;
+}
+
+}  // namespace ibo::merge

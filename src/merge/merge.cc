@@ -1,0 +1,149 @@
+#include "merge/merge.h"
+
+#include <future>
+#include <map>
+#include <set>
+
+#include "merge/index_builder.h"
+#include "registry/media_types.h"
+#include "registry/reference.h"
+
+namespace ibo::merge {
+namespace {
+
+namespace mt = registry::media_type;
+
+// Runs fn(item) for every item concurrently; the results in the same order.
+template <typename T, typename Fn>
+auto ForEachConcurrently(const std::vector<T>& items, Fn fn) {
+  using R = decltype(fn(items.front()));
+  std::vector<std::future<R>> futures;
+  futures.reserve(items.size());
+  for (const T& item : items) futures.push_back(std::async(std::launch::async, fn, std::cref(item)));
+  std::vector<R> results;
+  results.reserve(items.size());
+  for (auto& f : futures) results.push_back(f.get());
+  return results;
+}
+
+Status FirstError(const std::vector<Status>& statuses) {
+  for (const auto& s : statuses) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Checks one platform's image manifest against its config, which it fetches.
+StatusOr<PlatformImage> VerifyImage(registry::RegistryClient& client, const registry::Platform& declared,
+                                    const registry::Manifest& image) {
+  const std::string where = "platform " + declared.ToString() + ": manifest " + image.digest;
+  if (!mt::IsImageManifest(image.media_type)) {
+    return FailedPrecondition(where + " is " + (image.media_type.empty() ? "of no known type" : image.media_type) +
+                              ", not an image manifest");
+  }
+  auto config_digest = ConfigDigestOf(image);
+  if (!config_digest.ok()) return config_digest.status().Annotate("platform " + declared.ToString());
+  auto config = client.GetBlob(*config_digest);
+  if (!config.ok()) return config.status().Annotate(where + ": config");
+  auto platform = PlatformFromConfig(*config);
+  if (!platform.ok()) return platform.status().Annotate(where + ": config " + *config_digest);
+  if (!registry::SamePlatform(*platform, declared)) {
+    return FailedPrecondition(where + " is built for " + platform->ToString() + ", not " + declared.ToString());
+  }
+  return PlatformImage{declared, ImageDescriptor(image, *platform), {}};
+}
+
+// An input that is an index: the declared platform's manifest from it, with its attestations.
+StatusOr<PlatformImage> VerifyFromIndex(registry::RegistryClient& client, const registry::Platform& declared,
+                                        const registry::Manifest& index) {
+  const std::string where = "platform " + declared.ToString();
+  auto selection = SelectPlatform(index, declared);
+  if (!selection.ok()) return selection.status().Annotate(where);
+  const std::string digest = selection->descriptor.value("digest", std::string());
+  if (!registry::ValidateDigest(digest).ok()) {
+    return FailedPrecondition(where + ": index " + index.digest + " has an entry with an invalid digest");
+  }
+  auto image = client.GetManifest(digest);
+  if (!image.ok()) return image.status().Annotate(where + ": in index " + index.digest);
+  IBO_ASSIGN_OR_RETURN(PlatformImage verified, VerifyImage(client, declared, *image));
+  verified.attestations = std::move(selection->attestations);
+  return verified;
+}
+
+}  // namespace
+
+Status ValidateRequest(const MergeRequest& request) {
+  if (request.inputs.empty()) return InvalidArgument("no --platform-digest given");
+  if (request.tags.empty()) return InvalidArgument("no --tag given");
+  std::set<std::string> platforms;
+  for (const auto& input : request.inputs) {
+    if (Status digest = registry::ValidateDigest(input.digest); !digest.ok()) {
+      return digest.Annotate("platform " + input.platform.ToString());
+    }
+    if (!platforms.insert(registry::Normalize(input.platform).ToString()).second) {
+      return InvalidArgument("platform " + input.platform.ToString() + " is given more than once");
+    }
+  }
+  for (const auto& tag : request.tags) IBO_RETURN_IF_ERROR(registry::ValidateTag(tag));
+  return Status::Ok();
+}
+
+StatusOr<MergeResult> Merge(registry::RegistryClient& client, const MergeRequest& request) {
+  IBO_RETURN_IF_ERROR(ValidateRequest(request));
+  IBO_RETURN_IF_ERROR(client.Ping());
+
+  // Each distinct input digest is fetched once: several platforms may name one index.
+  std::vector<std::string> digests;
+  for (const auto& input : request.inputs) {
+    if (std::find(digests.begin(), digests.end(), input.digest) == digests.end()) digests.push_back(input.digest);
+  }
+  const auto fetched = ForEachConcurrently(digests, [&](const std::string& d) { return client.GetManifest(d); });
+  std::map<std::string, const StatusOr<registry::Manifest>*> by_digest;
+  for (size_t i = 0; i < digests.size(); ++i) by_digest[digests[i]] = &fetched[i];
+
+  const auto verified = ForEachConcurrently(request.inputs, [&](const PlatformDigest& input) -> StatusOr<PlatformImage> {
+    const auto& manifest = *by_digest.at(input.digest);
+    if (!manifest.ok()) return manifest.status().Annotate("platform " + input.platform.ToString());
+    if (mt::IsIndex(manifest->media_type)) return VerifyFromIndex(client, input.platform, *manifest);
+    return VerifyImage(client, input.platform, *manifest);
+  });
+  std::vector<PlatformImage> images;
+  for (const auto& v : verified) {
+    if (!v.ok()) return v.status();
+    images.push_back(*v);
+  }
+
+  MergeResult result;
+  result.index = BuildIndex(std::move(images));
+
+  // A tag already at the index digest is left alone: a rerun changes nothing.
+  const auto pushed = ForEachConcurrently(request.tags, [&](const std::string& tag) -> StatusOr<bool> {
+    auto current = client.HeadManifest(tag);
+    if (current.ok() && *current == result.index.digest) return false;
+    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
+      return current.status().Annotate("tag " + tag);
+    }
+    auto put = client.PutManifest(tag, result.index);
+    if (!put.ok()) return put.status().Annotate("tag " + tag);
+    return true;
+  });
+  for (size_t i = 0; i < pushed.size(); ++i) {
+    if (!pushed[i].ok()) return pushed[i].status();
+    (*pushed[i] ? result.tags_updated : result.tags_unchanged).push_back(request.tags[i]);
+  }
+
+  // Read every tag back: the registry must serve the index we built under each of them.
+  const auto read_back = ForEachConcurrently(request.tags, [&](const std::string& tag) -> Status {
+    auto manifest = client.GetManifest(tag);
+    if (!manifest.ok()) return manifest.status().Annotate("reading back tag " + tag);
+    if (manifest->digest != result.index.digest) {
+      return FailedPrecondition("tag " + tag + " reads back as " + manifest->digest + ", not the pushed " +
+                                result.index.digest);
+    }
+    return Status::Ok();
+  });
+  IBO_RETURN_IF_ERROR(FirstError(read_back));
+  return result;
+}
+
+}  // namespace ibo::merge

@@ -1,0 +1,54 @@
+// A client of one repository on an OCI distribution registry: manifests (GET, HEAD, PUT) and
+// blobs (GET), with Basic or Bearer-token authentication and redirects followed by our own code,
+// so that credentials only ever go to the registry's own origin.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "http/http_transport.h"
+#include "registry/docker_config.h"
+#include "registry/reference.h"
+
+namespace ibo::registry {
+
+struct Manifest {
+  std::string media_type;
+  std::string digest;  // of `bytes`, checked on every read
+  std::string bytes;
+};
+
+struct RegistryOptions {
+  Repository repository;
+  bool plain_http = false;                 // only for registries the user named insecure
+  std::optional<Credentials> credentials;  // none: anonymous
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+};
+
+class RegistryClient {
+ public:
+  virtual ~RegistryClient() = default;
+  // Checks that the registry answers and authenticates for pull and push on the repository.
+  virtual Status Ping() = 0;
+  // A manifest by tag or digest; its bytes are checked against the digest.
+  virtual StatusOr<Manifest> GetManifest(const std::string& reference) = 0;
+  // The digest a tag or digest currently resolves to; NotFound when it does not exist.
+  virtual StatusOr<std::string> HeadManifest(const std::string& reference) = 0;
+  // Stores the manifest under a tag (or its digest); returns the digest the registry reports.
+  virtual StatusOr<std::string> PutManifest(const std::string& reference, const Manifest& manifest) = 0;
+  // A blob's bytes, checked against its digest.
+  virtual StatusOr<std::string> GetBlob(const std::string& digest) = 0;
+};
+
+std::unique_ptr<RegistryClient> NewRegistryClient(RegistryOptions options,
+                                                  std::shared_ptr<http::Transport> transport);
+
+// Where a redirect's Location points, resolved against the URL that was requested.
+std::string ResolveLocation(const std::string& from_url, const std::string& location);
+// "scheme://host:port" of a URL, lowercased, with the scheme's default port made explicit.
+std::string OriginOf(const std::string& url);
+
+}  // namespace ibo::registry

@@ -1,0 +1,83 @@
+// A list-then-watch reflector feeding an ObjectCache, with add/update/delete handlers, a
+// has-synced signal and periodic resync: what client-go's shared informer gives a controller.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/client.h"
+#include "kube/object_cache.h"
+
+namespace ibo::kube {
+
+struct EventHandlers {
+  std::function<void(const Json&)> on_add;
+  std::function<void(const Json& old_object, const Json& new_object)> on_update;
+  std::function<void(const Json&)> on_delete;
+};
+
+struct InformerOptions {
+  std::string namespace_;           // empty: all namespaces
+  std::string label_selector;
+  std::chrono::seconds resync_period{0};  // 0: never; else every handler sees on_update(o, o)
+  int64_t list_page_size = 500;
+  // The server ends each watch after a random time in [min, 2*min), as client-go does.
+  std::chrono::seconds min_watch_timeout{300};
+  std::chrono::milliseconds initial_backoff{800};
+  std::chrono::milliseconds max_backoff{std::chrono::seconds(30)};
+};
+
+class Informer {
+ public:
+  Informer(Client& client, ResourceType type, InformerOptions options = {});
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Before Start().
+  void AddIndex(const std::string& name, IndexFunc func) { cache_.AddIndex(name, std::move(func)); }
+  void AddHandlers(EventHandlers handlers);
+
+  void Start();
+  void Stop();
+  bool HasSynced() const { return synced_.load(); }
+  bool WaitForSync(std::chrono::milliseconds timeout);
+
+  const ObjectCache& cache() const { return cache_; }
+  const ResourceType& type() const { return type_; }
+  // How many times it listed from scratch (after a 410 Gone, among others).
+  int relists() const { return relists_.load(); }
+
+ private:
+  void Run();
+  // Lists everything and swaps it into the cache; returns the list's resourceVersion.
+  StatusOr<std::string> ListAndReplace();
+  // Watches from `resource_version` until the stream ends or fails; updates it as events arrive.
+  Status WatchFrom(std::string& resource_version);
+  void Dispatch(const std::string& type, const Json& object);
+  void SleepFor(std::chrono::milliseconds d);
+  void ResyncIfDue();
+
+  Client& client_;
+  ResourceType type_;
+  InformerOptions options_;
+  ObjectCache cache_;
+  std::vector<EventHandlers> handlers_;
+  std::atomic<bool> synced_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> relists_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<WatchStream> current_;
+  std::thread thread_;
+  std::chrono::steady_clock::time_point next_resync_;
+};
+
+}  // namespace ibo::kube

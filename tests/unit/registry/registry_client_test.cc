@@ -1,0 +1,122 @@
+#include "registry/registry_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "registry/digest.h"
+#include "unit/registry/mock_transport.h"
+
+namespace ibo::registry {
+namespace {
+
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::Return;
+using ::testing::Truly;
+
+http::Response Reply(int status, std::string body = {}, http::Headers headers = {}) {
+  return http::Response{status, std::move(headers), std::move(body)};
+}
+
+bool HasAuthorization(const http::Request& r) { return r.headers.count("Authorization") > 0; }
+
+class RegistryClientTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RegistryClient> Client(std::optional<Credentials> creds) {
+    RegistryOptions options;
+    options.repository = {"r.example.com", "team/app"};
+    options.credentials = std::move(creds);
+    return NewRegistryClient(options, transport_);
+  }
+  std::shared_ptr<http::MockTransport> transport_ = std::make_shared<http::MockTransport>();
+};
+
+TEST_F(RegistryClientTest, BasicChallengeThenRedirectElsewhereWithoutCredentials) {
+  const std::string blob = "config bytes";
+  const std::string digest = Sha256Digest(blob);
+  const std::string blob_url = "https://r.example.com/v2/team/app/blobs/" + digest;
+  ::testing::InSequence order;
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::url, blob_url), Truly([](const http::Request& r) {
+                                        return !HasAuthorization(r);
+                                      }))))
+      .WillOnce(Return(Reply(401, "", {{"WWW-Authenticate", R"(Basic realm="test")"}})));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::url, blob_url), Truly([](const http::Request& r) {
+                                        return r.headers.at("Authorization") == "Basic dTpw";  // u:p
+                                      }))))
+      .WillOnce(Return(Reply(307, "", {{"Location", "https://cdn.example.net/blob?sig=1"}})));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::url, "https://cdn.example.net/blob?sig=1"),
+                                      Truly([](const http::Request& r) { return !HasAuthorization(r); }))))
+      .WillOnce(Return(Reply(200, blob)));
+  auto got = Client(Credentials{"u", "p", ""})->GetBlob(digest);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, blob);
+}
+
+TEST_F(RegistryClientTest, BearerTokenFromRealmWithServiceAndScope) {
+  const std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
+  const std::string digest = Sha256Digest(manifest);
+  const std::string manifest_url = "https://r.example.com/v2/team/app/manifests/" + digest;
+  ::testing::InSequence order;
+  EXPECT_CALL(*transport_, Send(Field(&http::Request::url, manifest_url)))
+      .WillOnce(Return(Reply(401, "", {{"WWW-Authenticate",
+                                        R"(Bearer realm="https://auth.example.com/token",service="reg")"}})));
+  EXPECT_CALL(*transport_,
+              Send(AllOf(Field(&http::Request::url,
+                               "https://auth.example.com/token?service=reg&scope=repository%3Ateam%2Fapp%3Apull%2Cpush"),
+                         Truly([](const http::Request& r) { return r.headers.at("Authorization") == "Basic dTpw"; }))))
+      .WillOnce(Return(Reply(200, R"({"token":"T0K"})")));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::url, manifest_url), Truly([](const http::Request& r) {
+                                        return r.headers.at("Authorization") == "Bearer T0K" &&
+                                               r.headers.at("Accept").find("oci.image.index") != std::string::npos;
+                                      }))))
+      .WillOnce(Return(Reply(200, manifest)));
+  auto got = Client(Credentials{"u", "p", ""})->GetManifest(digest);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->media_type, "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(got->digest, digest);
+}
+
+TEST_F(RegistryClientTest, RefusedCredentialsNeverAppearInTheError) {
+  EXPECT_CALL(*transport_, Send(_))
+      .WillRepeatedly(Return(Reply(401, "", {{"WWW-Authenticate", R"(Basic realm="test")"}})));
+  auto got = Client(Credentials{"robot", "s3cret-pass", ""})->HeadManifest("v1");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kUnauthorized);
+  EXPECT_THAT(got.status().message(), HasSubstr("refused the credentials"));
+  EXPECT_THAT(got.status().message(), ::testing::Not(HasSubstr("s3cret")));
+  EXPECT_THAT(got.status().message(), ::testing::Not(HasSubstr("cm9ib3")));
+}
+
+TEST_F(RegistryClientTest, ContentNotMatchingItsDigestIsRefused) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Reply(200, "tampered")));
+  auto got = Client(std::nullopt)->GetBlob(Sha256Digest("original"));
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(got.status().message(), HasSubstr("does not match its digest"));
+}
+
+TEST_F(RegistryClientTest, AnonymousAgainstAuthenticatedRegistrySaysSo) {
+  EXPECT_CALL(*transport_, Send(_))
+      .WillRepeatedly(Return(Reply(401, "", {{"WWW-Authenticate", R"(Basic realm="test")"}})));
+  auto got = Client(std::nullopt)->Ping();
+  EXPECT_EQ(got.code(), StatusCode::kUnauthorized);
+  EXPECT_THAT(got.message(), HasSubstr("no credentials are configured"));
+}
+
+TEST(ResolveLocation, AbsoluteRootRelativeAndRelative) {
+  EXPECT_EQ(ResolveLocation("https://a/v2/x/blobs/d", "https://b/y"), "https://b/y");
+  EXPECT_EQ(ResolveLocation("https://a:5000/v2/x/blobs/d", "/v2/x/blobs/e"), "https://a:5000/v2/x/blobs/e");
+  EXPECT_EQ(ResolveLocation("https://a/v2/x/blobs/d?q=1", "e"), "https://a/v2/x/blobs/e");
+  EXPECT_EQ(ResolveLocation("https://a/v2/", "//c/z"), "https://c/z");
+}
+
+TEST(OriginOf, DefaultPortsAndCase) {
+  EXPECT_EQ(OriginOf("https://R.example.com/v2/"), "https://r.example.com:443");
+  EXPECT_EQ(OriginOf("https://r.example.com:443/x"), "https://r.example.com:443");
+  EXPECT_EQ(OriginOf("http://127.0.0.1:5000"), "http://127.0.0.1:5000");
+  EXPECT_NE(OriginOf("http://r.example.com/"), OriginOf("https://r.example.com/"));
+}
+
+}  // namespace
+}  // namespace ibo::registry

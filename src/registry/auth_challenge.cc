@@ -31,6 +31,11 @@ class Cursor {
     while (!done() && IsTokenChar(s_[i_])) ++i_;
     return std::string(s_.substr(start, i_ - start));
   }
+  std::string Bare() {
+    const size_t start = i_;
+    while (!done() && s_[i_] != ',' && s_[i_] != ' ' && s_[i_] != '\t') ++i_;
+    return std::string(s_.substr(start, i_ - start));
+  }
   std::string Quoted() {  // at the opening quote
     std::string out;
     ++i_;
@@ -73,7 +78,8 @@ std::vector<AuthChallenge> ParseWwwAuthenticate(std::string_view header) {
       }
       c.set_pos(c.pos() + 1);
       c.SkipSpace();
-      std::string value = c.peek() == '"' ? c.Quoted() : c.Token();
+      // Unquoted values should be tokens; registries write URLs unquoted too, so read to the comma.
+      std::string value = c.peek() == '"' ? c.Quoted() : c.Bare();
       challenge.params[Lower(name)] = value;
     }
     out.push_back(std::move(challenge));

@@ -1,5 +1,7 @@
 #include "registry/docker_config.h"
 
+#include "common/base64.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,26 +15,6 @@ std::string HostOfKey(std::string key) {
   if (auto scheme = key.find("://"); scheme != std::string::npos) key = key.substr(scheme + 3);
   if (auto slash = key.find('/'); slash != std::string::npos) key = key.substr(0, slash);
   return key;
-}
-
-std::optional<std::string> Base64Decode(const std::string& in) {
-  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned int buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    if (c == '\n' || c == '\r') continue;
-    const auto v = kAlphabet.find(c);
-    if (v == std::string::npos) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<unsigned int>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::string StringField(const nlohmann::json& entry, const char* name) {
@@ -60,7 +42,7 @@ StatusOr<DockerConfig> DockerConfig::Parse(std::string_view json, const std::str
     creds.identity_token = StringField(entry, "identitytoken");
     if (const std::string auth = StringField(entry, "auth"); !auth.empty()) {
       auto decoded = Base64Decode(auth);
-      const auto colon = decoded ? decoded->find(':') : std::string::npos;
+      const auto colon = decoded.ok() ? decoded->find(':') : std::string::npos;
       if (colon == std::string::npos) {
         return InvalidArgument("registry config " + source + ": the \"auth\" of " + HostOfKey(key) +
                                " is not base64 of user:password");

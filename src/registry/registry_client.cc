@@ -5,6 +5,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "registry/auth_challenge.h"
 #include "registry/digest.h"
 #include "registry/media_types.h"
@@ -54,25 +55,6 @@ std::string UrlEncode(const std::string& s) {
       out += kHex[c >> 4];
       out += kHex[c & 0xf];
     }
-  }
-  return out;
-}
-
-std::string Base64Encode(const std::string& in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
   }
   return out;
 }
@@ -243,7 +225,7 @@ class DistributionClient : public RegistryClient {
       }
       if (challenge.scheme == "basic") {
         if (!HasPassword()) return NoCredentials();
-        authorization = "Basic " + Base64Encode(options_.credentials->username + ":" + options_.credentials->password);
+        authorization = BasicAuthorization();
         break;
       }
     }
@@ -288,7 +270,7 @@ class DistributionClient : public RegistryClient {
       }
       if (HasPassword()) {
         request.headers["Authorization"] =
-            "Basic " + Base64Encode(options_.credentials->username + ":" + options_.credentials->password);
+            BasicAuthorization();
       }
     }
     auto response = transport_->Send(request);
@@ -312,6 +294,10 @@ class DistributionClient : public RegistryClient {
     }
     if (token.empty()) return Unavailable(where + " returned no token");
     return "Bearer " + token;
+  }
+
+  std::string BasicAuthorization() const {
+    return "Basic " + Base64Encode(options_.credentials->username + ":" + options_.credentials->password);
   }
 
   bool HasPassword() const { return options_.credentials && !options_.credentials->username.empty(); }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -62,22 +63,26 @@ class FakeContent {
     using ::testing::Invoke;
     ON_CALL(client, Ping()).WillByDefault(::testing::Return(Status::Ok()));
     ON_CALL(client, GetManifest(_)).WillByDefault(Invoke([this](const std::string& ref) -> StatusOr<registry::Manifest> {
+      std::lock_guard lock(mu);
       auto it = manifests.find(ref);
       if (it == manifests.end()) return NotFound("manifest " + ref + ": not found in r/app");
       return it->second;
     }));
     ON_CALL(client, GetBlob(_)).WillByDefault(Invoke([this](const std::string& d) -> StatusOr<std::string> {
+      std::lock_guard lock(mu);
       auto it = blobs.find(d);
       if (it == blobs.end()) return NotFound("blob " + d + ": not found in r/app");
       return it->second;
     }));
     ON_CALL(client, HeadManifest(_)).WillByDefault(Invoke([this](const std::string& ref) -> StatusOr<std::string> {
+      std::lock_guard lock(mu);
       auto it = manifests.find(ref);
       if (it == manifests.end()) return NotFound("manifest " + ref + ": not found in r/app");
       return it->second.digest;
     }));
     ON_CALL(client, PutManifest(_, _))
         .WillByDefault(Invoke([this](const std::string& ref, const registry::Manifest& m) -> StatusOr<std::string> {
+          std::lock_guard lock(mu);
           manifests[ref] = m;
           manifests[m.digest] = m;
           return m.digest;
@@ -96,6 +101,7 @@ class FakeContent {
     return m;
   }
 
+  std::mutex mu;  // the merge calls the registry from several threads
   std::map<std::string, registry::Manifest> manifests;
   std::map<std::string, std::string> blobs;
 };

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace ibo::registry {
 namespace {
 
@@ -23,7 +25,7 @@ TEST(ParseRepository, RefusesWhatDistributionRefuses) {
 }
 
 TEST(ValidateTag, FollowsTheTagGrammar) {
-  for (const char* good : {"latest", "v1.4.2", "v1.4", "_x", "A-b_c.d", std::string(128, 'a').c_str()}) {
+  for (const std::string& good : std::vector<std::string>{"latest", "v1.4.2", "v1.4", "_x", "A-b_c.d", std::string(128, 'a')}) {
     EXPECT_TRUE(ValidateTag(good).ok()) << good;
   }
   for (const char* bad : {"", ".v1", "-v1", "v1/2", "v1:2", "v 1"}) EXPECT_FALSE(ValidateTag(bad).ok()) << bad;

@@ -1,0 +1,92 @@
+#include "merge/merge_command.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace ibo::merge {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kDigest = "sha256:" + std::string(64, 'a');
+
+TEST(ParseMergeFlags, AllFlagsBothSpellings) {
+  auto flags = ParseMergeFlags({"--repository", "127.0.0.1:5000/team/app", "--platform-digest",
+                                "linux/amd64=" + kDigest, "--platform-digest=linux/arm/v7=" + kDigest, "--tag",
+                                "v1", "--tag=latest", "--registry-config", "/c.json", "--ca-file=/ca.pem",
+                                "--insecure-registry", "127.0.0.1:5000", "--termination-log", "/t", "--timeout=5"});
+  ASSERT_TRUE(flags.ok()) << flags.status().message();
+  EXPECT_EQ(flags->repository, "127.0.0.1:5000/team/app");
+  ASSERT_EQ(flags->request.inputs.size(), 2u);
+  EXPECT_EQ(flags->request.inputs[1].platform.ToString(), "linux/arm/v7");
+  EXPECT_EQ(flags->request.inputs[1].digest, kDigest);
+  EXPECT_EQ(flags->request.tags, (std::vector<std::string>{"v1", "latest"}));
+  EXPECT_EQ(flags->registry_config, "/c.json");
+  EXPECT_EQ(flags->ca_file, "/ca.pem");
+  EXPECT_EQ(flags->insecure_registries, std::vector<std::string>{"127.0.0.1:5000"});
+  EXPECT_EQ(flags->termination_log, "/t");
+  EXPECT_EQ(flags->timeout, std::chrono::seconds(5));
+}
+
+TEST(ParseMergeFlags, UsageErrorsAreOneClearLine) {
+  EXPECT_THAT(ParseMergeFlags({"--tag", "v1"}).status().message(), HasSubstr("--repository is required"));
+  EXPECT_THAT(ParseMergeFlags({"--repository", "r/a", "--platform-digest", "linux/amd64"}).status().message(),
+              HasSubstr("expected OS/ARCH[/VARIANT]=sha256:<hex>"));
+  EXPECT_THAT(ParseMergeFlags({"--repository", "r/a", "--bogus", "x"}).status().message(), HasSubstr("unknown flag --bogus"));
+  EXPECT_THAT(ParseMergeFlags({"--repository"}).status().message(), HasSubstr("--repository needs a value"));
+  EXPECT_THAT(ParseMergeFlags({"--repository", "r/a", "--platform-digest", "linux/amd64=" + kDigest, "--tag", "a b"})
+                  .status()
+                  .message(),
+              HasSubstr("tag \"a b\""));
+}
+
+TEST(RunMergeCommand, UsageErrorExitsTwoWithOneLine) {
+  std::ostringstream out, err;
+  EXPECT_EQ(RunMergeCommand({"--tag", "v1"}, out, err), 2);
+  EXPECT_EQ(err.str(), "merge: --repository is required\n");
+  EXPECT_EQ(out.str(), "");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class RunMergeCommandTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> Args(std::vector<std::string> extra) {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    std::vector<std::string> args = {"--repository", "127.0.0.1:1/app", "--insecure-registry", "127.0.0.1:1",
+                                     "--platform-digest", "linux/amd64=" + kDigest, "--tag", "v1",
+                                     "--termination-log", log_, "--timeout", "5"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::string log_ = ::testing::TempDir() + "/merge-termination-log";
+  std::ostringstream out_, err_;
+};
+
+TEST_F(RunMergeCommandTest, MissingRegistryConfigIsNamed) {
+  EXPECT_EQ(RunMergeCommand(Args({"--registry-config", "/nonexistent/config.json"}), out_, err_), 1);
+  EXPECT_EQ(err_.str(), "merge: registry config /nonexistent/config.json: cannot be read\n");
+  EXPECT_EQ(ReadFile(log_), "registry config /nonexistent/config.json: cannot be read\n");
+}
+
+TEST_F(RunMergeCommandTest, UnreachableRegistryExitsOneWithOneLine) {
+  const std::string config = ::testing::TempDir() + "/merge-empty-config.json";
+  std::ofstream(config) << R"({"auths":{}})";
+  EXPECT_EQ(RunMergeCommand(Args({"--registry-config", config}), out_, err_), 1);
+  const std::string err = err_.str();
+  EXPECT_THAT(err, ::testing::StartsWith("merge: registry 127.0.0.1:1 is unreachable"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(out_.str(), "");
+}
+
+}  // namespace
+}  // namespace ibo::merge

@@ -1,0 +1,133 @@
+#include "merge/merge.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "unit/merge/merge_test_support.h"
+
+namespace ibo::merge {
+namespace {
+
+using namespace ::ibo::merge::testing;
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::NiceMock;
+
+registry::Platform P(const char* text) { return *registry::ParsePlatform(text); }
+
+class MergeTest : public ::testing::Test {
+ protected:
+  NiceMock<registry::MockRegistryClient> client_;
+  FakeContent content_{client_};
+};
+
+TEST_F(MergeTest, TwoPlatformsPushedUnderEveryTagAndReadBack) {
+  const auto amd = content_.AddImage("amd64");
+  const auto arm = content_.AddImage("arm64", "v8");
+  auto result = Merge(client_, {{{P("linux/amd64"), amd.digest}, {P("linux/arm64/v8"), arm.digest}},
+                                {"v1.4.2", "v1.4", "latest"}});
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->tags_updated, (std::vector<std::string>{"v1.4.2", "v1.4", "latest"}));
+  for (const char* tag : {"v1.4.2", "v1.4", "latest"}) EXPECT_EQ(content_.manifests.at(tag).digest, result->index.digest);
+  const auto doc = nlohmann::json::parse(result->index.bytes);
+  EXPECT_EQ(doc["manifests"][1]["platform"]["variant"], "v8");
+  EXPECT_EQ(doc["manifests"][1]["size"], arm.bytes.size());
+}
+
+TEST_F(MergeTest, RerunYieldsTheSameDigestAndPushesNothing) {
+  const auto amd = content_.AddImage("amd64");
+  const MergeRequest request{{{P("linux/amd64"), amd.digest}}, {"latest"}};
+  auto first = Merge(client_, request);
+  ASSERT_TRUE(first.ok());
+  EXPECT_CALL(client_, PutManifest(_, _)).Times(0);
+  auto second = Merge(client_, request);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->index.digest, first->index.digest);
+  EXPECT_EQ(second->tags_unchanged, std::vector<std::string>{"latest"});
+}
+
+TEST_F(MergeTest, WrongArchitectureIsRefusedAndNothingPushed) {
+  const auto amd = content_.AddImage("amd64");
+  const auto built_as_amd = content_.AddImage("amd64", "", mt::kDockerManifest);
+  EXPECT_CALL(client_, PutManifest(_, _)).Times(0);
+  auto result = Merge(client_, {{{P("linux/amd64"), amd.digest}, {P("linux/arm64"), built_as_amd.digest}}, {"v1"}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(), "platform linux/arm64: manifest " + built_as_amd.digest +
+                                           " is built for linux/amd64, not linux/arm64");
+}
+
+TEST_F(MergeTest, MissingDigestNamesPlatformAndDigest) {
+  const auto amd = content_.AddImage("amd64");
+  const std::string missing = "sha256:" + std::string(64, 'e');
+  EXPECT_CALL(client_, PutManifest(_, _)).Times(0);
+  auto result = Merge(client_, {{{P("linux/amd64"), amd.digest}, {P("linux/arm64"), missing}}, {"v1"}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(result.status().message(), HasSubstr("platform linux/arm64: manifest " + missing));
+}
+
+TEST_F(MergeTest, AliasesOfTheDeclaredPlatformAreAccepted) {
+  const auto arm = content_.AddImage("arm", "v7");
+  const auto arm64 = content_.AddImage("aarch64");
+  auto result = Merge(client_, {{{P("linux/arm"), arm.digest}, {P("linux/arm64/v8"), arm64.digest}}, {"v1"}});
+  ASSERT_TRUE(result.ok()) << result.status().message();
+}
+
+TEST_F(MergeTest, BuildKitIndexInputKeepsItsAttestation) {
+  const auto amd = content_.AddImage("amd64");
+  const auto att = content_.Add(ImageManifest("{}"));
+  const auto buildkit = content_.Add(IndexOf({Entry(amd, "linux", "amd64"), AttestationEntry(att, amd.digest)}));
+  const auto arm = content_.AddImage("arm64");
+  auto result = Merge(client_, {{{P("linux/amd64"), buildkit.digest}, {P("linux/arm64"), arm.digest}}, {"v1"}});
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const auto doc = nlohmann::json::parse(result->index.bytes);
+  ASSERT_EQ(doc["manifests"].size(), 3u);
+  EXPECT_EQ(doc["manifests"][0]["digest"], amd.digest);
+  EXPECT_EQ(doc["manifests"][1]["digest"], arm.digest);
+  EXPECT_EQ(doc["manifests"][2], AttestationEntry(att, amd.digest));
+}
+
+TEST_F(MergeTest, OneIndexNamedForSeveralPlatformsIsFetchedOnceAndReindexed) {
+  const auto amd = content_.AddImage("amd64");
+  const auto arm = content_.AddImage("arm64");
+  const auto emulated = content_.Add(IndexOf({Entry(amd, "linux", "amd64"), Entry(arm, "linux", "arm64")}));
+  EXPECT_CALL(client_, GetManifest(_)).Times(::testing::AnyNumber());
+  EXPECT_CALL(client_, GetManifest(emulated.digest)).Times(1);
+  auto result = Merge(client_, {{{P("linux/arm64"), emulated.digest}, {P("linux/amd64"), emulated.digest}}, {"v1"}});
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const auto doc = nlohmann::json::parse(result->index.bytes);
+  ASSERT_EQ(doc["manifests"].size(), 2u);
+  EXPECT_EQ(doc["manifests"][0]["digest"], amd.digest);
+  EXPECT_EQ(doc["manifests"][1]["digest"], arm.digest);
+}
+
+TEST_F(MergeTest, IndexEntryWhoseConfigDisagreesIsRefused) {
+  const auto amd = content_.AddImage("amd64");
+  const auto liar = content_.Add(IndexOf(nlohmann::json::array({Entry(amd, "linux", "arm64")})));
+  EXPECT_CALL(client_, PutManifest(_, _)).Times(0);
+  auto result = Merge(client_, {{{P("linux/arm64"), liar.digest}}, {"v1"}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("platform linux/arm64: manifest " + amd.digest +
+                                                   " is built for linux/amd64"));
+}
+
+TEST_F(MergeTest, UnreachableRegistryStopsBeforeAnyFetch) {
+  ON_CALL(client_, Ping()).WillByDefault(::testing::Return(Unavailable("registry r is unreachable: refused")));
+  EXPECT_CALL(client_, GetManifest(_)).Times(0);
+  auto result = Merge(client_, {{{P("linux/amd64"), "sha256:" + std::string(64, 'a')}}, {"v1"}});
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(ValidateRequest, RefusesDuplicatePlatformsBadTagsAndDigests) {
+  const std::string d = "sha256:" + std::string(64, 'a');
+  EXPECT_TRUE(ValidateRequest({{{P("linux/amd64"), d}}, {"v1"}}).ok());
+  EXPECT_THAT(ValidateRequest({{{P("linux/arm64"), d}, {P("linux/arm64/v8"), d}}, {"v1"}}).message(),
+              HasSubstr("linux/arm64/v8 is given more than once"));
+  EXPECT_THAT(ValidateRequest({{{P("linux/amd64"), d}}, {"-bad"}}).message(), HasSubstr("tag \"-bad\""));
+  EXPECT_THAT(ValidateRequest({{{P("linux/amd64"), "sha256:x"}}, {"v1"}}).message(), HasSubstr("platform linux/amd64"));
+  EXPECT_FALSE(ValidateRequest({{}, {"v1"}}).ok());
+  EXPECT_FALSE(ValidateRequest({{{P("linux/amd64"), d}}, {}}).ok());
+}
+
+}  // namespace
+}  // namespace ibo::merge

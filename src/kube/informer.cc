@@ -18,6 +18,7 @@ void Informer::AddHandlers(EventHandlers handlers) { handlers_.push_back(std::mo
 void Informer::Start() {
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
+  if (options_.resync_period.count() > 0) resync_thread_ = std::thread([this] { ResyncLoop(); });
 }
 
 void Informer::Stop() {
@@ -28,6 +29,7 @@ void Informer::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (resync_thread_.joinable()) resync_thread_.join();
 }
 
 bool Informer::WaitForSync(std::chrono::milliseconds timeout) {
@@ -45,6 +47,7 @@ void Informer::SleepFor(std::chrono::milliseconds d) {
 }
 
 void Informer::Dispatch(const std::string& type, const Json& object) {
+  std::lock_guard dispatch(dispatch_mu_);
   if (type == "DELETED") {
     auto previous = cache_.Erase(ObjectKey(object));
     for (auto& h : handlers_) if (h.on_delete) h.on_delete(previous ? *previous : object);
@@ -74,6 +77,7 @@ StatusOr<std::string> Informer::ListAndReplace() {
     items.push_back(std::move(item));
   }
   // Handlers see a relist as adds, updates and deletes, so nothing is missed across a 410.
+  std::lock_guard dispatch(dispatch_mu_);
   std::vector<Json> gone;
   std::vector<std::pair<std::optional<Json>, Json>> changes;
   for (const auto& item : items) changes.emplace_back(cache_.Get(ObjectKey(item)), item);
@@ -121,20 +125,21 @@ Status Informer::WatchFrom(std::string& resource_version) {
       Dispatch(e.type, e.object);
     }
     if (!rv.empty()) resource_version = rv;
-    ResyncIfDue();
   }
   std::lock_guard lock(mu_);
   current_.reset();
   return result;
 }
 
-void Informer::ResyncIfDue() {
-  if (options_.resync_period.count() <= 0) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_resync_) return;
-  next_resync_ = now + options_.resync_period;
-  for (const auto& object : cache_.List()) {
-    for (auto& h : handlers_) if (h.on_update) h.on_update(object, object);
+void Informer::ResyncLoop() {
+  while (true) {
+    SleepFor(std::chrono::duration_cast<std::chrono::milliseconds>(options_.resync_period));
+    if (stopping_) return;
+    if (!synced_) continue;
+    std::lock_guard dispatch(dispatch_mu_);
+    for (const auto& object : cache_.List()) {
+      for (auto& h : handlers_) if (h.on_update) h.on_update(object, object);
+    }
   }
 }
 
@@ -144,7 +149,6 @@ void Informer::Run() {
   auto jittered = [&](std::chrono::milliseconds d) {
     return std::chrono::milliseconds(static_cast<int64_t>(d.count() * std::uniform_real_distribution<double>(1.0, 2.0)(rng)));
   };
-  next_resync_ = std::chrono::steady_clock::now() + options_.resync_period;
   std::string resource_version;
   while (!stopping_) {
     if (resource_version.empty()) {
@@ -163,7 +167,6 @@ void Informer::Run() {
     if (stopping_) break;
     if (s.ok()) {
       backoff = options_.initial_backoff;
-      ResyncIfDue();
       continue;
     }
     if (s.code() == StatusCode::kGone) {

@@ -63,7 +63,7 @@ class Informer {
   Status WatchFrom(std::string& resource_version);
   void Dispatch(const std::string& type, const Json& object);
   void SleepFor(std::chrono::milliseconds d);
-  void ResyncIfDue();
+  void ResyncLoop();
 
   Client& client_;
   ResourceType type_;
@@ -77,7 +77,9 @@ class Informer {
   std::condition_variable cv_;
   std::unique_ptr<WatchStream> current_;
   std::thread thread_;
-  std::chrono::steady_clock::time_point next_resync_;
+  std::thread resync_thread_;
+  // Handlers run on the reflector thread and the resync thread, never on both at once.
+  std::mutex dispatch_mu_;
 };
 
 }  // namespace ibo::kube

@@ -98,7 +98,7 @@ class DistributionClient : public RegistryClient {
     http::Request request{.method = "GET", .url = origin_url_ + "/v2/"};
     IBO_ASSIGN_OR_RETURN(http::Response response, Execute(request));
     if (response.status == 200) return Status::Ok();
-    return ErrorFor(response, "registry " + options_.repository.host);
+    return ErrorFor(response, "access to " + options_.repository.ToString());
   }
 
   StatusOr<Manifest> GetManifest(const std::string& reference) override {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A throw-away OCI registry (Debian's docker-registry, distribution 2.8) on loopback.
-#   registry.sh start DIR [--htpasswd FILE] [--tls CERT KEY]   prints HOST:PORT, writes DIR/address
+#   registry.sh start DIR [--htpasswd FILE] [--tls CERT KEY] [--token REALM SERVICE ISSUER CERTBUNDLE]
+#     prints HOST:PORT, writes DIR/address; --token is the `auth: token` scheme (JWTs signed by a
+#     key whose certificate is in CERTBUNDLE)
 #   registry.sh stop DIR
 set -euo pipefail
 cmd=${1:?usage: registry.sh start|stop DIR}
@@ -18,6 +20,7 @@ case $cmd in
     while (($#)); do
       case $1 in
         --htpasswd) auth=$'auth:\n  htpasswd:\n    realm: imagebuild-test\n    path: '"$2"; shift 2 ;;
+        --token) auth=$'auth:\n  token:\n    realm: '"$2"$'\n    service: '"$3"$'\n    issuer: '"$4"$'\n    rootcertbundle: '"$5"; shift 5 ;;
         --tls) tls=$'\n  tls:\n    certificate: '"$2"$'\n    key: '"$3"; shift 3 ;;
         *) fail "unknown option $1" ;;
       esac

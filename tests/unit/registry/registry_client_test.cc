@@ -1,3 +1,7 @@
+// GCC 12 reports a false maybe-uninitialized inside std::variant when gMock copies
+// StatusOr<http::Response> return values at -O2.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "registry/registry_client.h"
 
 #include <gmock/gmock.h>
@@ -102,6 +106,29 @@ TEST_F(RegistryClientTest, AnonymousAgainstAuthenticatedRegistrySaysSo) {
   auto got = Client(std::nullopt)->Ping();
   EXPECT_EQ(got.code(), StatusCode::kUnauthorized);
   EXPECT_THAT(got.message(), HasSubstr("no credentials are configured"));
+}
+
+TEST_F(RegistryClientTest, IdentityTokenIsExchangedAsAnOAuth2RefreshToken) {
+  ::testing::InSequence order;
+  EXPECT_CALL(*transport_, Send(Field(&http::Request::url, "https://r.example.com/v2/")))
+      .WillOnce(Return(Reply(401, "", {{"WWW-Authenticate", R"(Bearer realm="https://auth.example.com/token",service="reg")"}})));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::method, "POST"),
+                                      Field(&http::Request::url, "https://auth.example.com/token"),
+                                      Field(&http::Request::body, HasSubstr("grant_type=refresh_token")),
+                                      Field(&http::Request::body, HasSubstr("refresh_token=REFRESH")))))
+      .WillOnce(Return(Reply(200, R"({"access_token":"ACCESS"})")));
+  EXPECT_CALL(*transport_, Send(Truly([](const http::Request& r) {
+                return r.headers.count("Authorization") && r.headers.at("Authorization") == "Bearer ACCESS";
+              })))
+      .WillOnce(Return(Reply(200)));
+  EXPECT_TRUE(Client(Credentials{"", "", "REFRESH"})->Ping().ok());
+}
+
+TEST_F(RegistryClientTest, RedirectFromHttpsToPlainHttpIsRefused) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Reply(302, "", {{"Location", "http://cdn.example.net/blob"}})));
+  auto got = Client(std::nullopt)->GetBlob(Sha256Digest("x"));
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(got.status().message(), HasSubstr("redirected GET to plain HTTP; refused"));
 }
 
 TEST(ResolveLocation, AbsoluteRootRelativeAndRelative) {

@@ -1,0 +1,309 @@
+#include "controller/build_pods.h"
+
+#include "registry/digest.h"
+
+namespace ibo::controller {
+namespace {
+
+std::string HashHex(const std::string& text, size_t n) {
+  return registry::Sha256Digest(text).substr(7, n);  // after "sha256:"
+}
+
+// Cuts a DNS label prefix so that prefix + suffix fits in 63 characters, without a trailing '-'.
+std::string Fit(std::string prefix, size_t room) {
+  if (prefix.size() > room) prefix.resize(room);
+  while (!prefix.empty() && (prefix.back() == '-' || prefix.back() == '.')) prefix.pop_back();
+  return prefix;
+}
+
+constexpr const char* kWorkspace = "/workspace";
+constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
+constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
+constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
+
+Json OwnerReference(const Json& owner) {
+  return {{"apiVersion", owner.value("apiVersion", "imagebuild.io/v1alpha1")},
+          {"kind", owner.value("kind", "ImageBuild")},
+          {"name", owner["metadata"]["name"]},
+          {"uid", owner["metadata"]["uid"]},
+          {"controller", true},
+          {"blockOwnerDeletion", true}};
+}
+
+Json Metadata(const BuildContext& ctx, const std::string& name, const std::string& role) {
+  const std::string ib_name = ctx.owner["metadata"]["name"];
+  return {{"name", name},
+          {"namespace", ctx.owner["metadata"]["namespace"]},
+          {"labels",
+           {{labels::kName, NameLabel(ib_name)},
+            {labels::kBuildId, ctx.build_id},
+            {labels::kRole, role},
+            {"app.kubernetes.io/managed-by", "imagebuild-operator"}}},
+          {"ownerReferences", Json::array({OwnerReference(ctx.owner)})}};
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out.push_back(c);
+  }
+  return out + "'";
+}
+
+// Fetches the source into the workspace; credentials, when given, come from a basic-auth Secret.
+Json GitInitContainer(const BuildContext& ctx) {
+  const auto& spec = ctx.spec;
+  std::string script =
+      "set -eu\n"
+      "if [ -n \"${GIT_USERNAME:-}\" ]; then\n"
+      "  git config --global credential.helper '!f() { echo username=$GIT_USERNAME; echo password=$GIT_PASSWORD; }; f'\n"
+      "fi\n"
+      "git clone --no-checkout \"$GIT_URL\" /workspace/src\n"
+      "cd /workspace/src\n"
+      "git checkout --detach \"${GIT_REVISION:-HEAD}\"\n"
+      "git rev-parse HEAD\n";
+  Json env = Json::array({{{"name", "GIT_URL"}, {"value", spec.git_url}},
+                          {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
+                          {{"name", "HOME"}, {"value", "/workspace"}}});
+  if (!spec.git_secret.empty()) {
+    env.push_back({{"name", "GIT_USERNAME"},
+                   {"valueFrom", {{"secretKeyRef", {{"name", spec.git_secret}, {"key", "username"}}}}}});
+    env.push_back({{"name", "GIT_PASSWORD"},
+                   {"valueFrom", {{"secretKeyRef", {{"name", spec.git_secret}, {"key", "password"}}}}}});
+  }
+  return {{"name", "source"},
+          {"image", ctx.settings->git_image},
+          {"command", {"sh", "-c", script}},
+          {"env", env},
+          {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}}},
+          {"volumeMounts", Json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}}})}};
+}
+
+void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool include_build_secrets) {
+  volumes.push_back({{"name", "workspace"}, {"emptyDir", Json::object()}});
+  mounts.push_back({{"name", "workspace"}, {"mountPath", kWorkspace}});
+  if (!ctx.spec.push_secret.empty()) {
+    volumes.push_back({{"name", "push-secret"},
+                       {"secret",
+                        {{"secretName", ctx.spec.push_secret},
+                         {"items", Json::array({{{"key", ".dockerconfigjson"}, {"path", "config.json"}}})}}}});
+    mounts.push_back({{"name", "push-secret"}, {"mountPath", kPushConfigDir}, {"readOnly", true}});
+  }
+  if (ctx.has_config_map) {
+    volumes.push_back({{"name", "registry-config"},
+                       {"configMap", {{"name", ConfigMapName(ctx.owner["metadata"]["name"])}}}});
+    mounts.push_back({{"name", "registry-config"}, {"mountPath", kRegistryConfigDir}, {"readOnly", true}});
+  }
+  if (include_build_secrets) {
+    for (const auto& s : ctx.spec.build_secrets) {
+      const std::string volume = "secret-" + HashHex(s.id, 8);
+      volumes.push_back({{"name", volume},
+                         {"secret",
+                          {{"secretName", s.secret_name}, {"items", Json::array({{{"key", s.key}, {"path", s.id}}})}}}});
+      mounts.push_back({{"name", volume},
+                        {"mountPath", std::string(kBuildSecretsDir) + "/" + s.id},
+                        {"subPath", s.id},
+                        {"readOnly", true}});
+    }
+  }
+}
+
+std::string CacheRef(const ImageBuildSpec& spec, const std::string& slug) {
+  return spec.cache_repository + ":cache-" + slug;
+}
+
+}  // namespace
+
+std::string BuildId(const std::string& uid, int64_t generation, const std::string& rebuild_token) {
+  return HashHex(uid + "\n" + std::to_string(generation) + "\n" + rebuild_token, 8);
+}
+
+std::string NameLabel(const std::string& name) { return name.size() <= 63 ? name : "h-" + HashHex(name, 32); }
+
+std::string PodName(const std::string& ib_name, const std::string& uid, int64_t generation,
+                    const std::string& rebuild_token, const std::string& what, int attempt) {
+  const std::string hash = HashHex(uid + "\n" + std::to_string(generation) + "\n" + rebuild_token + "\n" + what +
+                                       "\n" + std::to_string(attempt), 10);
+  return Fit(ib_name, 63 - 11) + "-" + hash;
+}
+
+std::string ConfigMapName(const std::string& ib_name) { return Fit(ib_name, 253 - 18) + "-imagebuild-registry"; }
+
+std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
+  const auto& s = *ctx.settings;
+  if (s.insecure_registries.empty() && s.registry_ca_pem.empty()) return std::nullopt;
+  std::string buildkitd;
+  std::string registries_conf;
+  for (const auto& host : s.insecure_registries) {
+    buildkitd += "[registry.\"" + host + "\"]\n  http = true\n  insecure = true\n";
+    registries_conf += "[[registry]]\nlocation = \"" + host + "\"\ninsecure = true\n";
+  }
+  Json data = Json::object();
+  if (!s.registry_ca_pem.empty()) {
+    data["ca.crt"] = s.registry_ca_pem;
+    buildkitd += "[registry.\"docker.io\"]\n  ca = [\"" + std::string(kRegistryConfigDir) + "/ca.crt\"]\n";
+  }
+  data["buildkitd.toml"] = buildkitd;
+  data["registries.conf"] = registries_conf;
+  Json metadata = Metadata(ctx, ConfigMapName(ctx.owner["metadata"]["name"]), "registry-config");
+  metadata["labels"].erase(labels::kBuildId);  // shared by every build of this ImageBuild
+  return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
+}
+
+Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& platforms, bool emulated,
+              const std::string& pod_name, int attempt) {
+  const auto& spec = ctx.spec;
+  const PlatformSpec& first = *platforms.front();
+  Json metadata = Metadata(ctx, pod_name, "build");
+  std::string platform_list, slug = emulated && platforms.size() > 1 ? "multi" : first.Slug();
+  for (const auto* p : platforms) platform_list += (platform_list.empty() ? "" : ",") + p->platform;
+  metadata["labels"][labels::kPlatform] = slug;
+  metadata["labels"][labels::kAttempt] = std::to_string(attempt);
+  metadata["annotations"] = {{"imagebuild.io/platforms", platform_list}};
+
+  Json volumes = Json::array(), mounts = Json::array();
+  AddCommonVolumes(ctx, volumes, mounts, true);
+  const std::string dockerfile = first.dockerfile.empty() ? spec.dockerfile : first.dockerfile;
+  const std::string context = std::string(kWorkspace) + "/src/" + spec.context_dir;
+  Json env = Json::array();
+  Json container;
+  const std::string builder_image = !spec.builder_image.empty() ? spec.builder_image
+                                    : spec.strategy == Strategy::kBuildKit ? ctx.settings->buildkit_image
+                                                                           : ctx.settings->buildah_image;
+  if (!spec.push_secret.empty()) env.push_back({{"name", "DOCKER_CONFIG"}, {"value", kPushConfigDir}});
+
+  if (spec.strategy == Strategy::kBuildKit) {
+    // BuildKit rootless as its upstream documents for Kubernetes: no process sandbox, state in an
+    // emptyDir, unconfined seccomp and AppArmor.
+    volumes.push_back({{"name", "buildkitd"}, {"emptyDir", Json::object()}});
+    mounts.push_back({{"name", "buildkitd"}, {"mountPath", "/home/user/.local/share/buildkit"}});
+    env.push_back({{"name", "BUILDKITD_FLAGS"},
+                   {"value", std::string("--oci-worker-no-process-sandbox") +
+                                 (ctx.has_config_map ? std::string(" --config ") + kRegistryConfigDir + "/buildkitd.toml" : "")}});
+    Json args = {"build", "--frontend", "dockerfile.v0", "--local", "context=" + context, "--local",
+                 "dockerfile=" + context, "--opt", "filename=" + dockerfile, "--opt", "platform=" + platform_list};
+    for (const auto& [k, v] : spec.build_args) { args.push_back("--opt"); args.push_back("build-arg:" + k + "=" + v); }
+    if (!spec.target.empty()) { args.push_back("--opt"); args.push_back("target=" + spec.target); }
+    for (const auto& s : spec.build_secrets) {
+      args.push_back("--secret");
+      args.push_back("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
+    }
+    args.push_back("--output");
+    args.push_back("type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true");
+    if (!spec.cache_repository.empty() && !spec.cache_disabled) {
+      args.push_back("--import-cache");
+      args.push_back("type=registry,ref=" + CacheRef(spec, slug));
+      args.push_back("--export-cache");
+      args.push_back("type=registry,ref=" + CacheRef(spec, slug) + ",mode=max");
+    }
+    args.push_back("--metadata-file");
+    args.push_back("/tmp/metadata.json");
+    const std::string script =
+        "set -eu\n"
+        "buildctl-daemonless.sh \"$@\"\n"
+        "sed -n 's/.*\"containerimage.digest\": *\"\\(sha256:[0-9a-f]*\\)\".*/\\1/p' /tmp/metadata.json "
+        "| head -n1 > /dev/termination-log\n"
+        "cat /dev/termination-log\n";
+    Json command = {"sh", "-c", script, "build"};
+    for (auto& a : args) command.push_back(a);
+    container = {{"name", "build"},
+                 {"image", builder_image},
+                 {"command", command},
+                 {"securityContext",
+                  {{"runAsUser", 1000}, {"runAsGroup", 1000}, {"seccompProfile", {{"type", "Unconfined"}}}}}};
+    metadata["annotations"]["container.apparmor.security.beta.kubernetes.io/build"] = "unconfined";
+  } else {
+    // buildah cannot push by digest alone: it pushes a staging tag and reports the digest.
+    const std::string staging = spec.image + ":imagebuild-" + ctx.build_id + "-" + slug;
+    std::string script = "set -eu\nbuildah build --storage-driver=vfs --isolation=chroot --platform " +
+                         ShellQuote(platform_list) + " -f " + ShellQuote(context + "/" + dockerfile);
+    for (const auto& [k, v] : spec.build_args) script += " --build-arg " + ShellQuote(k + "=" + v);
+    if (!spec.target.empty()) script += " --target " + ShellQuote(spec.target);
+    for (const auto& s : spec.build_secrets) {
+      script += " --secret " + ShellQuote("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
+    }
+    if (!spec.cache_repository.empty() && !spec.cache_disabled) {
+      script += " --layers --cache-from " + ShellQuote(spec.cache_repository) + " --cache-to " + ShellQuote(spec.cache_repository);
+    }
+    script += " -t " + ShellQuote(staging) + " " + ShellQuote(context) + "\n";
+    script += "buildah push --storage-driver=vfs --digestfile /tmp/digest " + ShellQuote(staging) + "\n";
+    script += "cat /tmp/digest > /dev/termination-log\ncat /dev/termination-log\n";
+    if (ctx.has_config_map) {
+      env.push_back({{"name", "CONTAINERS_REGISTRIES_CONF"}, {"value", std::string(kRegistryConfigDir) + "/registries.conf"}});
+    }
+    env.push_back({{"name", "BUILDAH_ISOLATION"}, {"value", "chroot"}});
+    container = {{"name", "build"},
+                 {"image", builder_image},
+                 {"command", {"sh", "-c", script}},
+                 {"securityContext", {{"capabilities", {{"add", {"SETUID", "SETGID"}}}}}}};
+  }
+  container["env"] = env;
+  container["volumeMounts"] = mounts;
+  container["terminationMessagePolicy"] = "FallbackToLogsOnError";
+  if (!first.resources.is_null() && !emulated) container["resources"] = first.resources;
+
+  Json pod_spec = {{"restartPolicy", "Never"},
+                   {"automountServiceAccountToken", false},
+                   {"initContainers", Json::array({GitInitContainer(ctx)})},
+                   {"containers", Json::array({container})},
+                   {"volumes", volumes}};
+  if (!spec.service_account.empty()) pod_spec["serviceAccountName"] = spec.service_account;
+  if (!emulated) {
+    Json selector = {{"kubernetes.io/os", first.os}, {"kubernetes.io/arch", first.arch}};
+    for (const auto& [k, v] : first.node_selector) selector[k] = v;
+    pod_spec["nodeSelector"] = selector;
+    if (!first.tolerations.empty()) pod_spec["tolerations"] = first.tolerations;
+    if (!first.affinity.is_null()) pod_spec["affinity"] = first.affinity;
+  } else {
+    pod_spec["nodeSelector"] = {{"kubernetes.io/os", "linux"}};
+  }
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
+}
+
+Json MergePod(const BuildContext& ctx, const std::vector<std::pair<std::string, std::string>>& platform_digests,
+              const std::vector<std::string>& tags, const std::string& pod_name) {
+  Json metadata = Metadata(ctx, pod_name, "merge");
+  Json args = {"merge", "--repository", ctx.spec.image};
+  for (const auto& [platform, digest] : platform_digests) {
+    args.push_back("--platform-digest");
+    args.push_back(platform + "=" + digest);
+  }
+  for (const auto& t : tags) { args.push_back("--tag"); args.push_back(t); }
+  if (!ctx.spec.push_secret.empty()) {
+    args.push_back("--registry-config");
+    args.push_back(std::string(kPushConfigDir) + "/config.json");
+  }
+  if (!ctx.settings->registry_ca_pem.empty()) {
+    args.push_back("--ca-file");
+    args.push_back(std::string(kRegistryConfigDir) + "/ca.crt");
+  }
+  for (const auto& host : ctx.settings->insecure_registries) {
+    args.push_back("--insecure-registry");
+    args.push_back(host);
+  }
+  args.push_back("--termination-log");
+  args.push_back("/dev/termination-log");
+  Json volumes = Json::array(), mounts = Json::array();
+  AddCommonVolumes(ctx, volumes, mounts, false);
+  Json container = {{"name", "merge"},
+                    {"image", ctx.settings->merge_image},
+                    {"command", {"imagebuild-operator"}},
+                    {"args", args},
+                    {"volumeMounts", mounts},
+                    {"terminationMessagePolicy", "FallbackToLogsOnError"},
+                    {"securityContext",
+                     {{"runAsNonRoot", true},
+                      {"allowPrivilegeEscalation", false},
+                      {"readOnlyRootFilesystem", true},
+                      {"capabilities", {{"drop", {"ALL"}}}}}},
+                    {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}}}};
+  Json pod_spec = {{"restartPolicy", "Never"},
+                   {"automountServiceAccountToken", false},
+                   {"containers", Json::array({container})},
+                   {"volumes", volumes}};
+  if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
+}
+
+}  // namespace ibo::controller

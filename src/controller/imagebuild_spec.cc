@@ -1,0 +1,195 @@
+#include "controller/imagebuild_spec.h"
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "registry/platform.h"
+#include "registry/reference.h"
+
+namespace ibo::controller {
+namespace {
+
+Status Bad(const std::string& field, const std::string& what) {
+  return InvalidArgument("spec." + field + ": " + what);
+}
+
+std::string Str(const Json& j, const char* key, const std::string& fallback = "") {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return fallback;
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+}  // namespace
+
+std::string PlatformSpec::Slug() const { return os + "-" + arch + (variant.empty() ? "" : "-" + variant); }
+
+StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  static const std::regex kPart(R"((\d+(?:\.\d+)?)(ms|h|m|s))");
+  if (text.empty()) return InvalidArgument("empty duration");
+  double total_ms = 0;
+  size_t pos = 0;
+  for (std::sregex_iterator it(text.begin(), text.end(), kPart), end; it != end; ++it) {
+    if (static_cast<size_t>(it->position()) != pos) return InvalidArgument("\"" + text + "\" is not a duration like 1h30m");
+    const double n = std::stod((*it)[1]);
+    const std::string unit = (*it)[2];
+    total_ms += n * (unit == "h" ? 3600000 : unit == "m" ? 60000 : unit == "s" ? 1000 : 1);
+    pos += static_cast<size_t>(it->length());
+  }
+  if (pos != text.size()) return InvalidArgument("\"" + text + "\" is not a duration like 1h30m");
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
+
+StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const std::vector<std::string>& extra) {
+  std::vector<std::string> tags;
+  if (!version.empty()) {
+    static const std::regex kSemver(
+        R"(^(v?)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$)");
+    std::smatch m;
+    if (!std::regex_match(version, m, kSemver)) {
+      return Bad("version", "\"" + version + "\" is not a semantic version X.Y.Z (optionally v-prefixed, e.g. v1.4.2 or 1.4.2-rc.1)");
+    }
+    const std::string v = m[1], major = m[2], minor = m[3], patch = m[4], pre = m[5];
+    if (!pre.empty()) {
+      tags.push_back(v + major + "." + minor + "." + patch + pre);
+    } else {
+      tags.push_back(v + major + "." + minor + "." + patch);
+      tags.push_back(v + major + "." + minor);
+      tags.push_back("latest");
+    }
+  }
+  for (const auto& t : extra) tags.push_back(t);
+  std::vector<std::string> unique;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < tags.size(); ++i) {
+    Status valid = registry::ValidateTag(tags[i]);
+    if (!valid.ok()) {
+      return Bad(i < tags.size() - extra.size() ? "version" : "tags",
+                 "\"" + tags[i] + "\" is not a valid tag: up to 128 of [A-Za-z0-9_.-], not starting with . or -");
+    }
+    if (seen.insert(tags[i]).second) unique.push_back(tags[i]);
+  }
+  if (unique.empty()) return Bad("version", "neither a version nor tags are set: the image would have no tag");
+  return unique;
+}
+
+StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec) {
+  if (!spec.is_object()) return InvalidArgument("spec is missing");
+  ImageBuildSpec out;
+  out.image = Str(spec, "image");
+  if (out.image.empty()) return Bad("image", "is required (a repository such as registry.example.com/org/app)");
+  if (out.image.find('@') != std::string::npos) return Bad("image", "must not carry a digest");
+  auto repo = registry::ParseRepository(out.image);
+  if (!repo.ok()) return Bad("image", repo.status().message());
+  if (repo->path.find(':') != std::string::npos) return Bad("image", "must not carry a tag: put tags in spec.tags or spec.version");
+  out.version = Str(spec, "version");
+  if (spec.contains("tags") && spec["tags"].is_array()) {
+    for (const auto& t : spec["tags"]) out.tags.push_back(t.get<std::string>());
+  }
+  IBO_RETURN_IF_ERROR(DeriveTags(out.version, out.tags).status());
+
+  const Json source = spec.value("source", Json::object());
+  const Json git = source.value("git", Json::object());
+  out.git_url = Str(git, "url");
+  if (out.git_url.empty()) return Bad("source.git.url", "is required");
+  out.git_revision = Str(git, "revision");
+  out.git_secret = Str(git.value("secretRef", Json::object()), "name");
+  out.context_dir = Str(source, "contextDir", ".");
+  if (out.context_dir.find("..") != std::string::npos || (!out.context_dir.empty() && out.context_dir[0] == '/')) {
+    return Bad("source.contextDir", "must be a relative path inside the repository");
+  }
+  out.dockerfile = Str(spec, "dockerfile", "Dockerfile");
+  if (spec.contains("buildArgs") && spec["buildArgs"].is_object()) {
+    for (auto it = spec["buildArgs"].begin(); it != spec["buildArgs"].end(); ++it) {
+      out.build_args[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    }
+  }
+  out.target = Str(spec, "target");
+
+  const Json builder = spec.value("builder", Json::object());
+  const std::string strategy = Str(builder, "strategy", "buildkit");
+  if (strategy == "buildkit") out.strategy = Strategy::kBuildKit;
+  else if (strategy == "buildah") out.strategy = Strategy::kBuildah;
+  else return Bad("builder.strategy", "must be buildkit or buildah, not \"" + strategy + "\"");
+  out.builder_image = Str(builder, "image");
+
+  const std::string emulation = Str(spec, "emulation", "Never");
+  if (emulation == "Never") out.emulation = Emulation::kNever;
+  else if (emulation == "Fallback") out.emulation = Emulation::kFallback;
+  else if (emulation == "Always") out.emulation = Emulation::kAlways;
+  else return Bad("emulation", "must be Never, Fallback or Always");
+  if (out.emulation != Emulation::kNever && out.strategy != Strategy::kBuildKit) {
+    return Bad("emulation", "emulated builds need builder.strategy buildkit (QEMU through BuildKit)");
+  }
+
+  if (!spec.contains("platforms") || !spec["platforms"].is_array() || spec["platforms"].empty()) {
+    return Bad("platforms", "at least one platform is required");
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < spec["platforms"].size(); ++i) {
+    const Json& p = spec["platforms"][i];
+    const std::string field = "platforms[" + std::to_string(i) + "]";
+    PlatformSpec ps;
+    ps.platform = Str(p, "platform");
+    auto parsed = registry::ParsePlatform(ps.platform);
+    if (!parsed.ok()) return Bad(field + ".platform", "\"" + ps.platform + "\" is not os/arch[/variant]");
+    ps.os = parsed->os;
+    ps.arch = parsed->architecture;
+    ps.variant = parsed->variant;
+    if (ps.os != "linux") return Bad(field + ".platform", "only linux platforms can be built (BuildKit and buildah build Linux images)");
+    if (!seen.insert(ps.platform).second) return Bad(field + ".platform", "\"" + ps.platform + "\" is listed twice");
+    ps.dockerfile = Str(p, "dockerfile");
+    if (p.contains("nodeSelector") && p["nodeSelector"].is_object()) {
+      for (auto it = p["nodeSelector"].begin(); it != p["nodeSelector"].end(); ++it) {
+        ps.node_selector[it.key()] = it.value().get<std::string>();
+      }
+    }
+    for (const char* fixed : {"kubernetes.io/os", "kubernetes.io/arch"}) {
+      if (ps.node_selector.count(fixed)) {
+        return Bad(field + ".nodeSelector", std::string(fixed) + " comes from the platform and must not be set");
+      }
+    }
+    if (p.contains("tolerations")) ps.tolerations = p["tolerations"];
+    if (p.contains("affinity")) ps.affinity = p["affinity"];
+    if (p.contains("resources")) ps.resources = p["resources"];
+    out.platforms.push_back(std::move(ps));
+  }
+
+  const Json cache = spec.value("cache", Json::object());
+  out.cache_repository = Str(cache, "repository");
+  out.cache_disabled = cache.value("disabled", false);
+  if (!out.cache_repository.empty()) {
+    auto cache_repo = registry::ParseRepository(out.cache_repository);
+    if (!cache_repo.ok()) return Bad("cache.repository", cache_repo.status().message());
+  }
+  out.push_secret = Str(spec.value("pushSecretRef", Json::object()), "name");
+  if (spec.contains("buildSecrets") && spec["buildSecrets"].is_array()) {
+    for (size_t i = 0; i < spec["buildSecrets"].size(); ++i) {
+      const Json& s = spec["buildSecrets"][i];
+      BuildSecret bs{Str(s, "id"), Str(s.value("secretRef", Json::object()), "name"), Str(s.value("secretRef", Json::object()), "key")};
+      if (bs.id.empty() || bs.secret_name.empty() || bs.key.empty()) {
+        return Bad("buildSecrets[" + std::to_string(i) + "]", "needs id, secretRef.name and secretRef.key");
+      }
+      out.build_secrets.push_back(bs);
+    }
+  }
+  out.service_account = Str(spec, "serviceAccountName");
+  for (auto [field, target] : {std::pair{"timeout", &out.timeout}, std::pair{"schedulingTimeout", &out.scheduling_timeout}}) {
+    const std::string text = Str(spec, field);
+    if (text.empty()) continue;
+    auto d = ParseDuration(text);
+    if (!d.ok() || d->count() <= 0) return Bad(field, "\"" + text + "\" is not a positive duration like 30m or 1h");
+    *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  out.retries = spec.value("retries", 1);
+  if (out.retries < 0 || out.retries > 10) return Bad("retries", "must be between 0 and 10");
+  const std::string policy = Str(spec, "failurePolicy", "AllPlatforms");
+  if (policy == "AllPlatforms") out.failure_policy = FailurePolicy::kAllPlatforms;
+  else if (policy == "AvailablePlatforms") out.failure_policy = FailurePolicy::kAvailablePlatforms;
+  else return Bad("failurePolicy", "must be AllPlatforms or AvailablePlatforms");
+  if (spec.contains("ttlSecondsAfterFinished") && spec["ttlSecondsAfterFinished"].is_number_integer()) {
+    out.ttl_seconds_after_finished = spec["ttlSecondsAfterFinished"].get<int64_t>();
+  }
+  return out;
+}
+
+}  // namespace ibo::controller

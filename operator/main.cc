@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "merge/merge_command.h"
+#include "operator/run_command.h"
 
 namespace {
 
@@ -13,6 +14,7 @@ constexpr const char* kUsage =
     "usage: imagebuild-operator <command> [flags]\n"
     "\n"
     "commands:\n"
+    "  run       run the ImageBuild controller\n"
     "  merge     push the image index of per-platform images under every tag\n"
     "  version   print the version\n";
 
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   if (command == "version") {
     std::cout << "imagebuild-operator " << IBO_VERSION << "\n";
     return 0;
+  }
+  if (command == "run") {
+    return ibo::operator_main::RunOperatorCommand(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
   }
   if (command == "merge") {
     return ibo::merge::RunMergeCommand(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);

@@ -65,6 +65,17 @@ bool NodeReadyFor(const Json& node, const PlatformSpec& p) {
   return false;
 }
 
+bool AnyReadyNode(const std::vector<Json>& nodes, const std::vector<const PlatformSpec*>& platforms) {
+  for (const auto* p : platforms) {
+    for (const auto& n : nodes) if (NodeReadyFor(n, *p)) return true;
+  }
+  return false;
+}
+
+std::string NoNodeMessage(const PlatformSpec& p) {
+  return "no Ready node with kubernetes.io/os=" + p.os + " and kubernetes.io/arch=" + p.arch;
+}
+
 bool Unschedulable(const Json& pod) {
   for (const auto& c : pod.value("status", Json::object()).value("conditions", Json::array())) {
     if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
@@ -199,6 +210,15 @@ void ReconcileUnit(Builder& b, const BuildContext& ctx, const std::map<std::stri
       if (!s->contains("startTime")) (*s)["startTime"] = b.now_text;
       s->erase("nextAttemptTime");
     }
+    // The pod is created regardless (autoscalers add nodes for pods that ask), but a missing
+    // architecture is said at once.
+    if (!emulated && !AnyReadyNode(b.in.nodes, platforms)) {
+      const std::string why = NoNodeMessage(*platforms.front());
+      b.waiting_for_nodes = true;
+      ps["message"] = why;
+      b.Event("Warning", "NoNodesForPlatform", ps["platform"].get<std::string>() + ": " + why + "; waiting");
+      b.RequeueAt(b.in.now + ctx.spec.scheduling_timeout);
+    }
     return;
   }
   const Json& pod = *it->second;
@@ -244,15 +264,10 @@ void ReconcileUnit(Builder& b, const BuildContext& ctx, const std::map<std::stri
   const auto created = TimeField(pod.value("metadata", Json::object()), "creationTimestamp")
                            .value_or(TimeField(ps, "attemptStartTime").value_or(b.in.now));
   const auto deadline = created + ctx.spec.scheduling_timeout;
-  bool any_node = emulated;
-  for (const auto* p : platforms) {
-    for (const auto& n : b.in.nodes) any_node = any_node || NodeReadyFor(n, *p);
-  }
+  const bool any_node = emulated || AnyReadyNode(b.in.nodes, platforms);
   if (!any_node || Unschedulable(pod)) {
     const std::string platform = ps["platform"];
-    const std::string why = !any_node ? "no Ready node with kubernetes.io/os=" + platforms.front()->os +
-                                            " and kubernetes.io/arch=" + platforms.front()->arch
-                                      : "the build pod cannot be scheduled yet";
+    const std::string why = !any_node ? NoNodeMessage(*platforms.front()) : "the build pod cannot be scheduled yet";
     if (b.in.now >= deadline) {
       b.actions.delete_pods.push_back(name);
       if (ctx.spec.emulation == Emulation::kFallback && !emulated) {

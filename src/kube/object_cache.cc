@@ -3,7 +3,9 @@
 namespace ibo::kube {
 
 std::string ObjectKey(const Json& object) {
-  const Json& meta = object.contains("metadata") ? object["metadata"] : Json::object();
+  static const Json kNoMetadata = Json::object();
+  // Both branches are lvalues: no copy of the metadata.
+  const Json& meta = object.contains("metadata") ? object["metadata"] : kNoMetadata;
   const std::string ns = meta.value("namespace", "");
   const std::string name = meta.value("name", "");
   return ns.empty() ? name : ns + "/" + name;

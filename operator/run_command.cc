@@ -1,0 +1,230 @@
+#include "operator/run_command.h"
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "controller/controller.h"
+#include "kube/config.h"
+#include "kube/event_recorder.h"
+#include "kube/leader_election.h"
+#include "kube/rest_client.h"
+
+namespace ibo::operator_main {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: imagebuild-operator run [flags]\n"
+    "\n"
+    "Kubernetes:\n"
+    "  --kubeconfig PATH                  else $KUBECONFIG, else in-cluster, else ~/.kube/config\n"
+    "  --namespace NS                     watch only NS (repeatable; default: all namespaces)\n"
+    "  --leader-elect                     elect a leader on a Lease before reconciling\n"
+    "  --leader-election-id NAME          the Lease's name (default imagebuild-operator)\n"
+    "  --leader-election-namespace NS     the Lease's namespace (default: $POD_NAMESPACE or default)\n"
+    "  --max-concurrent-reconciles N      worker threads (default 2)\n"
+    "  --kube-api-qps QPS                 client-side rate limit (default 20)\n"
+    "  --kube-api-burst N                 (default 30)\n"
+    "  --metrics-bind-address ADDR        accepted; the metrics server is not built yet\n"
+    "  --health-probe-bind-address ADDR   accepted; the probe server is not built yet\n"
+    "  --log-format json|text             (default text)\n"
+    "  --log-level debug|info|warn|error  (default info)\n"
+    "Builds:\n"
+    "  --merge-image IMAGE                the image whose `imagebuild-operator merge` the merge pod runs\n"
+    "  --git-image IMAGE                  the image that fetches sources\n"
+    "  --buildkit-image IMAGE             default moby/buildkit:v0.12.5-rootless\n"
+    "  --buildah-image IMAGE              default quay.io/buildah/stable:v1.33\n"
+    "  --max-concurrent-builds N          0: no cap (default 0)\n"
+    "  --default-ttl-seconds-after-finished N\n"
+    "  --insecure-registry HOST[:PORT]    reached over plain HTTP (repeatable)\n"
+    "  --registry-ca-file PATH            CA for registries, copied to build and merge pods\n"
+    "  --retry-backoff SECONDS            first retry delay of a failed platform (default 10)\n";
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+struct Flags {
+  std::string kubeconfig;
+  std::vector<std::string> namespaces;
+  bool leader_elect = false;
+  std::string leader_election_id = "imagebuild-operator";
+  std::string leader_election_namespace;
+  int workers = 2;
+  double qps = 20;
+  int burst = 30;
+  std::string log_format = "text", log_level = "info";
+  controller::OperatorSettings settings;
+  std::string registry_ca_file;
+};
+
+bool ParseInt(const std::string& text, long min, long max, long* out) {
+  try {
+    size_t used = 0;
+    long v = std::stol(text, &used);
+    if (used != text.size() || v < min || v > max) return false;
+    *out = v;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Returns an error line, or "" when the flags are fine.
+std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* help) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i], value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (name == "--help" || name == "-h") { *help = true; return ""; }
+    if (name == "--leader-elect") {
+      f.leader_elect = !has_value || value == "true";
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) return "flag " + name + " needs a value";
+      value = args[++i];
+    }
+    long n = 0;
+    auto number = [&](long min, long max) -> std::string {
+      return ParseInt(value, min, max, &n) ? "" : "flag " + name + ": \"" + value + "\" is not a whole number from " +
+                                                     std::to_string(min) + " to " + std::to_string(max);
+    };
+    std::string e;
+    if (name == "--kubeconfig") f.kubeconfig = value;
+    else if (name == "--namespace") f.namespaces.push_back(value);
+    else if (name == "--leader-election-id") f.leader_election_id = value;
+    else if (name == "--leader-election-namespace") f.leader_election_namespace = value;
+    else if (name == "--max-concurrent-reconciles") { if ((e = number(1, 64)).empty()) f.workers = static_cast<int>(n); }
+    else if (name == "--kube-api-qps") { if ((e = number(0, 10000)).empty()) f.qps = static_cast<double>(n); }
+    else if (name == "--kube-api-burst") { if ((e = number(1, 10000)).empty()) f.burst = static_cast<int>(n); }
+    else if (name == "--metrics-bind-address" || name == "--health-probe-bind-address") {}
+    else if (name == "--log-format") {
+      if (value != "json" && value != "text") e = "flag --log-format: must be json or text, not \"" + value + "\"";
+      f.log_format = value;
+    } else if (name == "--log-level") {
+      if (value != "debug" && value != "info" && value != "warn" && value != "error") e = "flag --log-level: must be debug, info, warn or error";
+      f.log_level = value;
+    }
+    else if (name == "--merge-image") f.settings.merge_image = value;
+    else if (name == "--git-image") f.settings.git_image = value;
+    else if (name == "--buildkit-image") f.settings.buildkit_image = value;
+    else if (name == "--buildah-image") f.settings.buildah_image = value;
+    else if (name == "--max-concurrent-builds") { if ((e = number(0, 100000)).empty()) f.settings.max_concurrent_builds = static_cast<int>(n); }
+    else if (name == "--default-ttl-seconds-after-finished") { if ((e = number(0, 1L << 40)).empty()) f.settings.default_ttl_seconds_after_finished = n; }
+    else if (name == "--insecure-registry") f.settings.insecure_registries.push_back(value);
+    else if (name == "--registry-ca-file") f.registry_ca_file = value;
+    else if (name == "--retry-backoff") { if ((e = number(0, 3600)).empty()) f.settings.retry_backoff = std::chrono::seconds(n); }
+    else return "unknown flag " + name + " (see imagebuild-operator run --help)";
+    if (!e.empty()) return e;
+  }
+  return "";
+}
+
+}  // namespace
+
+int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Flags flags;
+  bool help = false;
+  if (std::string error = ParseFlags(args, flags, &help); !error.empty()) {
+    err << "imagebuild-operator run: " << error << "\n";
+    return 2;
+  }
+  if (help) { out << kHelp; return 0; }
+  if (!flags.registry_ca_file.empty()) {
+    std::ifstream in(flags.registry_ca_file);
+    if (!in) { err << "imagebuild-operator run: --registry-ca-file " << flags.registry_ca_file << " cannot be read\n"; return 2; }
+    std::ostringstream s;
+    s << in.rdbuf();
+    flags.settings.registry_ca_pem = s.str();
+  }
+
+  auto logger = spdlog::stderr_logger_mt("imagebuild-operator");
+  if (flags.log_format == "json") {
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog::level::from_str(flags.log_level));
+  spdlog::set_default_logger(logger);
+
+  auto config = kube::LoadDefaultConfig(flags.kubeconfig);
+  if (!config.ok()) {
+    err << "imagebuild-operator run: " << config.status().message() << "\n";
+    return 1;
+  }
+  kube::RestClientOptions client_options;
+  client_options.qps = flags.qps;
+  client_options.burst = flags.burst;
+  auto client = kube::NewRestClient(*config, client_options);
+  kube::ApiEventRecorder recorder(*client, "imagebuild-operator");
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+
+  controller::ControllerOptions options;
+  options.namespaces = flags.namespaces;
+  options.workers = flags.workers;
+  options.settings = flags.settings;
+  controller::ImageBuildController controller(*client, recorder, options);
+  controller.StartInformers();
+  spdlog::info("imagebuild-operator {} starting (server {}, namespaces: {})", IBO_VERSION, config->server,
+               flags.namespaces.empty() ? std::string("all") : std::to_string(flags.namespaces.size()));
+
+  std::unique_ptr<kube::Client> election_client;
+  std::unique_ptr<kube::LeaderElector> elector;
+  std::thread election;
+  if (flags.leader_elect) {
+    // A renewal must give up before the renew deadline, or two replicas could both lead.
+    kube::RestClientOptions election_options;
+    election_options.request_timeout = std::chrono::seconds(5);
+    election_client = kube::NewRestClient(*config, election_options);
+    kube::LeaderElectionConfig le;
+    const char* pod_ns = std::getenv("POD_NAMESPACE");
+    le.lease_namespace = !flags.leader_election_namespace.empty() ? flags.leader_election_namespace
+                         : pod_ns && *pod_ns                      ? pod_ns
+                                                                  : "default";
+    le.lease_name = flags.leader_election_id;
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    le.identity = std::string(host) + "_" + std::to_string(getpid());
+    elector = std::make_unique<kube::LeaderElector>(
+        *election_client, le,
+        kube::LeaderCallbacks{[&] {
+                                if (controller.WaitForSync(std::chrono::minutes(2))) controller.StartWorkers();
+                              },
+                              [&] {
+                                // Lost or given up: stop reconciling at once.
+                                controller.Stop();
+                                g_stop = true;
+                              },
+                              nullptr});
+    election = std::thread([&] { elector->Run(); });
+  } else {
+    if (!controller.WaitForSync(std::chrono::minutes(2))) {
+      err << "imagebuild-operator run: the caches did not sync within 2 minutes\n";
+      controller.Stop();
+      return 1;
+    }
+    controller.StartWorkers();
+  }
+  spdlog::info("caches synced; reconciling");
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("stopping");
+  controller.Stop();
+  if (elector) {
+    elector->Stop();
+    election.join();
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace ibo::operator_main

@@ -1,0 +1,59 @@
+#include "controller/imagebuild_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace ibo::controller {
+namespace {
+
+using V = std::vector<std::string>;
+
+TEST(DeriveTagsTest, SemverGivesThreeTagsKeepingThePrefix) {
+  EXPECT_EQ(*DeriveTags("v1.4.2", {"main"}), (V{"v1.4.2", "v1.4", "latest", "main"}));
+  EXPECT_EQ(*DeriveTags("1.4.2", {}), (V{"1.4.2", "1.4", "latest"}));
+}
+
+TEST(DeriveTagsTest, PrereleaseOnlyItsOwnTagAndBuildMetadataDropped) {
+  EXPECT_EQ(*DeriveTags("1.4.2-rc.1", {}), (V{"1.4.2-rc.1"}));
+  EXPECT_EQ(*DeriveTags("v2.0.0+build.7", {}), (V{"v2.0.0", "v2.0", "latest"}));
+}
+
+TEST(DeriveTagsTest, RefusesWhatIsNotAFullVersionOrATag) {
+  for (const char* bad : {"v1.4", "1.4.x", "01.2.3", "latest"}) EXPECT_FALSE(DeriveTags(bad, {}).ok()) << bad;
+  EXPECT_FALSE(DeriveTags("", {"bad+tag"}).ok());
+  EXPECT_FALSE(DeriveTags("", {".hidden"}).ok());
+  EXPECT_FALSE(DeriveTags("", {}).ok());  // no tag at all
+}
+
+TEST(DeriveTagsTest, DuplicatesRemovedInOrder) {
+  EXPECT_EQ(*DeriveTags("v1.0.0", {"latest", "edge", "edge"}), (V{"v1.0.0", "v1.0", "latest", "edge"}));
+}
+
+TEST(ParseDurationTest, GoStyleDurations) {
+  EXPECT_EQ(ParseDuration("1h30m")->count(), 5400000);
+  EXPECT_EQ(ParseDuration("90s")->count(), 90000);
+  EXPECT_EQ(ParseDuration("250ms")->count(), 250);
+  EXPECT_FALSE(ParseDuration("1 hour").ok());
+  EXPECT_FALSE(ParseDuration("h").ok());
+}
+
+TEST(ParseSpecTest, ErrorsNameTheField) {
+  Json spec = {{"image", "registry.example.com/org/worker:v1"},
+               {"version", "v1.0.0"},
+               {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
+               {"platforms", Json::array({{{"platform", "linux/amd64"}}})}};
+  auto r = ParseImageBuildSpec(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("spec.image"), std::string::npos) << r.status().message();
+  spec["image"] = "registry.example.com/org/worker";
+  spec["platforms"].push_back({{"platform", "linux/amd64"}});
+  r = ParseImageBuildSpec(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("spec.platforms[1].platform"), std::string::npos) << r.status().message();
+  spec["platforms"] = Json::array({{{"platform", "linux/arm64"}, {"nodeSelector", {{"kubernetes.io/arch", "amd64"}}}}});
+  r = ParseImageBuildSpec(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nodeSelector"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ibo::controller

@@ -1,0 +1,315 @@
+// The pure reconcile decision through an ImageBuild's life: no server, a fixed clock.
+#include "controller/reconcile.h"
+
+#include <gtest/gtest.h>
+
+#include "common/time_format.h"
+
+namespace ibo::controller {
+namespace {
+
+using namespace std::chrono_literals;
+const std::string kDigestA = "sha256:" + std::string(64, 'a');
+const std::string kDigestB = "sha256:" + std::string(64, 'b');
+const std::string kIndex = "sha256:" + std::string(64, 'c');
+
+Json Node(const std::string& arch, bool ready = true) {
+  return {{"metadata", {{"name", "n-" + arch}, {"labels", {{"kubernetes.io/os", "linux"}, {"kubernetes.io/arch", arch}}}}},
+          {"status", {{"conditions", Json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
+}
+
+class ReconcileTest : public ::testing::Test {
+ protected:
+  ReconcileTest() {
+    settings.retry_backoff = 10s;
+    ib = {{"apiVersion", "imagebuild.io/v1alpha1"},
+          {"kind", "ImageBuild"},
+          {"metadata", {{"name", "worker"}, {"namespace", "ci"}, {"uid", "uid-1"}, {"generation", 1}}},
+          {"spec",
+           {{"image", "registry.example.com/org/worker"},
+            {"version", "v1.4.2"},
+            {"tags", {"main"}},
+            {"source", {{"git", {{"url", "https://example.com/r.git"}, {"revision", "v1.4.2"}}}}},
+            {"platforms", Json::array({{{"platform", "linux/amd64"}, {"dockerfile", "Dockerfile.worker"}},
+                                       {{"platform", "linux/arm64"}, {"nodeSelector", {{"pool", "arm"}}}}})},
+            {"retries", 1}}}};
+    nodes = {Node("amd64"), Node("arm64")};
+    now = *ParseTime("2026-11-27T10:00:00Z");
+  }
+
+  Actions Step() {
+    ReconcileInput in{ib, pods, {}, nodes, secrets, now, &settings, other_active};
+    Actions a = Reconcile(in);
+    if (a.status) ib["status"] = *a.status;
+    for (const auto& p : a.create_pods) {
+      Json pod = p;
+      pod["metadata"]["creationTimestamp"] = FormatTime(now);
+      pod["status"] = {{"phase", "Pending"}};
+      pods.push_back(pod);
+    }
+    for (const auto& name : a.delete_pods) {
+      std::erase_if(pods, [&](const Json& p) { return p["metadata"]["name"] == name; });
+    }
+    return a;
+  }
+
+  Json* PodFor(const std::string& role, const std::string& platform = "") {
+    for (auto& p : pods) {
+      const auto& l = p["metadata"]["labels"];
+      if (l["imagebuild.io/role"] == role && (platform.empty() || l.value("imagebuild.io/platform", "") == platform)) return &p;
+    }
+    return nullptr;
+  }
+
+  static void End(Json* pod, const std::string& phase, const std::string& container, const std::string& message) {
+    Json terminated = {{"exitCode", phase == "Succeeded" ? 0 : 1}, {"message", message}};
+    Json container_status = {{"name", container}, {"state", {{"terminated", terminated}}}};
+    (*pod)["spec"]["nodeName"] = "somewhere";
+    (*pod)["status"] = {{"phase", phase}, {"containerStatuses", Json::array({container_status})}};
+  }
+
+  std::string Condition(const std::string& type, const char* field = "status") {
+    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == type) return c[field];
+    return "";
+  }
+
+  OperatorSettings settings;
+  Json ib;
+  std::vector<Json> pods, nodes;
+  std::map<std::string, SecretFacts> secrets;
+  std::chrono::system_clock::time_point now;
+  int other_active = 0;
+};
+
+TEST_F(ReconcileTest, StartsOneNativePodPerPlatform) {
+  Actions a = Step();
+  ASSERT_EQ(a.create_pods.size(), 2u);
+  const Json& amd = *PodFor("build", "linux-amd64");
+  const Json& arm = *PodFor("build", "linux-arm64");
+  EXPECT_EQ(amd["spec"]["nodeSelector"], (Json{{"kubernetes.io/os", "linux"}, {"kubernetes.io/arch", "amd64"}}));
+  EXPECT_EQ(arm["spec"]["nodeSelector"]["pool"], "arm");
+  EXPECT_EQ(arm["spec"]["nodeSelector"]["kubernetes.io/arch"], "arm64");
+  EXPECT_EQ(amd["metadata"]["ownerReferences"][0]["controller"], true);
+  EXPECT_EQ(amd["spec"]["automountServiceAccountToken"], false);
+  EXPECT_EQ(amd["metadata"]["labels"]["imagebuild.io/build-id"], ib["status"]["buildID"]);
+  EXPECT_EQ(ib["status"]["phase"], "Building");
+  EXPECT_EQ(Condition("Reconciling"), "True");
+  EXPECT_EQ(Condition("Ready"), "False");
+  EXPECT_EQ(Condition("Stalled"), "False");
+  // BuildKit rootless as documented upstream.
+  const Json& c = amd["spec"]["containers"][0];
+  EXPECT_EQ(amd["metadata"]["annotations"]["container.apparmor.security.beta.kubernetes.io/build"], "unconfined");
+  EXPECT_EQ(c["securityContext"]["seccompProfile"]["type"], "Unconfined");
+  EXPECT_EQ(c["securityContext"]["runAsUser"], 1000);
+  EXPECT_EQ(c["terminationMessagePolicy"], "FallbackToLogsOnError");
+  const std::string cmd = c["command"].dump();
+  EXPECT_NE(cmd.find("filename=Dockerfile.worker"), std::string::npos);
+  EXPECT_NE(cmd.find("platform=linux/amd64"), std::string::npos);
+  EXPECT_NE(cmd.find("type=image,name=registry.example.com/org/worker,push-by-digest=true,name-canonical=true,push=true"), std::string::npos);
+  EXPECT_NE(PodFor("build", "linux-arm64")->dump().find("filename=Dockerfile\""), std::string::npos);
+}
+
+TEST_F(ReconcileTest, IsIdempotentAndAdoptsItsPods) {
+  Step();
+  const std::string names = pods[0]["metadata"]["name"].get<std::string>() + pods[1]["metadata"]["name"].get<std::string>();
+  Actions again = Step();
+  EXPECT_TRUE(again.create_pods.empty());
+  EXPECT_TRUE(again.delete_pods.empty());
+  EXPECT_EQ(names, pods[0]["metadata"]["name"].get<std::string>() + pods[1]["metadata"]["name"].get<std::string>());
+}
+
+TEST_F(ReconcileTest, DigestsThenMergeThenReady) {
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA + "\n");
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Actions a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  const Json& merge = *PodFor("merge");
+  const std::string args = merge["spec"]["containers"][0]["args"].dump();
+  EXPECT_NE(args.find("linux/amd64=" + kDigestA), std::string::npos);
+  EXPECT_NE(args.find("linux/arm64=" + kDigestB), std::string::npos);
+  for (const char* tag : {"\"v1.4.2\"", "\"v1.4\"", "\"latest\"", "\"main\""}) EXPECT_NE(args.find(tag), std::string::npos) << tag;
+  EXPECT_EQ(ib["status"]["phase"], "Merging");
+  EXPECT_EQ(ib["status"]["platforms"][1]["digest"], kDigestB);
+
+  End(PodFor("merge"), "Succeeded", "merge", kIndex);
+  Step();
+  EXPECT_EQ(ib["status"]["phase"], "Succeeded");
+  EXPECT_EQ(ib["status"]["manifest"]["digest"], kIndex);
+  EXPECT_EQ(ib["status"]["manifest"]["shortDigest"], "sha256:cccccccccccc");
+  EXPECT_EQ(ib["status"]["manifest"]["tags"].size(), 4u);
+  EXPECT_EQ(Condition("Ready"), "True");
+  EXPECT_EQ(Condition("Ready", "reason"), "Succeeded");
+  EXPECT_EQ(Condition("Reconciling"), "False");
+  // An unchanged spec never rebuilds.
+  Actions later = Step();
+  EXPECT_TRUE(later.create_pods.empty());
+  EXPECT_FALSE(later.status.has_value());
+}
+
+TEST_F(ReconcileTest, ANonDigestMessageFailsTheAttemptAndRetriesOnlyThatPlatform) {
+  Step();
+  const std::string first_arm = PodFor("build", "linux-arm64")->at("metadata").at("name");
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", "error: pushed nothing");
+  Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());  // backing off
+  EXPECT_EQ(ib["status"]["platforms"][1]["attempt"], 2);
+  EXPECT_EQ(ib["status"]["platforms"][1]["phase"], "Pending");
+  EXPECT_EQ(ib["status"]["platforms"][0]["digest"], kDigestA);
+  ASSERT_TRUE(a.requeue_after.has_value());
+  EXPECT_EQ(*a.requeue_after, 10s);
+  now += 11s;
+  a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  EXPECT_NE(a.create_pods[0]["metadata"]["name"], first_arm);
+  EXPECT_EQ(a.create_pods[0]["metadata"]["labels"]["imagebuild.io/attempt"], "2");
+}
+
+TEST_F(ReconcileTest, OutOfRetriesFailsUnderAllPlatforms) {
+  ib["spec"]["retries"] = 0;
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Failed", "build", "exit 1: no space left");
+  Step();
+  EXPECT_EQ(ib["status"]["phase"], "Failed");
+  EXPECT_EQ(Condition("Stalled"), "True");
+  EXPECT_EQ(Condition("Stalled", "reason"), "BuildFailed");
+  EXPECT_EQ(PodFor("merge"), nullptr);
+}
+
+TEST_F(ReconcileTest, AvailablePlatformsMergesWhatBuiltAndSaysWhatIsMissing) {
+  ib["spec"]["retries"] = 0;
+  ib["spec"]["failurePolicy"] = "AvailablePlatforms";
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Failed", "build", "boom");
+  Step();
+  ASSERT_NE(PodFor("merge"), nullptr);
+  EXPECT_EQ(PodFor("merge")->dump().find("linux/arm64="), std::string::npos);
+  End(PodFor("merge"), "Succeeded", "merge", kIndex);
+  Step();
+  EXPECT_EQ(Condition("Ready"), "True");
+  EXPECT_EQ(Condition("Ready", "reason"), "PartiallySucceeded");
+  EXPECT_NE(Condition("Ready", "message").find("linux/arm64"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, ANewGenerationSupersedesTheRunningBuild) {
+  Step();
+  const std::string old_id = ib["status"]["buildID"];
+  ib["metadata"]["generation"] = 2;
+  Actions a = Step();
+  EXPECT_EQ(a.delete_pods.size(), 2u);
+  EXPECT_EQ(a.create_pods.size(), 2u);
+  EXPECT_NE(ib["status"]["buildID"], old_id);
+  bool superseded = false;
+  for (const auto& e : a.events) superseded |= e.reason == "Superseded";
+  EXPECT_TRUE(superseded);
+}
+
+TEST_F(ReconcileTest, TheRebuildAnnotationForcesARebuild) {
+  Step();
+  const std::string old_id = ib["status"]["buildID"];
+  ib["metadata"]["annotations"]["imagebuild.io/rebuild"] = "2026-11-27";
+  Step();
+  EXPECT_NE(ib["status"]["buildID"], old_id);
+}
+
+TEST_F(ReconcileTest, InvalidSpecStallsWithoutPods) {
+  ib["spec"]["version"] = "v1.4";
+  Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_EQ(Condition("Stalled"), "True");
+  EXPECT_EQ(Condition("Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(Condition("Ready", "message").find("spec.version"), std::string::npos);
+  ASSERT_FALSE(a.events.empty());
+  EXPECT_EQ(a.events[0].reason, "InvalidSpec");
+}
+
+TEST_F(ReconcileTest, AMissingOrMistypedPushSecretIsInvalidSpecAndSeenLater) {
+  ib["spec"]["pushSecretRef"] = {{"name", "regcred"}};
+  Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_NE(Condition("Ready", "message").find("\"regcred\" does not exist"), std::string::npos);
+  EXPECT_TRUE(a.requeue_after.has_value());
+  secrets["regcred"] = {true, "Opaque", {"x"}};
+  ib["metadata"]["generation"] = 2;
+  Step();
+  EXPECT_NE(Condition("Ready", "message").find("kubernetes.io/dockerconfigjson"), std::string::npos);
+  secrets["regcred"] = {true, "kubernetes.io/dockerconfigjson", {".dockerconfigjson"}};
+  ib["metadata"]["generation"] = 3;
+  a = Step();
+  EXPECT_EQ(a.create_pods.size(), 2u);
+  EXPECT_NE(a.create_pods[0].dump().find("regcred"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, NoNodesForAPlatformWaitsThenFails) {
+  nodes = {Node("amd64"), Node("arm64", /*ready=*/false)};
+  ib["spec"]["schedulingTimeout"] = "10m";
+  Actions a = Step();
+  EXPECT_EQ(Condition("Ready", "reason"), "NoNodesForPlatform");
+  EXPECT_EQ(Condition("Reconciling"), "True");
+  EXPECT_EQ(Condition("Stalled"), "False");
+  bool warned = false;
+  for (const auto& e : a.events) warned |= e.reason == "NoNodesForPlatform" && e.message.find("linux/arm64") != std::string::npos;
+  EXPECT_TRUE(warned);
+  now += 11min;
+  Step();
+  EXPECT_EQ(ib["status"]["platforms"][1]["phase"], "Failed");
+  EXPECT_EQ(ib["status"]["phase"], "Building");  // amd64 still builds
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  Step();
+  EXPECT_EQ(ib["status"]["phase"], "Failed");
+  EXPECT_EQ(Condition("Stalled"), "True");
+}
+
+TEST_F(ReconcileTest, TimeoutFailsTheBuild) {
+  ib["spec"]["timeout"] = "30m";
+  Step();
+  now += 31min;
+  Actions a = Step();
+  EXPECT_EQ(a.delete_pods.size(), 2u);
+  EXPECT_EQ(Condition("Stalled", "reason"), "TimedOut");
+}
+
+TEST_F(ReconcileTest, TheConcurrencyCapQueues) {
+  settings.max_concurrent_builds = 1;
+  other_active = 1;
+  Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_EQ(Condition("Ready", "reason"), "Queued");
+  other_active = 0;
+  EXPECT_EQ(Step().create_pods.size(), 2u);
+}
+
+TEST_F(ReconcileTest, EmulationAlwaysBuildsEveryPlatformInOnePod) {
+  ib["spec"]["emulation"] = "Always";
+  Actions a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  EXPECT_FALSE(a.create_pods[0]["spec"]["nodeSelector"].contains("kubernetes.io/arch"));
+  EXPECT_NE(a.create_pods[0].dump().find("platform=linux/amd64,linux/arm64"), std::string::npos);
+  End(&pods[0], "Succeeded", "build", kIndex);
+  Step();
+  const std::string args = PodFor("merge")->dump();
+  EXPECT_NE(args.find("linux/amd64=" + kIndex), std::string::npos);
+  EXPECT_NE(args.find("linux/arm64=" + kIndex), std::string::npos);
+}
+
+TEST_F(ReconcileTest, FinishedPodsAreRemovedAfterTheTtl) {
+  ib["spec"]["ttlSecondsAfterFinished"] = 60;
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  End(PodFor("merge"), "Succeeded", "merge", kIndex);
+  Step();
+  Actions a = Step();
+  EXPECT_TRUE(a.delete_pods.empty());
+  now += 61s;
+  a = Step();
+  EXPECT_EQ(a.delete_pods.size(), 3u);
+  EXPECT_EQ(ib["status"]["manifest"]["digest"], kIndex);  // status kept
+}
+
+}  // namespace
+}  // namespace ibo::controller

@@ -346,6 +346,23 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
   }
 }
 
+// Empty strings are left out of status: kube-apiserver 1.20 built with Go 1.16 or later refuses
+// them in custom resources (kubernetes#99804), and an absent field reads the same.
+void DropEmptyStrings(Json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_string() && it->get<std::string>().empty()) {
+        it = j.erase(it);
+      } else {
+        DropEmptyStrings(*it);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) DropEmptyStrings(e);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> ReferencedSecrets(const Json& imagebuild) {
@@ -392,6 +409,7 @@ Actions Reconcile(const ReconcileInput& in) {
 
   auto finish_status = [&]() -> Actions {
     WriteConditions(b, generation);
+    DropEmptyStrings(b.status);
     if (b.status != old_status) b.actions.status = b.status;
     return std::move(b.actions);
   };

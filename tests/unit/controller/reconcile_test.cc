@@ -69,7 +69,7 @@ class ReconcileTest : public ::testing::Test {
   }
 
   std::string Condition(const std::string& type, const char* field = "status") {
-    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == type) return c[field];
+    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == type) return c.value(field, "");
     return "";
   }
 
@@ -141,6 +141,8 @@ TEST_F(ReconcileTest, DigestsThenMergeThenReady) {
   EXPECT_EQ(Condition("Ready"), "True");
   EXPECT_EQ(Condition("Ready", "reason"), "Succeeded");
   EXPECT_EQ(Condition("Reconciling"), "False");
+  // kube-apiserver 1.20 built with a newer Go refuses empty strings in custom resources.
+  EXPECT_EQ(ib["status"].dump().find("\"\""), std::string::npos) << ib["status"].dump();
   // An unchanged spec never rebuilds.
   Actions later = Step();
   EXPECT_TRUE(later.create_pods.empty());

@@ -87,36 +87,3 @@ TEST(InformerRestartTest, WatchSurvivesAKubeApiserverRestart) {
 }  // namespace
 }  // namespace ibo::kube
 
-namespace ibo::kube {
-namespace {
-
-// Against kube-apiserver without a watch cache: the informer's watch is cut, etcd is compacted
-// past its resourceVersion, and it must list again (410 Gone) without losing changes.
-TEST(InformerGoneTest, ListsAgainAfterGone) {
-  auto client = ibo::testing::AdminClient("IBO_TEST_NOCACHE_CLUSTER_DIR");
-  ibo::testing::TestNamespace ns(*client, "relist");
-  InformerOptions options;
-  options.namespace_ = ns.name();
-  options.initial_backoff = std::chrono::milliseconds(200);
-  options.min_watch_timeout = std::chrono::seconds(1);  // short watches: reconnects come quickly
-  Informer informer(*client, resources::kConfigMaps, options);
-  informer.Start();
-  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(10)));
-  const int relists = informer.relists();
-  // Many changes and a compaction between two watches of the informer.
-  for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(client->Create(resources::kConfigMaps, ns.name(), ibo::testing::ConfigMap("c" + std::to_string(i), "1")).ok());
-  }
-  bool relisted = ibo::testing::Eventually([&] {
-    ibo::testing::RunInfra("control-plane.sh compact-etcd \"$IBO_TEST_NOCACHE_CLUSTER_DIR\" >/dev/null");
-    (void)client->Create(resources::kConfigMaps, ns.name(), ibo::testing::ConfigMap("bump-" + std::to_string(std::rand()), "1"));
-    return informer.relists() > relists;
-  }, std::chrono::seconds(20), std::chrono::milliseconds(100));
-  EXPECT_TRUE(relisted) << "no relist after compactions";
-  EXPECT_TRUE(ibo::testing::Eventually([&] { return informer.cache().Get(ns.name() + "/c4").has_value(); },
-                                       std::chrono::seconds(10)));
-  informer.Stop();
-}
-
-}  // namespace
-}  // namespace ibo::kube

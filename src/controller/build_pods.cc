@@ -80,9 +80,13 @@ Json GitInitContainer(const BuildContext& ctx) {
           {"volumeMounts", Json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}}})}};
 }
 
-void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool include_build_secrets) {
-  volumes.push_back({{"name", "workspace"}, {"emptyDir", Json::object()}});
-  mounts.push_back({{"name", "workspace"}, {"mountPath", kWorkspace}});
+// The registry credentials and settings every pod needs; a build pod also gets the workspace the
+// source is fetched into and its build secrets.
+void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool for_build) {
+  if (for_build) {
+    volumes.push_back({{"name", "workspace"}, {"emptyDir", Json::object()}});
+    mounts.push_back({{"name", "workspace"}, {"mountPath", kWorkspace}});
+  }
   if (!ctx.spec.push_secret.empty()) {
     volumes.push_back({{"name", "push-secret"},
                        {"secret",
@@ -95,7 +99,7 @@ void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool
                        {"configMap", {{"name", ConfigMapName(ctx.owner["metadata"]["name"])}}}});
     mounts.push_back({{"name", "registry-config"}, {"mountPath", kRegistryConfigDir}, {"readOnly", true}});
   }
-  if (include_build_secrets) {
+  if (for_build) {
     for (const auto& s : ctx.spec.build_secrets) {
       const std::string volume = "secret-" + HashHex(s.id, 8);
       volumes.push_back({{"name", volume},

@@ -159,8 +159,8 @@ Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<
     if (secret.ok()) {
       facts.exists = true;
       facts.type = secret->value("type", "Opaque");
-      for (auto it = (*secret)["data"].begin(); secret->contains("data") && it != (*secret)["data"].end(); ++it) {
-        facts.keys.push_back(it.key());
+      if (secret->contains("data") && (*secret)["data"].is_object()) {
+        for (const auto& item : (*secret)["data"].items()) facts.keys.push_back(item.key());
       }
     } else if (secret.status().code() != StatusCode::kNotFound) {
       return secret.status();

@@ -109,6 +109,13 @@ struct Builder {
   }
 };
 
+std::string ConditionMessage(const Json& status, const std::string& type) {
+  for (const auto& c : status.value("conditions", Json::array())) {
+    if (c.value("type", "") == type) return Str(c, "message");
+  }
+  return "";
+}
+
 void SetCondition(Json& conditions, const std::string& type, bool value, const std::string& reason,
                   const std::string& message, int64_t generation, const std::string& now) {
   const std::string status = value ? "True" : "False";
@@ -444,8 +451,8 @@ Actions Reconcile(const ReconcileInput& in) {
   }
   if (!invalid.empty()) {
     DeleteActivePods(b, build_id);
-    if (Str(b.status, "phase") != "Failed" || Str(old_status, "phase") != "Failed" || !old_status.contains("conditions") ||
-        old_status["conditions"].dump().find(invalid) == std::string::npos) {
+    // Said once per distinct problem, not on every requeue.
+    if (ConditionMessage(old_status, "Ready") != invalid) {
       b.Event("Warning", "InvalidSpec", invalid);
     }
     b.status["phase"] = "Failed";

@@ -125,6 +125,7 @@ TEST_F(ReconcileTest, DigestsThenMergeThenReady) {
   Actions a = Step();
   ASSERT_EQ(a.create_pods.size(), 1u);
   const Json& merge = *PodFor("merge");
+  EXPECT_EQ(merge["spec"]["volumes"].dump().find("workspace"), std::string::npos);  // no source needed
   const std::string args = merge["spec"]["containers"][0]["args"].dump();
   EXPECT_NE(args.find("linux/amd64=" + kDigestA), std::string::npos);
   EXPECT_NE(args.find("linux/arm64=" + kDigestB), std::string::npos);
@@ -226,6 +227,8 @@ TEST_F(ReconcileTest, InvalidSpecStallsWithoutPods) {
   EXPECT_NE(Condition("Ready", "message").find("spec.version"), std::string::npos);
   ASSERT_FALSE(a.events.empty());
   EXPECT_EQ(a.events[0].reason, "InvalidSpec");
+  // The same problem on a requeue is not announced again.
+  EXPECT_TRUE(Step().events.empty());
 }
 
 TEST_F(ReconcileTest, AMissingOrMistypedPushSecretIsInvalidSpecAndSeenLater) {

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/imagebuild-operator
-bin_dir=$cache_root/kubernetes-1.20.2/bin
+# The suffix names the patches below: a new patch means a new cache, never a stale binary.
+bin_dir=$cache_root/kubernetes-1.20.2-r2/bin
 if [[ ${1:-} == --print-bin-dir ]]; then echo "$bin_dir"; exit 0; fi
 
 wanted=(kube-apiserver kube-scheduler kube-controller-manager)
@@ -54,6 +55,15 @@ if [[ ! -f $tree/vendor/github.com/modern-go/reflect2/.imagebuild-swapped ]]; th
   cp -r "$reflect2_src"/. "$tree/vendor/github.com/modern-go/reflect2/"
   rm -f "$tree/vendor/github.com/modern-go/reflect2/go.mod" "$tree/vendor/github.com/modern-go/reflect2/go.sum"
   touch "$tree/vendor/github.com/modern-go/reflect2/.imagebuild-swapped"
+fi
+
+# Built with Go 1.16 or later, the vendored kube-openapi treats "" as null and refuses every empty
+# string in a custom resource (kubernetes#99804). The released 1.20.2, built with Go 1.15, accepts
+# them; upstream's fix (kube-openapi #230) checks for nil only, and so does this.
+type_go=$tree/vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go
+if ! grep -q '^	if data == nil {$' "$type_go"; then
+  sed -i 's/^	if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {$/	if data == nil {/' "$type_go"
+  grep -q '^	if data == nil {$' "$type_go" || { echo "control plane: cannot patch $type_go" >&2; exit 1; }
 fi
 
 what=""

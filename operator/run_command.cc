@@ -6,6 +6,8 @@
 #include <sstream>
 #include <thread>
 
+#include <spdlog/details/fmt_helper.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 #include "kube/event_recorder.h"
 #include "kube/leader_election.h"
 #include "kube/rest_client.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
 
 namespace ibo::operator_main {
 namespace {
@@ -31,8 +35,8 @@ constexpr const char* kHelp =
     "  --max-concurrent-reconciles N      worker threads (default 2)\n"
     "  --kube-api-qps QPS                 client-side rate limit (default 20)\n"
     "  --kube-api-burst N                 (default 30)\n"
-    "  --metrics-bind-address ADDR        accepted; the metrics server is not built yet\n"
-    "  --health-probe-bind-address ADDR   accepted; the probe server is not built yet\n"
+    "  --metrics-bind-address ADDR        /metrics in Prometheus format (default :8080; 0 turns it off)\n"
+    "  --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 turns it off)\n"
     "  --log-format json|text             (default text)\n"
     "  --log-level debug|info|warn|error  (default info)\n"
     "Builds:\n"
@@ -46,7 +50,33 @@ constexpr const char* kHelp =
     "  --registry-ca-file PATH            CA for registries, copied to build and merge pods\n"
     "  --retry-backoff SECONDS            first retry delay of a failed platform (default 10)\n";
 
+// %j: the message as a JSON string body, so that --log-format json writes valid JSON whatever a
+// message holds (quotes, backslashes, control characters).
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      switch (c) {
+        case '"': spdlog::details::fmt_helper::append_string_view("\\\"", dest); break;
+        case '\\': spdlog::details::fmt_helper::append_string_view("\\\\", dest); break;
+        case '\n': spdlog::details::fmt_helper::append_string_view("\\n", dest); break;
+        case '\t': spdlog::details::fmt_helper::append_string_view("\\t", dest); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            spdlog::details::fmt_helper::append_string_view(buf, dest);
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
+};
+
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_lost_lease{false};
 void OnSignal(int) { g_stop = true; }
 
 struct Flags {
@@ -59,6 +89,7 @@ struct Flags {
   double qps = 20;
   int burst = 30;
   std::string log_format = "text", log_level = "info";
+  std::string metrics_address = ":8080", probe_address = ":8081";
   controller::OperatorSettings settings;
   std::string registry_ca_file;
 };
@@ -107,7 +138,8 @@ std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* hel
     else if (name == "--max-concurrent-reconciles") { if ((e = number(1, 64)).empty()) f.workers = static_cast<int>(n); }
     else if (name == "--kube-api-qps") { if ((e = number(0, 10000)).empty()) f.qps = static_cast<double>(n); }
     else if (name == "--kube-api-burst") { if ((e = number(1, 10000)).empty()) f.burst = static_cast<int>(n); }
-    else if (name == "--metrics-bind-address" || name == "--health-probe-bind-address") {}
+    else if (name == "--metrics-bind-address") f.metrics_address = value;
+    else if (name == "--health-probe-bind-address") f.probe_address = value;
     else if (name == "--log-format") {
       if (value != "json" && value != "text") e = "flag --log-format: must be json or text, not \"" + value + "\"";
       f.log_format = value;
@@ -150,7 +182,9 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
 
   auto logger = spdlog::stderr_logger_mt("imagebuild-operator");
   if (flags.log_format == "json") {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})", spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonEscapedMessage>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%j"})");
+    logger->set_formatter(std::move(formatter));
   }
   logger->set_level(spdlog::level::from_str(flags.log_level));
   spdlog::set_default_logger(logger);
@@ -169,12 +203,46 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
 
+  server::Metrics metrics;
+  metrics.Declare("leader_election_master_status", "gauge",
+                  "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master");
+  const server::Labels lease_label{{"name", flags.leader_election_id}};
+  metrics.Set("leader_election_master_status", lease_label, flags.leader_elect ? 0 : 1);
   controller::ControllerOptions options;
   options.namespaces = flags.namespaces;
   options.workers = flags.workers;
   options.settings = flags.settings;
+  options.metrics = &metrics;
   controller::ImageBuildController controller(*client, recorder, options);
   controller.StartInformers();
+
+  std::unique_ptr<server::HttpServer> metrics_server, probe_server;
+  if (flags.metrics_address != "0") {
+    auto started = server::StartHttpServer(flags.metrics_address, [&metrics](const std::string& path) {
+      if (path != "/metrics") return server::HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
+      return server::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render()};
+    });
+    if (!started.ok()) {
+      err << "imagebuild-operator run: --metrics-bind-address: " << started.status().message() << "\n";
+      return 1;
+    }
+    metrics_server = std::move(*started);
+  }
+  if (flags.probe_address != "0") {
+    auto started = server::StartHttpServer(flags.probe_address, [&controller](const std::string& path) {
+      if (path == "/healthz") return server::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+      if (path == "/readyz") {
+        return controller.HasSynced() ? server::HttpReply{200, "text/plain; charset=utf-8", "ok\n"}
+                                      : server::HttpReply{503, "text/plain; charset=utf-8", "caches not synced\n"};
+      }
+      return server::HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
+    });
+    if (!started.ok()) {
+      err << "imagebuild-operator run: --health-probe-bind-address: " << started.status().message() << "\n";
+      return 1;
+    }
+    probe_server = std::move(*started);
+  }
   spdlog::info("imagebuild-operator {} starting (server {}, namespaces: {})", IBO_VERSION, config->server,
                flags.namespaces.empty() ? std::string("all") : std::to_string(flags.namespaces.size()));
 
@@ -198,11 +266,14 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
     elector = std::make_unique<kube::LeaderElector>(
         *election_client, le,
         kube::LeaderCallbacks{[&] {
+                                metrics.Set("leader_election_master_status", lease_label, 1);
                                 if (controller.WaitForSync(std::chrono::minutes(2))) controller.StartWorkers();
                               },
                               [&] {
+                                metrics.Set("leader_election_master_status", lease_label, 0);
                                 // Lost or given up: stop reconciling at once.
                                 controller.Stop();
+                                if (!g_stop) g_lost_lease = true;
                                 g_stop = true;
                               },
                               nullptr});
@@ -222,6 +293,10 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
   if (elector) {
     elector->Stop();
     election.join();
+  }
+  if (g_lost_lease) {
+    spdlog::error("leader election lost; exiting so that a restart campaigns again");
+    return 1;
   }
   spdlog::info("stopped");
   return 0;

@@ -2,14 +2,49 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/time_format.h"
 #include "controller/reconcile.h"
 
 namespace ibo::controller {
 
 using kube::Json;
 
+namespace {
+
+constexpr const char* kControllerName = "imagebuild";
+
+kube::WorkQueueObserver QueueObserver(server::Metrics* m) {
+  if (!m) return {};
+  m->Declare("workqueue_depth", "gauge", "Current depth of workqueue");
+  m->Declare("workqueue_adds_total", "counter", "Total number of adds handled by workqueue");
+  m->Declare("workqueue_retries_total", "counter", "Total number of retries handled by workqueue");
+  const server::Labels name{{"name", kControllerName}};
+  return {[m, name](size_t depth) { m->Set("workqueue_depth", name, static_cast<double>(depth)); },
+          [m, name] { m->Add("workqueue_adds_total", name); },
+          [m, name] { m->Add("workqueue_retries_total", name); }};
+}
+
+double SecondsBetween(const std::string& from, const std::string& to) {
+  auto a = ParseTime(from);
+  auto b = ParseTime(to);
+  if (!a.ok() || !b.ok()) return 0;
+  return std::chrono::duration<double>(*b - *a).count();
+}
+
+}  // namespace
+
 ImageBuildController::ImageBuildController(kube::Client& client, kube::EventRecorder& recorder, ControllerOptions options)
-    : client_(client), recorder_(recorder), options_(std::move(options)) {
+    : client_(client), recorder_(recorder), options_(std::move(options)), queue_({}, QueueObserver(options_.metrics)) {
+  if (auto* m = options_.metrics) {
+    m->Declare("controller_runtime_reconcile_total", "counter", "Total number of reconciliations per controller");
+    m->Declare("controller_runtime_reconcile_errors_total", "counter", "Total number of reconciliation errors per controller");
+    m->Declare("controller_runtime_reconcile_time_seconds", "histogram", "Length of time per reconciliation per controller",
+               server::Metrics::ReconcileBuckets());
+    m->Declare("imagebuild_builds_total", "counter", "Finished build attempts by platform and result");
+    m->Declare("imagebuild_build_duration_seconds", "histogram", "Duration of build attempts by platform",
+               server::Metrics::BuildBuckets());
+    m->Declare("imagebuild_merge_duration_seconds", "histogram", "Duration of merge pods", server::Metrics::BuildBuckets());
+  }
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
   for (const auto& ns : namespaces) {
@@ -106,7 +141,16 @@ void ImageBuildController::Stop() {
 void ImageBuildController::Worker() {
   while (auto key = queue_.Get()) {
     std::optional<std::chrono::milliseconds> requeue;
+    const auto started = std::chrono::steady_clock::now();
     Status s = ReconcileKey(*key, &requeue);
+    if (auto* m = options_.metrics) {
+      const server::Labels controller{{"controller", kControllerName}};
+      m->Observe("controller_runtime_reconcile_time_seconds", controller,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      m->Add("controller_runtime_reconcile_total",
+             {{"controller", kControllerName}, {"result", !s.ok() ? "error" : requeue ? "requeue_after" : "success"}});
+      if (!s.ok()) m->Add("controller_runtime_reconcile_errors_total", controller);
+    }
     if (!s.ok()) {
       const bool conflict = s.code() == StatusCode::kConflict;
       spdlog::log(conflict ? spdlog::level::debug : spdlog::level::warn, "reconcile {}: {}", *key, s.ToString());
@@ -204,10 +248,39 @@ Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<
     updated["status"] = *actions.status;
     auto result = client_.Update(kube::resources::kImageBuilds, ns, updated, "status");
     if (!result.ok()) return result.status();
+    RecordBuildMetrics(ib->value("status", Json::object()), *actions.status);
     spdlog::info("{}: status phase {}", key, actions.status->value("phase", ""));
   }
   if (requeue_after) *requeue_after = actions.requeue_after;
   return Status::Ok();
+}
+
+void ImageBuildController::RecordBuildMetrics(const Json& before, const Json& after) {
+  auto* m = options_.metrics;
+  if (!m) return;
+  std::map<std::string, Json> old_platforms;
+  for (const auto& p : before.value("platforms", Json::array())) old_platforms[p.value("platform", "")] = p;
+  for (const auto& p : after.value("platforms", Json::array())) {
+    const std::string platform = p.value("platform", "");
+    const Json old = old_platforms.count(platform) ? old_platforms[platform] : Json::object();
+    const bool same_build = before.value("buildID", "") == after.value("buildID", "");
+    const std::string phase = p.value("phase", "");
+    if (same_build && p.value("attempt", 1) > old.value("attempt", 1)) {
+      m->Add("imagebuild_builds_total", {{"platform", platform}, {"result", "failed"}});  // retried
+    } else if ((phase == "Succeeded" || phase == "Failed") && old.value("phase", "") != phase) {
+      m->Add("imagebuild_builds_total", {{"platform", platform}, {"result", phase == "Succeeded" ? "succeeded" : "failed"}});
+      const std::string from = p.value("attemptStartTime", "");
+      if (!from.empty()) {
+        m->Observe("imagebuild_build_duration_seconds", {{"platform", platform}},
+                   SecondsBetween(from, p.value("completionTime", FormatTime(std::chrono::system_clock::now()))));
+      }
+    }
+  }
+  const std::string phase = after.value("phase", "");
+  if (before.value("phase", "") == "Merging" && (phase == "Succeeded" || phase == "Failed") &&
+      after.contains("mergeStartTime")) {
+    m->Observe("imagebuild_merge_duration_seconds", {}, SecondsBetween(after["mergeStartTime"], after.value("completionTime", "")));
+  }
 }
 
 }  // namespace ibo::controller

@@ -14,6 +14,7 @@
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
 #include "kube/work_queue.h"
+#include "server/metrics.h"
 
 namespace ibo::controller {
 
@@ -22,6 +23,7 @@ struct ControllerOptions {
   int workers = 2;
   std::chrono::seconds resync_period{300};
   OperatorSettings settings;
+  server::Metrics* metrics = nullptr;  // optional: reconcile, work queue and build metrics
 };
 
 class ImageBuildController {
@@ -45,6 +47,8 @@ class ImageBuildController {
   void EnqueueOwner(const kube::Json& object);
   void EnqueueAllActive();
   void Worker();
+  // Counts finished build attempts and merges between the status before and after a reconcile.
+  void RecordBuildMetrics(const kube::Json& before, const kube::Json& after);
   std::vector<kube::Json> Collect(const std::vector<std::unique_ptr<kube::Informer>>& informers,
                                   const std::string& index, const std::string& value) const;
 

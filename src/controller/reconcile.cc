@@ -316,6 +316,7 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
     b.actions.create_pods.push_back(MergePod(ctx, digests, tags, name));
     b.status["phase"] = "Merging";
     b.status["mergePodName"] = name;
+    b.status["mergeStartTime"] = b.now_text;
     b.reason = "Merging";
     b.message = "pushing the manifest list for " + std::to_string(digests.size()) + " platforms";
     b.Event("Normal", "Merging", b.message);

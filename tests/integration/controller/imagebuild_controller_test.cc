@@ -1,0 +1,270 @@
+// The ImageBuild controller against the real control plane: the real kube-scheduler binds build
+// pods to Nodes of their architecture, a kubelet stand-in ends them with termination messages,
+// and the controller records digests, runs the merge pod and reports kstatus conditions.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "controller/controller.h"
+#include "kube/event_recorder.h"
+#include "registry/digest.h"
+#include "support/cluster.h"
+#include "support/kubelet_stand_in.h"
+
+namespace ibo::controller {
+namespace {
+
+using ibo::testing::Eventually;
+using kube::Json;
+using namespace std::chrono_literals;
+
+std::string Label(const Json& pod, const char* key) {
+  return pod["metadata"].value("labels", Json::object()).value(key, "");
+}
+
+// A digest the stand-in reports for a pod, derived from its name so every attempt differs.
+std::string DigestFor(const Json& pod) { return registry::Sha256Digest(pod["metadata"]["name"].get<std::string>()); }
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string repo = ibo::testing::RequiredEnv("IBO_TEST_INFRA") + "/../..";
+    ASSERT_EQ(std::system(("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" apply -f " + repo +
+                           "/crds/imagebuild.io_imagebuilds.yaml >/dev/null && kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" "
+                           "wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null").c_str()),
+              0);
+    // Nodes as kubelets would register them, one per architecture.
+    ibo::testing::RunInfra("node.sh add controller-test-amd64 amd64 >/dev/null");
+    ibo::testing::RunInfra("node.sh add controller-test-arm64 arm64 >/dev/null");
+  }
+
+  ControllerTest() : client_(ibo::testing::AdminClient()), ns_(*client_, "ctl"), recorder_(*client_, "imagebuild-operator") {
+    EXPECT_TRUE(Eventually([&] { return client_->List(kube::resources::kImageBuilds, ns_.name(), {}).ok(); }, 10s));
+  }
+  ~ControllerTest() override {
+    if (controller_) controller_->Stop();
+    if (kubelet_) kubelet_->Stop();
+  }
+
+  void StartController() {
+    ControllerOptions options;
+    options.namespaces = {ns_.name()};
+    options.settings.retry_backoff = 1s;
+    options.settings.merge_image = "imagebuild-operator:test";
+    controller_ = std::make_unique<ImageBuildController>(*client_, recorder_, options);
+    controller_->StartInformers();
+    ASSERT_TRUE(controller_->WaitForSync(20s));
+    controller_->StartWorkers();
+  }
+
+  void StartKubelet(ibo::testing::KubeletStandIn::Decide decide) {
+    kubelet_ = std::make_unique<ibo::testing::KubeletStandIn>(*client_, ns_.name(), std::move(decide));
+    kubelet_->Start();
+  }
+
+  // Builds succeed with a digest; the merge pod reports an index digest.
+  static std::optional<ibo::testing::KubeletStandIn::Outcome> SucceedAll(const Json& pod, const Json&) {
+    if (Label(pod, "imagebuild.io/role") == "merge") return ibo::testing::KubeletStandIn::Outcome{true, registry::Sha256Digest("index")};
+    return ibo::testing::KubeletStandIn::Outcome{true, DigestFor(pod) + "\n"};
+  }
+
+  Json ImageBuild(const std::string& name, const Json& platforms) {
+    return {{"apiVersion", "imagebuild.io/v1alpha1"},
+            {"kind", "ImageBuild"},
+            {"metadata", {{"name", name}}},
+            {"spec",
+             {{"image", "registry.local:5000/ci/" + name},
+              {"version", "v1.4.2"},
+              {"source", {{"git", {{"url", "https://example.com/repo.git"}, {"revision", "v1.4.2"}}}}},
+              {"platforms", platforms},
+              {"retries", 1}}}};
+  }
+
+  static Json TwoPlatforms() {
+    return Json::array({{{"platform", "linux/amd64"}}, {{"platform", "linux/arm64"}}});
+  }
+
+  Json Get(const std::string& name) {
+    auto ib = client_->Get(kube::resources::kImageBuilds, ns_.name(), name);
+    return ib.ok() ? *ib : Json::object();
+  }
+
+  static std::string Condition(const Json& ib, const std::string& type, const char* field = "status") {
+    for (const auto& c : ib.value("status", Json::object()).value("conditions", Json::array())) {
+      if (c.value("type", "") == type) return c.value(field, "");
+    }
+    return "";
+  }
+
+  std::vector<Json> Pods() {
+    auto list = client_->List(kube::resources::kPods, ns_.name(), {});
+    return list.ok() ? (*list)["items"].get<std::vector<Json>>() : std::vector<Json>{};
+  }
+
+  std::vector<std::string> EventReasons(const std::string& name) {
+    kube::ListOptions o;
+    o.field_selector = "involvedObject.name=" + name;
+    auto list = client_->List(kube::resources::kEvents, ns_.name(), o);
+    std::vector<std::string> out;
+    if (list.ok()) for (const auto& e : (*list)["items"]) out.push_back(e["reason"]);
+    return out;
+  }
+
+  static bool Has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+  std::unique_ptr<kube::Client> client_;
+  ibo::testing::TestNamespace ns_;
+  kube::ApiEventRecorder recorder_;
+  std::unique_ptr<ImageBuildController> controller_;
+  std::unique_ptr<ibo::testing::KubeletStandIn> kubelet_;
+};
+
+TEST_F(ControllerTest, BuildsEachPlatformOnItsArchitectureThenMergesAndIsReady) {
+  StartKubelet(SucceedAll);
+  StartController();
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("worker", TwoPlatforms())).ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("worker"), "Ready") == "True"; }, 60s))
+      << Get("worker").value("status", Json::object()).dump(2);
+  // What GitOps tools run.
+  EXPECT_EQ(std::system(("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" wait --for=condition=Ready imagebuild/worker -n " +
+                         ns_.name() + " --timeout=10s >/dev/null").c_str()), 0);
+
+  const Json ib = Get("worker");
+  const Json& status = ib["status"];
+  EXPECT_EQ(status["phase"], "Succeeded");
+  EXPECT_EQ(status["observedGeneration"], ib["metadata"]["generation"]);
+  EXPECT_EQ(Condition(ib, "Reconciling"), "False");
+  EXPECT_EQ(Condition(ib, "Stalled"), "False");
+  EXPECT_EQ(status["manifest"]["digest"], registry::Sha256Digest("index"));
+  EXPECT_EQ(status["manifest"]["tags"], (Json{"v1.4.2", "v1.4", "latest"}));
+  EXPECT_EQ(status["manifest"]["reference"], "registry.local:5000/ci/worker@" + registry::Sha256Digest("index"));
+
+  std::map<std::string, Json> pods;
+  for (const auto& p : Pods()) pods[p["metadata"]["name"]] = p;
+  ASSERT_EQ(status["platforms"].size(), 2u);
+  std::string merge_args;
+  for (const auto& [name, pod] : pods) {
+    if (Label(pod, "imagebuild.io/role") == "merge") merge_args = pod["spec"]["containers"][0]["args"].dump();
+  }
+  for (const auto& ps : status["platforms"]) {
+    const Json& pod = pods.at(ps["podName"]);
+    EXPECT_EQ(ps["digest"], DigestFor(pod)) << ps.dump();
+    EXPECT_EQ(ps["nodeName"], pod["spec"]["nodeName"]);
+    const std::string arch = ps["platform"].get<std::string>().substr(6);
+    auto node = client_->Get(kube::resources::kNodes, "", ps["nodeName"]);
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    EXPECT_EQ((*node)["metadata"]["labels"]["kubernetes.io/arch"], arch) << "pod " << ps["podName"] << " on the wrong node";
+    EXPECT_NE(merge_args.find(ps["platform"].get<std::string>() + "=" + ps["digest"].get<std::string>()), std::string::npos);
+  }
+  EXPECT_TRUE(kubelet_->Misplaced().empty()) << kubelet_->Misplaced()[0];
+  const auto reasons = EventReasons("worker");
+  for (const char* r : {"Building", "Built", "Merging", "Succeeded"}) EXPECT_TRUE(Has(reasons, r)) << r;
+}
+
+TEST_F(ControllerTest, RetriesOnlyTheFailedPlatformAndKeepsTheOthersDigest) {
+  std::atomic<int> arm_attempts{0};
+  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
+    if (Label(pod, "imagebuild.io/platform") == "linux-arm64" && Label(pod, "imagebuild.io/attempt") == "1") {
+      ++arm_attempts;
+      return ibo::testing::KubeletStandIn::Outcome{false, "error: failed to solve: process \"make\" did not complete"};
+    }
+    return SucceedAll(pod, node);
+  });
+  StartController();
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("flaky", TwoPlatforms())).ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("flaky"), "Ready") == "True"; }, 60s))
+      << Get("flaky").value("status", Json::object()).dump(2);
+  const Json status = Get("flaky")["status"];
+  EXPECT_EQ(status["platforms"][0]["attempt"], 1);  // amd64 built once
+  EXPECT_EQ(status["platforms"][1]["attempt"], 2);
+  int amd_pods = 0;
+  for (const auto& p : Pods()) amd_pods += Label(p, "imagebuild.io/platform") == "linux-amd64";
+  EXPECT_EQ(amd_pods, 1);
+  EXPECT_TRUE(Has(EventReasons("flaky"), "BuildFailed"));
+}
+
+TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
+  std::atomic<bool> release{false};
+  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
+    if (!release) return std::nullopt;  // keep building
+    return SucceedAll(pod, node);
+  });
+  StartController();
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("bump", TwoPlatforms())).ok());
+  ASSERT_TRUE(Eventually([&] { return Pods().size() == 2; }, 20s));
+  std::set<std::string> first;
+  for (const auto& p : Pods()) first.insert(p["metadata"]["name"]);
+  ASSERT_TRUE(client_->Patch(kube::resources::kImageBuilds, ns_.name(), "bump", kube::PatchType::kMerge,
+                             {{"spec", {{"version", "v1.4.3"}}}}).ok());
+  // The old build's pods go (never waited on while terminating), the new build's come.
+  ASSERT_TRUE(Eventually([&] {
+    auto pods = Pods();
+    if (pods.size() != 2) return false;
+    for (const auto& p : pods) if (first.count(p["metadata"]["name"])) return false;
+    return true;
+  }, 30s));
+  release = true;
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("bump"), "Ready") == "True"; }, 60s));
+  const Json ib = Get("bump");
+  EXPECT_EQ(ib["status"]["observedGeneration"], 2);
+  EXPECT_EQ(ib["status"]["manifest"]["tags"][0], "v1.4.3");
+  EXPECT_TRUE(Has(EventReasons("bump"), "Superseded"));
+}
+
+TEST_F(ControllerTest, ARestartedControllerAdoptsItsPods) {
+  std::atomic<bool> release{false};
+  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
+    if (!release) return std::nullopt;
+    return SucceedAll(pod, node);
+  });
+  StartController();
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("adopt", TwoPlatforms())).ok());
+  ASSERT_TRUE(Eventually([&] { return Pods().size() == 2; }, 20s));
+  controller_->Stop();
+  controller_.reset();
+  StartController();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(Pods().size(), 2u) << "the restarted controller created duplicate pods";
+  release = true;
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("adopt"), "Ready") == "True"; }, 60s));
+  int builds = 0;
+  for (const auto& p : Pods()) builds += Label(p, "imagebuild.io/role") == "build";
+  EXPECT_EQ(builds, 2);
+}
+
+TEST_F(ControllerTest, AMissingPushSecretStallsWithInvalidSpecAndNoPods) {
+  StartController();
+  Json ib = ImageBuild("nosecret", TwoPlatforms());
+  ib["spec"]["pushSecretRef"] = {{"name", "regcred"}};
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ib).ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("nosecret"), "Stalled") == "True"; }, 20s));
+  const Json got = Get("nosecret");
+  EXPECT_EQ(Condition(got, "Ready"), "False");
+  EXPECT_EQ(Condition(got, "Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(Condition(got, "Ready", "message").find("regcred"), std::string::npos);
+  EXPECT_TRUE(Pods().empty());
+  EXPECT_TRUE(Has(EventReasons("nosecret"), "InvalidSpec"));
+}
+
+TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {
+  StartKubelet(SucceedAll);
+  StartController();
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(),
+                              ImageBuild("mainframe", Json::array({{{"platform", "linux/amd64"}}, {{"platform", "linux/s390x"}}})))
+                  .ok());
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("mainframe"), "Ready", "reason") == "NoNodesForPlatform"; }, 20s))
+      << Get("mainframe").value("status", Json::object()).dump(2);
+  const Json ib = Get("mainframe");
+  EXPECT_EQ(Condition(ib, "Reconciling"), "True");
+  EXPECT_NE(Condition(ib, "Stalled"), "True");
+  // The pod is there all the same (an autoscaler adds nodes for pods that ask).
+  bool s390x_pod = false;
+  for (const auto& p : Pods()) s390x_pod |= Label(p, "imagebuild.io/platform") == "linux-s390x";
+  EXPECT_TRUE(s390x_pod);
+  EXPECT_TRUE(Has(EventReasons("mainframe"), "NoNodesForPlatform"));
+}
+
+}  // namespace
+}  // namespace ibo::controller

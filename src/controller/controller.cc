@@ -239,10 +239,6 @@ Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<
     spdlog::info("{}: created {} pod {}", key, pod["metadata"]["labels"].value(labels::kRole, ""),
                  pod["metadata"]["name"].get<std::string>());
   }
-  for (const auto& e : actions.events) {
-    spdlog::info("{}: {} {}: {}", key, e.type, e.reason, e.message);
-    recorder_.Record(*ib, e.type, e.reason, e.message);
-  }
   if (actions.status) {
     Json updated = *ib;
     updated["status"] = *actions.status;
@@ -250,6 +246,11 @@ Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<
     if (!result.ok()) return result.status();
     RecordBuildMetrics(ib->value("status", Json::object()), *actions.status);
     spdlog::info("{}: status phase {}", key, actions.status->value("phase", ""));
+  }
+  // Only now: a status write that lost a conflict is decided again, events and all.
+  for (const auto& e : actions.events) {
+    spdlog::info("{}: {} {}: {}", key, e.type, e.reason, e.message);
+    recorder_.Record(*ib, e.type, e.reason, e.message);
   }
   if (requeue_after) *requeue_after = actions.requeue_after;
   return Status::Ok();

@@ -167,9 +167,14 @@ class Simulator {
       }
       running_since_.erase(uid);
       finished_.insert(uid);
-      if (role == "build") RunBuild(pod, arch);
-      else if (role == "merge") RunMerge(pod);
-      else End(pod, false, "the node simulator runs only imagebuild-operator's build and merge pods");
+      try {
+        if (role == "build") RunBuild(pod, arch);
+        else if (role == "merge") RunMerge(pod);
+        else End(pod, false, "the node simulator runs only imagebuild-operator's build and merge pods");
+      } catch (const std::exception& e) {
+        // A pod the simulator cannot make sense of fails; the simulator goes on.
+        End(pod, false, std::string("node simulator: ") + e.what());
+      }
     }
   }
 
@@ -289,7 +294,8 @@ class Simulator {
       if (!secret.ok()) { *error = secret.status().message(); return false; }
       std::map<std::string, std::string> paths;
       for (const auto& item : volume["secret"].value("items", Json::array())) paths[item["key"]] = item["path"];
-      for (const auto& item : (*secret).value("data", Json::object()).items()) {
+      const Json data = secret->value("data", Json::object());  // named: items() must not outlive it
+      for (const auto& item : data.items()) {
         if (!paths.empty() && !paths.count(item.key())) continue;
         auto decoded = ibo::Base64Decode(item.value().get<std::string>());
         std::ofstream(dir / (paths.empty() ? item.key() : paths[item.key()])) << (decoded.ok() ? *decoded : "");
@@ -297,7 +303,8 @@ class Simulator {
     } else if (volume.contains("configMap")) {
       auto cm = client_->Get(res::kConfigMaps, ns, volume["configMap"]["name"]);
       if (!cm.ok()) { *error = cm.status().message(); return false; }
-      for (const auto& item : (*cm).value("data", Json::object()).items()) {
+      const Json data = cm->value("data", Json::object());
+      for (const auto& item : data.items()) {
         std::ofstream(dir / item.key()) << item.value().get<std::string>();
       }
     }

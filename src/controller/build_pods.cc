@@ -1,5 +1,7 @@
 #include "controller/build_pods.h"
 
+#include <map>
+
 #include "registry/digest.h"
 
 namespace ibo::controller {
@@ -113,6 +115,9 @@ void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool
   }
 }
 
+// The HOST[:PORT] of a repository reference (its first component).
+std::string RegistryHost(const std::string& repository) { return repository.substr(0, repository.find('/')); }
+
 std::string CacheRef(const ImageBuildSpec& spec, const std::string& slug) {
   return spec.cache_repository + ":cache-" + slug;
 }
@@ -137,17 +142,25 @@ std::string ConfigMapName(const std::string& ib_name) { return Fit(ib_name, 253 
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   const auto& s = *ctx.settings;
   if (s.insecure_registries.empty() && s.registry_ca_pem.empty()) return std::nullopt;
-  std::string buildkitd;
-  std::string registries_conf;
-  for (const auto& host : s.insecure_registries) {
-    buildkitd += "[registry.\"" + host + "\"]\n  http = true\n  insecure = true\n";
-    registries_conf += "[[registry]]\nlocation = \"" + host + "\"\ninsecure = true\n";
+  // One table per registry host (TOML forbids a table twice): plain HTTP for the insecure ones,
+  // the operator's CA for the hosts this ImageBuild pushes to and caches at.
+  std::map<std::string, std::pair<bool, bool>> hosts;  // host -> (insecure, trust the CA)
+  for (const auto& host : s.insecure_registries) hosts[host].first = true;
+  if (!s.registry_ca_pem.empty()) {
+    hosts[RegistryHost(ctx.spec.image)].second = true;
+    if (!ctx.spec.cache_repository.empty()) hosts[RegistryHost(ctx.spec.cache_repository)].second = true;
+  }
+  std::string buildkitd, registries_conf;
+  for (const auto& [host, how] : hosts) {
+    buildkitd += "[registry.\"" + host + "\"]\n";
+    if (how.first) {
+      buildkitd += "  http = true\n  insecure = true\n";
+      registries_conf += "[[registry]]\nlocation = \"" + host + "\"\ninsecure = true\n";
+    }
+    if (how.second) buildkitd += "  ca = [\"" + std::string(kRegistryConfigDir) + "/ca.crt\"]\n";
   }
   Json data = Json::object();
-  if (!s.registry_ca_pem.empty()) {
-    data["ca.crt"] = s.registry_ca_pem;
-    buildkitd += "[registry.\"docker.io\"]\n  ca = [\"" + std::string(kRegistryConfigDir) + "/ca.crt\"]\n";
-  }
+  if (!s.registry_ca_pem.empty()) data["ca.crt"] = s.registry_ca_pem;
   data["buildkitd.toml"] = buildkitd;
   data["registries.conf"] = registries_conf;
   Json metadata = Metadata(ctx, ConfigMapName(ctx.owner["metadata"]["name"]), "registry-config");
@@ -220,7 +233,9 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   } else {
     // buildah cannot push by digest alone: it pushes a staging tag and reports the digest.
     const std::string staging = spec.image + ":imagebuild-" + ctx.build_id + "-" + slug;
-    std::string script = "set -eu\nbuildah build --storage-driver=vfs --isolation=chroot --platform " +
+    // containers/image trusts the *.crt files of --cert-dir for every registry it reaches.
+    const std::string cert_dir = ctx.settings->registry_ca_pem.empty() ? "" : std::string(" --cert-dir ") + kRegistryConfigDir;
+    std::string script = "set -eu\nbuildah build --storage-driver=vfs --isolation=chroot" + cert_dir + " --platform " +
                          ShellQuote(platform_list) + " -f " + ShellQuote(context + "/" + dockerfile);
     for (const auto& [k, v] : spec.build_args) script += " --build-arg " + ShellQuote(k + "=" + v);
     if (!spec.target.empty()) script += " --target " + ShellQuote(spec.target);
@@ -231,7 +246,7 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
       script += " --layers --cache-from " + ShellQuote(spec.cache_repository) + " --cache-to " + ShellQuote(spec.cache_repository);
     }
     script += " -t " + ShellQuote(staging) + " " + ShellQuote(context) + "\n";
-    script += "buildah push --storage-driver=vfs --digestfile /tmp/digest " + ShellQuote(staging) + "\n";
+    script += "buildah push --storage-driver=vfs" + cert_dir + " --digestfile /tmp/digest " + ShellQuote(staging) + "\n";
     script += "cat /tmp/digest > /dev/termination-log\ncat /dev/termination-log\n";
     if (ctx.has_config_map) {
       env.push_back({{"name", "CONTAINERS_REGISTRIES_CONF"}, {"value", std::string(kRegistryConfigDir) + "/registries.conf"}});

@@ -316,5 +316,31 @@ TEST_F(ReconcileTest, FinishedPodsAreRemovedAfterTheTtl) {
   EXPECT_EQ(ib["status"]["manifest"]["digest"], kIndex);  // status kept
 }
 
+TEST_F(ReconcileTest, FallbackBuildsEmulatedWhenNoNodeComesInTime) {
+  ib["spec"]["emulation"] = "Fallback";
+  ib["spec"]["schedulingTimeout"] = "5m";
+  nodes = {Node("amd64")};
+  Step();
+  const std::string native = PodFor("build", "linux-arm64")->at("metadata").at("name");
+  now += 6min;
+  Actions a = Step();
+  EXPECT_NE(std::find(a.delete_pods.begin(), a.delete_pods.end(), native), a.delete_pods.end());
+  EXPECT_EQ(ib["status"]["platforms"][1]["emulated"], true);
+  bool said = false;
+  for (const auto& e : a.events) said |= e.reason == "EmulationFallback";
+  EXPECT_TRUE(said);
+  a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  const Json& emulated = a.create_pods[0];
+  EXPECT_NE(emulated["metadata"]["name"], native);
+  EXPECT_FALSE(emulated["spec"]["nodeSelector"].contains("kubernetes.io/arch"));
+  EXPECT_NE(emulated.dump().find("platform=linux/arm64"), std::string::npos);
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(&pods.back(), "Succeeded", "build", kDigestB);
+  Step();
+  EXPECT_EQ(ib["status"]["platforms"][1]["digest"], kDigestB);
+  EXPECT_NE(PodFor("merge"), nullptr);
+}
+
 }  // namespace
 }  // namespace ibo::controller

@@ -1,6 +1,7 @@
 #include "operator/run_command.h"
 
 #include <csignal>
+#include <set>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -121,6 +122,13 @@ std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* hel
       f.leader_elect = !has_value || value == "true";
       continue;
     }
+    static const std::set<std::string> kValueFlags = {
+        "--kubeconfig", "--namespace", "--leader-election-id", "--leader-election-namespace",
+        "--max-concurrent-reconciles", "--kube-api-qps", "--kube-api-burst", "--metrics-bind-address",
+        "--health-probe-bind-address", "--log-format", "--log-level", "--merge-image", "--git-image",
+        "--buildkit-image", "--buildah-image", "--max-concurrent-builds", "--default-ttl-seconds-after-finished",
+        "--insecure-registry", "--registry-ca-file", "--retry-backoff"};
+    if (!kValueFlags.count(name)) return "unknown flag " + name + " (see imagebuild-operator run --help)";
     if (!has_value) {
       if (i + 1 >= args.size()) return "flag " + name + " needs a value";
       value = args[++i];
@@ -156,7 +164,6 @@ std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* hel
     else if (name == "--insecure-registry") f.settings.insecure_registries.push_back(value);
     else if (name == "--registry-ca-file") f.registry_ca_file = value;
     else if (name == "--retry-backoff") { if ((e = number(0, 3600)).empty()) f.settings.retry_backoff = std::chrono::seconds(n); }
-    else return "unknown flag " + name + " (see imagebuild-operator run --help)";
     if (!e.empty()) return e;
   }
   return "";

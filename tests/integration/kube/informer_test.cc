@@ -87,3 +87,39 @@ TEST(InformerRestartTest, WatchSurvivesAKubeApiserverRestart) {
 }  // namespace
 }  // namespace ibo::kube
 
+
+namespace ibo::kube {
+namespace {
+
+// Against kube-apiserver without a watch cache (no bookmarks there): the informer's
+// resourceVersion stays where its own namespace last changed, while writes elsewhere move etcd
+// on; once etcd is compacted past it, the informer's next watch gets 410 Gone and it must list
+// again, keeping its cache whole.
+TEST(InformerGoneTest, ListsAgainAfterGone) {
+  auto client = ibo::testing::AdminClient("IBO_TEST_NOCACHE_CLUSTER_DIR");
+  ibo::testing::TestNamespace watched(*client, "relist");
+  ibo::testing::TestNamespace elsewhere(*client, "relist-other");
+  ASSERT_TRUE(client->Create(resources::kConfigMaps, watched.name(), ibo::testing::ConfigMap("kept", "1")).ok());
+  InformerOptions options;
+  options.namespace_ = watched.name();
+  options.initial_backoff = std::chrono::milliseconds(100);
+  options.min_watch_timeout = std::chrono::seconds(1);  // each watch ends after 1-2 s and is renewed
+  Informer informer(*client, resources::kConfigMaps, options);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(10)));
+  const int relists = informer.relists();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client->Create(resources::kConfigMaps, elsewhere.name(), ibo::testing::ConfigMap("c" + std::to_string(i), "1")).ok());
+  }
+  ibo::testing::RunInfra("control-plane.sh compact-etcd \"$IBO_TEST_NOCACHE_CLUSTER_DIR\" >/dev/null");
+  EXPECT_TRUE(ibo::testing::Eventually([&] { return informer.relists() > relists; }, std::chrono::seconds(10)))
+      << "the informer did not list again after its resourceVersion was compacted";
+  EXPECT_TRUE(informer.cache().Get(watched.name() + "/kept").has_value());
+  ASSERT_TRUE(client->Create(resources::kConfigMaps, watched.name(), ibo::testing::ConfigMap("after", "1")).ok());
+  EXPECT_TRUE(ibo::testing::Eventually([&] { return informer.cache().Get(watched.name() + "/after").has_value(); },
+                                       std::chrono::seconds(10)));
+  informer.Stop();
+}
+
+}  // namespace
+}  // namespace ibo::kube

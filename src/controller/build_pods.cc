@@ -207,7 +207,9 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
       args.push_back("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
     }
     args.push_back("--output");
-    args.push_back("type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true");
+    // OCI media types (BuildKit defaults to Docker's), so the merged index is an OCI index, as
+    // status.manifest.mediaType records; buildah pushes OCI by default.
+    args.push_back("type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true");
     if (!spec.cache_repository.empty() && !spec.cache_disabled) {
       args.push_back("--import-cache");
       args.push_back("type=registry,ref=" + CacheRef(spec, slug));

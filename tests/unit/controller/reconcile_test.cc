@@ -105,7 +105,7 @@ TEST_F(ReconcileTest, StartsOneNativePodPerPlatform) {
   const std::string cmd = c["command"].dump();
   EXPECT_NE(cmd.find("filename=Dockerfile.worker"), std::string::npos);
   EXPECT_NE(cmd.find("platform=linux/amd64"), std::string::npos);
-  EXPECT_NE(cmd.find("type=image,name=registry.example.com/org/worker,push-by-digest=true,name-canonical=true,push=true"), std::string::npos);
+  EXPECT_NE(cmd.find("type=image,name=registry.example.com/org/worker,push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true"), std::string::npos);
   EXPECT_NE(PodFor("build", "linux-arm64")->dump().find("filename=Dockerfile\""), std::string::npos);
 }
 

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/digest.h"
-#include "unit/registry/mock_transport.h"
+#include "unit/http/mock_transport.h"
 
 namespace ibo::registry {
 namespace {

@@ -1,4 +1,4 @@
-// gMock stand-in for http::Transport, to check what the registry client sends.
+// gMock stand-in for http::Transport, to check what the registry and Kubernetes clients send.
 #pragma once
 
 #include <gmock/gmock.h>

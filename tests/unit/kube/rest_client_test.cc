@@ -1,0 +1,142 @@
+// The REST client's own decisions, against a mock transport: headers, Retry-After on 429, a fresh
+// credential after 401, and errors as values. The real server is in tests/integration/kube.
+#include "kube/rest_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "unit/http/mock_transport.h"
+
+namespace ibo::kube {
+namespace {
+
+using ::testing::_;
+using ::testing::Invoke;
+using ::testing::Return;
+
+http::Response Reply(int status, const std::string& body, http::Headers headers = {}) {
+  http::Response r;
+  r.status = status;
+  r.body = body;
+  r.headers = std::move(headers);
+  return r;
+}
+
+ClusterConfig TokenConfig() {
+  ClusterConfig c;
+  c.server = "https://kube.test:6443";
+  c.token = "secret-token";
+  return c;
+}
+
+TEST(RestClientUnitTest, SendsTheRequestAKubeApiserverExpects) {
+  auto transport = std::make_unique<http::MockTransport>();
+  http::Request seen;
+  EXPECT_CALL(*transport, Send(_)).WillOnce(Invoke([&](const http::Request& r) {
+    seen = r;
+    return StatusOr<http::Response>(Reply(200, R"({"kind":"Pod"})"));
+  }));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  auto patched = client->Patch(resources::kImageBuilds, "ci", "worker", PatchType::kMerge, {{"spec", {{"version", "v2.0.0"}}}}, "status");
+  ASSERT_TRUE(patched.ok()) << patched.status().ToString();
+  EXPECT_EQ(seen.method, "PATCH");
+  EXPECT_EQ(seen.url, "https://kube.test:6443/apis/imagebuild.io/v1alpha1/namespaces/ci/imagebuilds/worker/status");
+  EXPECT_EQ(seen.headers["Content-Type"], "application/merge-patch+json");
+  EXPECT_EQ(seen.headers["Authorization"], "Bearer secret-token");
+  EXPECT_EQ(seen.body, R"({"spec":{"version":"v2.0.0"}})");
+}
+
+TEST(RestClientUnitTest, ListQueryIsEscaped) {
+  auto transport = std::make_unique<http::MockTransport>();
+  std::string url;
+  EXPECT_CALL(*transport, Send(_)).WillOnce(Invoke([&](const http::Request& r) {
+    url = r.url;
+    return StatusOr<http::Response>(Reply(200, R"({"items":[]})"));
+  }));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  ListOptions o;
+  o.label_selector = "imagebuild.io/role in (build,merge)";
+  o.limit = 500;
+  ASSERT_TRUE(client->List(resources::kPods, "", o).ok());
+  EXPECT_EQ(url, "https://kube.test:6443/api/v1/pods?labelSelector=imagebuild.io%2Frole%20in%20%28build%2Cmerge%29&limit=500");
+}
+
+TEST(RestClientUnitTest, HonoursRetryAfterOn429ThenSucceeds) {
+  auto transport = std::make_unique<http::MockTransport>();
+  EXPECT_CALL(*transport, Send(_))
+      .WillOnce(Return(StatusOr<http::Response>(
+          Reply(429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", {{"Retry-After", "1"}}))))
+      .WillOnce(Return(StatusOr<http::Response>(Reply(200, R"({"metadata":{"name":"x"}})"))));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  const auto start = std::chrono::steady_clock::now();
+  auto got = client->Get(resources::kConfigMaps, "ci", "x");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(950));
+}
+
+TEST(RestClientUnitTest, GivesUpAfterTheRetryBudgetWithTheTypedError) {
+  auto transport = std::make_unique<http::MockTransport>();
+  EXPECT_CALL(*transport, Send(_))
+      .Times(2)
+      .WillRepeatedly(Return(StatusOr<http::Response>(
+          Reply(429, R"({"kind":"Status","reason":"TooManyRequests","code":429,"details":{"retryAfterSeconds":0}})"))));
+  RestClientOptions options;
+  options.qps = 0;
+  options.max_retries_on_429 = 1;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  auto got = client->Get(resources::kConfigMaps, "ci", "x");
+  EXPECT_EQ(got.status().code(), StatusCode::kTooManyRequests);
+  EXPECT_EQ(got.status().retry_after(), std::chrono::seconds(0));
+}
+
+TEST(RestClientUnitTest, FetchesAFreshExecCredentialOnceAfter401) {
+  ClusterConfig config = TokenConfig();
+  config.token.clear();
+  char tmpl[] = "/tmp/ibo-rest-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string counter = dir + "/n";
+  // A real plugin process that hands out token-1, then token-2, ...
+  const std::string plugin = dir + "/plugin.sh";
+  {
+    std::FILE* f = std::fopen(plugin.c_str(), "w");
+    std::fprintf(f, "#!/bin/sh\nn=$(( $(cat %s 2>/dev/null || echo 0) + 1 )); echo $n > %s\n"
+                    "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"token-'$n'\"}}'\n",
+                 counter.c_str(), counter.c_str());
+    std::fclose(f);
+    chmod(plugin.c_str(), 0700);
+  }
+  config.exec = ExecPluginConfig{"client.authentication.k8s.io/v1", plugin, {}, {}, config.server};
+  auto transport = std::make_unique<http::MockTransport>();
+  std::vector<std::string> tokens;
+  EXPECT_CALL(*transport, Send(_)).Times(2).WillRepeatedly(Invoke([&](const http::Request& r) {
+    tokens.push_back(r.headers.at("Authorization"));
+    return StatusOr<http::Response>(tokens.size() == 1 ? Reply(401, R"({"kind":"Status","reason":"Unauthorized","code":401})")
+                                                       : Reply(200, "{}"));
+  }));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(config, options, std::move(transport));
+  EXPECT_TRUE(client->Get(resources::kConfigMaps, "ci", "x").ok());
+  EXPECT_EQ(tokens, (std::vector<std::string>{"Bearer token-1", "Bearer token-2"}));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(RestClientUnitTest, TransportFailuresAreValuesNamingTheRequest) {
+  auto transport = std::make_unique<http::MockTransport>();
+  EXPECT_CALL(*transport, Send(_)).WillOnce(Return(StatusOr<http::Response>(Status(StatusCode::kTimeout, "timed out"))));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  auto got = client->Get(resources::kNodes, "", "n1");
+  EXPECT_EQ(got.status().code(), StatusCode::kTimeout);
+  EXPECT_EQ(got.status().message(), "get nodes n1: timed out");
+}
+
+}  // namespace
+}  // namespace ibo::kube

@@ -95,8 +95,8 @@ void ImageBuildController::EnqueueOwner(const Json& object) {
 void ImageBuildController::EnqueueAllActive() {
   for (const auto& informer : imagebuilds_) {
     for (const auto& ib : informer->cache().List()) {
-      const std::string phase = ib.value("status", Json::object()).value("phase", "");
-      if (phase != "Succeeded" && phase != "Failed") queue_.Add(kube::ObjectKey(ib));
+      const std::string phase = ib->value("status", Json::object()).value("phase", "");
+      if (phase != "Succeeded" && phase != "Failed") queue_.Add(kube::ObjectKey(*ib));
     }
   }
 }
@@ -167,18 +167,18 @@ std::vector<Json> ImageBuildController::Collect(const std::vector<std::unique_pt
                                                 const std::string& index, const std::string& value) const {
   std::vector<Json> out;
   for (const auto& i : informers) {
-    auto part = i->cache().ByIndex(index, value);
-    out.insert(out.end(), part.begin(), part.end());
+    for (const auto& object : i->cache().ByIndex(index, value)) out.push_back(*object);
   }
   return out;
 }
 
 Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after) {
-  std::optional<Json> ib;
+  kube::ObjectPtr cached;
   for (const auto& i : imagebuilds_) {
-    if ((ib = i->cache().Get(key))) break;
+    if ((cached = i->cache().Get(key))) break;
   }
-  if (!ib) return Status::Ok();  // deleted: the garbage collector removes what it owned
+  if (!cached) return Status::Ok();
+  std::optional<Json> ib = *cached;  // the decision's own copy  // deleted: the garbage collector removes what it owned
   const Json& meta = (*ib)["metadata"];
   const std::string ns = meta.value("namespace", "");
   const std::string uid = meta.value("uid", "");
@@ -188,12 +188,12 @@ Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<
   input.imagebuild = *ib;
   input.pods = Collect(pods_, kube::indexes::kOwnerUid, uid);
   input.config_maps = Collect(config_maps_, kube::indexes::kOwnerUid, uid);
-  input.nodes = nodes_->cache().List();
+  for (const auto& node : nodes_->cache().List()) input.nodes.push_back(*node);
   input.now = std::chrono::system_clock::now();
   input.settings = &options_.settings;
   for (const auto& i : imagebuilds_) {
     for (const auto& other : i->cache().List()) {
-      if (kube::ObjectKey(other) != key && IsActive(other)) ++input.other_active_builds;
+      if (kube::ObjectKey(*other) != key && IsActive(*other)) ++input.other_active_builds;
     }
   }
   for (const auto& name : ReferencedSecrets(*ib)) {

@@ -78,21 +78,26 @@ StatusOr<std::string> Informer::ListAndReplace() {
   }
   // Handlers see a relist as adds, updates and deletes, so nothing is missed across a 410.
   std::lock_guard dispatch(dispatch_mu_);
-  std::vector<Json> gone;
-  std::vector<std::pair<std::optional<Json>, Json>> changes;
-  for (const auto& item : items) changes.emplace_back(cache_.Get(ObjectKey(item)), item);
-  gone = cache_.Replace(items);
-  for (auto& [previous, object] : changes) {
+  std::vector<std::pair<std::string, ObjectPtr>> previous;  // key, what the cache held
+  previous.reserve(items.size());
+  for (const auto& item : items) {
+    std::string key = ObjectKey(item);
+    ObjectPtr old = cache_.Get(key);
+    previous.emplace_back(std::move(key), std::move(old));
+  }
+  const std::vector<ObjectPtr> gone = cache_.Replace(std::move(items));
+  for (const auto& [key, old] : previous) {
+    const ObjectPtr now = cache_.Get(key);
     for (auto& h : handlers_) {
-      if (previous) {
-        if (h.on_update) h.on_update(*previous, object);
+      if (old) {
+        if (h.on_update) h.on_update(*old, *now);
       } else if (h.on_add) {
-        h.on_add(object);
+        h.on_add(*now);
       }
     }
   }
   for (const auto& object : gone) {
-    for (auto& h : handlers_) if (h.on_delete) h.on_delete(object);
+    for (auto& h : handlers_) if (h.on_delete) h.on_delete(*object);
   }
   ++relists_;
   return list["metadata"].value("resourceVersion", "");
@@ -138,7 +143,7 @@ void Informer::ResyncLoop() {
     if (!synced_) continue;
     std::lock_guard dispatch(dispatch_mu_);
     for (const auto& object : cache_.List()) {
-      for (auto& h : handlers_) if (h.on_update) h.on_update(object, object);
+      for (auto& h : handlers_) if (h.on_update) h.on_update(*object, *object);
     }
   }
 }

@@ -48,7 +48,7 @@ void ObjectCache::AddIndex(const std::string& name, IndexFunc func) {
   auto& index = indexes_[name];
   index.clear();
   for (const auto& [key, object] : items_) {
-    for (const auto& v : index_funcs_[name](object)) index[v].insert(key);
+    for (const auto& v : index_funcs_[name](*object)) index[v].insert(key);
   }
 }
 
@@ -70,66 +70,70 @@ void ObjectCache::UnindexLocked(const std::string& key, const Json& object) {
   }
 }
 
-std::optional<Json> ObjectCache::Upsert(const Json& object) {
+ObjectPtr ObjectCache::Upsert(Json object) {
   const std::string key = ObjectKey(object);
+  auto stored = std::make_shared<const Json>(std::move(object));
   std::unique_lock lock(mu_);
-  std::optional<Json> previous;
+  ObjectPtr previous;
   auto it = items_.find(key);
   if (it != items_.end()) {
-    previous = std::move(it->second);
+    previous = it->second;
     UnindexLocked(key, *previous);
   }
-  items_[key] = object;
-  IndexLocked(key, object);
+  items_[key] = stored;
+  IndexLocked(key, *stored);
   return previous;
 }
 
-std::optional<Json> ObjectCache::Erase(const std::string& key) {
+ObjectPtr ObjectCache::Erase(const std::string& key) {
   std::unique_lock lock(mu_);
   auto it = items_.find(key);
-  if (it == items_.end()) return std::nullopt;
-  Json previous = std::move(it->second);
+  if (it == items_.end()) return nullptr;
+  ObjectPtr previous = std::move(it->second);
   items_.erase(it);
-  UnindexLocked(key, previous);
+  UnindexLocked(key, *previous);
   return previous;
 }
 
-std::vector<Json> ObjectCache::Replace(const std::vector<Json>& objects) {
+std::vector<ObjectPtr> ObjectCache::Replace(std::vector<Json> objects) {
+  std::map<std::string, ObjectPtr> fresh;
+  for (auto& o : objects) {
+    std::string key = ObjectKey(o);
+    fresh[std::move(key)] = std::make_shared<const Json>(std::move(o));
+  }
   std::unique_lock lock(mu_);
-  std::map<std::string, Json> fresh;
-  for (const auto& o : objects) fresh[ObjectKey(o)] = o;
-  std::vector<Json> gone;
+  std::vector<ObjectPtr> gone;
   for (auto& [key, object] : items_) {
     if (!fresh.count(key)) gone.push_back(object);
   }
   items_ = std::move(fresh);
   for (auto& [name, index] : indexes_) index.clear();
-  for (const auto& [key, object] : items_) IndexLocked(key, object);
+  for (const auto& [key, object] : items_) IndexLocked(key, *object);
   return gone;
 }
 
-std::optional<Json> ObjectCache::Get(const std::string& key) const {
+ObjectPtr ObjectCache::Get(const std::string& key) const {
   std::shared_lock lock(mu_);
   auto it = items_.find(key);
-  if (it == items_.end()) return std::nullopt;
-  return it->second;
+  return it == items_.end() ? nullptr : it->second;
 }
 
-std::vector<Json> ObjectCache::List() const {
+std::vector<ObjectPtr> ObjectCache::List() const {
   std::shared_lock lock(mu_);
-  std::vector<Json> out;
+  std::vector<ObjectPtr> out;
   out.reserve(items_.size());
   for (const auto& [key, object] : items_) out.push_back(object);
   return out;
 }
 
-std::vector<Json> ObjectCache::ByIndex(const std::string& index, const std::string& value) const {
+std::vector<ObjectPtr> ObjectCache::ByIndex(const std::string& index, const std::string& value) const {
   std::shared_lock lock(mu_);
-  std::vector<Json> out;
+  std::vector<ObjectPtr> out;
   auto idx = indexes_.find(index);
   if (idx == indexes_.end()) return out;
   auto it = idx->second.find(value);
   if (it == idx->second.end()) return out;
+  out.reserve(it->second.size());
   for (const auto& key : it->second) out.push_back(items_.at(key));
   return out;
 }

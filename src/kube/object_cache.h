@@ -1,11 +1,12 @@
 // A thread-safe store of Kubernetes objects keyed "namespace/name", with secondary indexes
-// (by namespace, by owner UID, by label, or any function of the object).
+// (by namespace, by owner UID, by label, or any function of the object). Objects are shared and
+// immutable once stored: readers get pointers, never copies.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -16,6 +17,7 @@
 namespace ibo::kube {
 
 using Json = nlohmann::json;
+using ObjectPtr = std::shared_ptr<const Json>;
 // The values an object is indexed under.
 using IndexFunc = std::function<std::vector<std::string>(const Json&)>;
 
@@ -35,15 +37,15 @@ class ObjectCache {
   // Indexes must be added before objects are.
   void AddIndex(const std::string& name, IndexFunc func);
 
-  // Returns the previous object, if any.
-  std::optional<Json> Upsert(const Json& object);
-  std::optional<Json> Erase(const std::string& key);
+  // Returns the previous object, or null.
+  ObjectPtr Upsert(Json object);
+  ObjectPtr Erase(const std::string& key);
   // Swaps in a full list; returns the objects that disappeared.
-  std::vector<Json> Replace(const std::vector<Json>& objects);
+  std::vector<ObjectPtr> Replace(std::vector<Json> objects);
 
-  std::optional<Json> Get(const std::string& key) const;
-  std::vector<Json> List() const;
-  std::vector<Json> ByIndex(const std::string& index, const std::string& value) const;
+  ObjectPtr Get(const std::string& key) const;  // null when absent
+  std::vector<ObjectPtr> List() const;
+  std::vector<ObjectPtr> ByIndex(const std::string& index, const std::string& value) const;
   size_t Size() const;
 
  private:
@@ -51,7 +53,7 @@ class ObjectCache {
   void UnindexLocked(const std::string& key, const Json& object);
 
   mutable std::shared_mutex mu_;
-  std::map<std::string, Json> items_;
+  std::map<std::string, ObjectPtr> items_;
   std::map<std::string, IndexFunc> index_funcs_;
   std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;
 };

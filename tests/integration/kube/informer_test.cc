@@ -114,9 +114,9 @@ TEST(InformerGoneTest, ListsAgainAfterGone) {
   ibo::testing::RunInfra("control-plane.sh compact-etcd \"$IBO_TEST_NOCACHE_CLUSTER_DIR\" >/dev/null");
   EXPECT_TRUE(ibo::testing::Eventually([&] { return informer.relists() > relists; }, std::chrono::seconds(10)))
       << "the informer did not list again after its resourceVersion was compacted";
-  EXPECT_TRUE(informer.cache().Get(watched.name() + "/kept").has_value());
+  EXPECT_TRUE(informer.cache().Get(watched.name() + "/kept") != nullptr);
   ASSERT_TRUE(client->Create(resources::kConfigMaps, watched.name(), ibo::testing::ConfigMap("after", "1")).ok());
-  EXPECT_TRUE(ibo::testing::Eventually([&] { return informer.cache().Get(watched.name() + "/after").has_value(); },
+  EXPECT_TRUE(ibo::testing::Eventually([&] { return informer.cache().Get(watched.name() + "/after") != nullptr; },
                                        std::chrono::seconds(10)));
   informer.Stop();
 }

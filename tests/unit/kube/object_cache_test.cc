@@ -26,13 +26,13 @@ TEST(ObjectCacheTest, IndexesFollowUpdatesAndDeletes) {
   EXPECT_EQ(cache.ByIndex("role", "build").size(), 2u);
 
   auto previous = cache.Upsert(Pod("ci", "a", "u2", "merge"));  // owner and role changed
-  ASSERT_TRUE(previous.has_value());
+  ASSERT_NE(previous, nullptr);
   EXPECT_EQ(cache.ByIndex(indexes::kOwnerUid, "u1").size(), 1u);
   EXPECT_EQ(cache.ByIndex(indexes::kOwnerUid, "u2").size(), 2u);
   EXPECT_EQ(cache.ByIndex("role", "build").size(), 1u);
 
-  EXPECT_TRUE(cache.Erase("ci/b").has_value());
-  EXPECT_FALSE(cache.Erase("ci/b").has_value());
+  EXPECT_NE(cache.Erase("ci/b"), nullptr);
+  EXPECT_EQ(cache.Erase("ci/b"), nullptr);
   EXPECT_TRUE(cache.ByIndex(indexes::kOwnerUid, "u1").empty());
   EXPECT_EQ(cache.Size(), 2u);
 }
@@ -43,13 +43,23 @@ TEST(ObjectCacheTest, ReplaceReportsWhatDisappeared) {
   cache.Upsert(Pod("ci", "b", "u", "build"));
   auto gone = cache.Replace({Pod("ci", "b", "u", "build"), Pod("ci", "c", "u", "build")});
   ASSERT_EQ(gone.size(), 1u);
-  EXPECT_EQ(ObjectKey(gone[0]), "ci/a");
-  EXPECT_TRUE(cache.Get("ci/c").has_value());
+  EXPECT_EQ(ObjectKey(*gone[0]), "ci/a");
+  EXPECT_NE(cache.Get("ci/c"), nullptr);
   EXPECT_EQ(cache.ByIndex(indexes::kNamespace, "ci").size(), 2u);
 }
 
 TEST(ObjectCacheTest, ClusterScopedKeysHaveNoNamespace) {
   EXPECT_EQ(ObjectKey(Json{{"metadata", {{"name", "node-1"}}}}), "node-1");
+}
+
+TEST(ObjectCacheTest, ReadersShareTheStoredObjectAndKeepItAcrossUpdates) {
+  ObjectCache cache;
+  cache.Upsert(Pod("ci", "a", "u", "build"));
+  ObjectPtr first = cache.Get("ci/a");
+  EXPECT_EQ(first, cache.Get("ci/a"));  // no copy per read
+  cache.Upsert(Pod("ci", "a", "u", "merge"));
+  EXPECT_EQ((*first)["metadata"]["labels"]["imagebuild.io/role"], "build");  // a reader's view stays whole
+  EXPECT_EQ((*cache.Get("ci/a"))["metadata"]["labels"]["imagebuild.io/role"], "merge");
 }
 
 }  // namespace

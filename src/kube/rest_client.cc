@@ -1,5 +1,6 @@
 #include "kube/rest_client.h"
 
+#include <mutex>
 #include <thread>
 
 #include "common/base64.h"
@@ -67,14 +68,9 @@ class RestClient : public Client {
         limiter_(options_.qps, options_.burst) {
     if (transport) {
       transport_ = std::move(transport);
+      owns_transport_ = false;
     } else {
-      http::TlsOptions tls = config_.tls;
-      // An exec plugin may hand out a client certificate instead of a token.
-      if (auto cert = credentials_.ExecClientCertificate()) {
-        tls.client_cert_pem = cert->client_certificate_pem;
-        tls.client_key_pem = cert->client_key_pem;
-      }
-      transport_ = http::NewTransport(std::move(tls));
+      transport_ = http::NewTransport(config_.tls);
     }
   }
 
@@ -129,7 +125,7 @@ class RestClient : public Client {
     request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds + 30 : 330);
     IBO_RETURN_IF_ERROR(Authorize(request));
     limiter_.Wait();
-    IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, transport_->Stream(request));
+    IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, CurrentTransport()->Stream(request));
     if (stream->status() != 200) {
       http::Response response;
       response.status = stream->status();
@@ -175,7 +171,7 @@ class RestClient : public Client {
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
       limiter_.Wait();
-      auto response = transport_->Send(request);
+      auto response = CurrentTransport()->Send(request);
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {
         if (response->body.empty()) return Json::object();
@@ -201,7 +197,28 @@ class RestClient : public Client {
   RestClientOptions options_;
   CredentialSource credentials_;
   TokenBucket limiter_;
-  std::unique_ptr<http::Transport> transport_;
+  // The transport carries the client certificate; an exec plugin's certificate rotates, so the
+  // transport is rebuilt when it changes. Requests in flight keep the one they started with.
+  std::shared_ptr<http::Transport> CurrentTransport() {
+    std::lock_guard lock(transport_mu_);
+    if (owns_transport_ && config_.exec) {
+      auto cert = credentials_.ExecClientCertificate();
+      const std::string pem = cert ? cert->client_certificate_pem : "";
+      if (pem != transport_cert_pem_) {
+        http::TlsOptions tls = config_.tls;
+        tls.client_cert_pem = pem;
+        tls.client_key_pem = cert ? cert->client_key_pem : "";
+        transport_ = http::NewTransport(std::move(tls));
+        transport_cert_pem_ = pem;
+      }
+    }
+    return transport_;
+  }
+
+  std::mutex transport_mu_;
+  std::shared_ptr<http::Transport> transport_;
+  bool owns_transport_ = true;
+  std::string transport_cert_pem_;
 };
 
 }  // namespace

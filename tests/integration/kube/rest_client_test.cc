@@ -230,5 +230,38 @@ TEST(RestClientTest, AuthenticatesWithTokenFilesAndExecPlugins) {
   std::filesystem::remove_all(dir);
 }
 
+// An exec plugin that hands out client certificates: the first (admin) expires after 2 s, the
+// next one names a user without rights. The client must run the plugin again and present the new
+// certificate: kube-apiserver then refuses it, which proves the rotation happened.
+TEST(RestClientTest, ExecPluginClientCertificatesRotate) {
+  const std::string pki = ibo::testing::RequiredEnv("IBO_TEST_CLUSTER_DIR") + "/pki";
+  char tmpl[] = "/tmp/ibo-exec-cert-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  ASSERT_EQ(std::system(("cd " + dir + " && openssl req -newkey rsa:2048 -nodes -subj /CN=nobody -keyout nobody.key -out nobody.csr 2>/dev/null"
+                         " && printf 'extendedKeyUsage=clientAuth\\n' > ext && openssl x509 -req -in nobody.csr -CA " + pki + "/ca.crt -CAkey " +
+                         pki + "/ca.key -CAcreateserial -days 1 -extfile ext -out nobody.crt 2>/dev/null").c_str()), 0);
+  std::ofstream(dir + "/plugin.sh")
+      << "#!/bin/sh\n"
+         "pem() { awk 'BEGIN{ORS=\"\\\\n\"} {print}' \"$1\"; }\n"
+         "if [ ! -f " << dir << "/ran ]; then touch " << dir << "/ran\n"
+         "  cert=" << pki << "/admin.crt; key=" << pki << "/admin.key; expiry=\",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)\\\"\"\n"
+         "else cert=" << dir << "/nobody.crt; key=" << dir << "/nobody.key; expiry=''; fi\n"
+         "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"clientCertificateData\":\"%s\",\"clientKeyData\":\"%s\"%s}}' \"$(pem $cert)\" \"$(pem $key)\" \"$expiry\"\n";
+  std::filesystem::permissions(dir + "/plugin.sh", std::filesystem::perms::owner_all);
+  const ClusterConfig base = ibo::testing::AdminConfig();
+  ClusterConfig config;
+  config.server = base.server;
+  config.tls.ca_file = base.tls.ca_file;
+  config.exec = ExecPluginConfig{"client.authentication.k8s.io/v1", dir + "/plugin.sh", {}, {}, base.server};
+  auto client = NewRestClient(config);
+  auto first = client->Get(res::kNamespaces, "", "default");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  auto second = client->Get(res::kNamespaces, "", "default");
+  EXPECT_EQ(second.status().code(), StatusCode::kForbidden) << second.status().ToString();
+  EXPECT_NE(second.status().message().find("nobody"), std::string::npos) << second.status().message();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ibo::kube

@@ -173,6 +173,16 @@ std::vector<Json> ImageBuildController::Collect(const std::vector<std::unique_pt
 }
 
 Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after) {
+  // Last line of defence: whatever an object holds, a worker never dies of it.
+  try {
+    return ReconcileCached(key, requeue_after);
+  } catch (const std::exception& e) {
+    spdlog::error("reconcile {}: {}", key, e.what());
+    return Internal(std::string("unexpected content: ") + e.what());
+  }
+}
+
+Status ImageBuildController::ReconcileCached(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after) {
   kube::ObjectPtr cached;
   for (const auto& i : imagebuilds_) {
     if ((cached = i->cache().Get(key))) break;

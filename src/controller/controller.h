@@ -44,6 +44,7 @@ class ImageBuildController {
   Status ReconcileKey(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
 
  private:
+  Status ReconcileCached(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
   void EnqueueOwner(const kube::Json& object);
   void EnqueueAllActive();
   void Worker();

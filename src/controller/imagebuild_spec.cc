@@ -72,7 +72,23 @@ StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const 
   return unique;
 }
 
+namespace {
+StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec);
+}  // namespace
+
 StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec) {
+  // The CRD schema normally guarantees the types; without it (an old CRD, a hand-made object) a
+  // field of the wrong type is an InvalidSpec, never a crash.
+  try {
+    return ParseSpecFields(spec);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("spec: a field has the wrong type (") + e.what() + ")");
+  }
+}
+
+namespace {
+
+StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
   if (!spec.is_object()) return InvalidArgument("spec is missing");
   ImageBuildSpec out;
   out.image = Str(spec, "image");
@@ -191,5 +207,7 @@ StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec) {
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace ibo::controller

@@ -342,5 +342,22 @@ TEST_F(ReconcileTest, FallbackBuildsEmulatedWhenNoNodeComesInTime) {
   EXPECT_NE(PodFor("merge"), nullptr);
 }
 
+TEST_F(ReconcileTest, FieldsOfTheWrongTypeAreInvalidSpecNotACrash) {
+  const Json original = ib["spec"];
+  for (const Json& bad : {Json{{"tags", {1, 2}}}, Json{{"retries", "many"}}, Json{{"platforms", "linux/amd64"}},
+                          Json{{"platforms", Json::array({{{"platform", "linux/arm64"}, {"nodeSelector", {{"pool", 7}}}}})}},
+                          Json{{"buildArgs", {{"A", Json::object()}}}, {"source", "git"}}}) {
+    Json spec = ib["spec"];
+    spec.update(bad);
+    ib["spec"] = spec;
+    ib["metadata"]["generation"] = ib["metadata"]["generation"].get<int>() + 1;
+    Actions a;
+    ASSERT_NO_THROW(a = Step()) << bad.dump();
+    EXPECT_TRUE(a.create_pods.empty()) << bad.dump();
+    EXPECT_EQ(Condition("Ready", "reason"), "InvalidSpec") << bad.dump();
+    ib["spec"] = original;
+  }
+}
+
 }  // namespace
 }  // namespace ibo::controller

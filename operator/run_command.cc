@@ -253,6 +253,7 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
   spdlog::info("imagebuild-operator {} starting (server {}, namespaces: {})", IBO_VERSION, config->server,
                flags.namespaces.empty() ? std::string("all") : std::to_string(flags.namespaces.size()));
 
+  std::atomic<bool> leading{!flags.leader_elect};
   std::unique_ptr<kube::Client> election_client;
   std::unique_ptr<kube::LeaderElector> elector;
   std::thread election;
@@ -272,9 +273,11 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
     le.identity = std::string(host) + "_" + std::to_string(getpid());
     elector = std::make_unique<kube::LeaderElector>(
         *election_client, le,
+        // The callbacks run on the elector's thread, which must stay free to renew: the workers
+        // are started by the main loop below.
         kube::LeaderCallbacks{[&] {
                                 metrics.Set("leader_election_master_status", lease_label, 1);
-                                if (controller.WaitForSync(std::chrono::minutes(2))) controller.StartWorkers();
+                                leading = true;
                               },
                               [&] {
                                 metrics.Set("leader_election_master_status", lease_label, 0);
@@ -285,16 +288,17 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
                               },
                               nullptr});
     election = std::thread([&] { elector->Run(); });
-  } else {
-    if (!controller.WaitForSync(std::chrono::minutes(2))) {
-      err << "imagebuild-operator run: the caches did not sync within 2 minutes\n";
-      controller.Stop();
-      return 1;
-    }
-    controller.StartWorkers();
+    spdlog::info("campaigning for the lease {}/{}", le.lease_namespace, le.lease_name);
   }
-  spdlog::info("caches synced; reconciling");
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  bool working = false;
+  while (!g_stop) {
+    if (leading && !working && controller.HasSynced()) {
+      controller.StartWorkers();
+      working = true;
+      spdlog::info("caches synced; reconciling");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   spdlog::info("stopping");
   controller.Stop();
   if (elector) {

@@ -125,10 +125,13 @@ bool ImageBuildController::WaitForSync(std::chrono::milliseconds timeout) {
 }
 
 void ImageBuildController::StartWorkers() {
+  std::lock_guard lock(lifecycle_mu_);
+  if (stopped_ || !workers_.empty()) return;
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Worker(); });
 }
 
 void ImageBuildController::Stop() {
+  std::lock_guard lock(lifecycle_mu_);
   if (stopped_.exchange(true)) return;
   queue_.ShutDown();
   for (auto& w : workers_) if (w.joinable()) w.join();

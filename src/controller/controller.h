@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,6 +62,7 @@ class ImageBuildController {
   std::unique_ptr<kube::Informer> nodes_;
   std::vector<std::thread> workers_;
   std::atomic<bool> stopped_{false};
+  std::mutex lifecycle_mu_;  // StartWorkers and Stop may come from different threads
 };
 
 }  // namespace ibo::controller

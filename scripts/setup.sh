@@ -10,7 +10,7 @@ packages=(
   libcpprest-dev libboost-system-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev
-  docker-registry skopeo buildah apache2-utils
+  docker-registry skopeo buildah apache2-utils lua5.1
 )
 
 missing=()

@@ -167,13 +167,18 @@ Json* PlatformStatus(Json& platforms, const std::string& platform) {
   return nullptr;
 }
 
+// The wait before the attempt after `failed_attempt`: the operator's backoff, doubling, 5 min cap.
+std::chrono::seconds RetryBackoff(const OperatorSettings& settings, int failed_attempt) {
+  return std::min<std::chrono::seconds>(settings.retry_backoff * (1 << std::min(failed_attempt - 1, 10)),
+                                        std::chrono::minutes(5));
+}
+
 // Handles a failed attempt: another attempt after a backoff, or the platform fails.
 void AttemptFailed(Builder& b, Json& ps, const ImageBuildSpec& spec, const std::string& what) {
   const int attempt = ps.value("attempt", 1);
   const std::string platform = ps["platform"];
   if (attempt <= spec.retries) {
-    const auto backoff = std::min<std::chrono::seconds>(b.in.settings->retry_backoff * (1 << std::min(attempt - 1, 10)),
-                                                        std::chrono::minutes(5));
+    const auto backoff = RetryBackoff(*b.in.settings, attempt);
     ps["attempt"] = attempt + 1;
     ps["phase"] = "Pending";
     ps["message"] = "attempt " + std::to_string(attempt) + " failed: " + what + "; retrying";
@@ -303,7 +308,15 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
                     const std::vector<std::string>& tags, const std::vector<std::string>& missing) {
   const auto& meta = ctx.owner["metadata"];
   const std::string token = meta.value("annotations", Json::object()).value(labels::kRebuildAnnotation, "");
-  const std::string name = PodName(meta["name"], meta["uid"], meta.value("generation", 1), token, "merge", 1);
+  const int attempt = b.status.value("mergeAttempt", 1);
+  if (auto next = TimeField(b.status, "nextMergeTime"); next && *next > b.in.now) {
+    b.status["phase"] = "Merging";
+    b.reason = "Merging";
+    b.message = "merge attempt " + std::to_string(attempt) + " starts at " + Str(b.status, "nextMergeTime");
+    b.RequeueAt(*next);
+    return;
+  }
+  const std::string name = PodName(meta["name"], meta["uid"], meta.value("generation", 1), token, "merge", attempt);
   std::vector<std::pair<std::string, std::string>> digests;
   std::vector<std::string> platforms;
   for (const auto& ps : b.status["platforms"]) {
@@ -317,6 +330,8 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
     b.status["phase"] = "Merging";
     b.status["mergePodName"] = name;
     b.status["mergeStartTime"] = b.now_text;
+    b.status["mergeAttempt"] = attempt;
+    b.status.erase("nextMergeTime");
     b.reason = "Merging";
     b.message = "pushing the manifest list for " + std::to_string(digests.size()) + " platforms";
     b.Event("Normal", "Merging", b.message);
@@ -327,10 +342,24 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
   b.reason = "Merging";
   b.message = "pushing the manifest list";
   const std::string pod_phase = PodPhase(pod);
+  // A failed merge (a registry that was briefly away, say) is tried again like a build.
+  auto merge_failed = [&](const std::string& what) {
+    if (attempt <= ctx.spec.retries) {
+      const auto backoff = RetryBackoff(*b.in.settings, attempt);
+      b.status["mergeAttempt"] = attempt + 1;
+      b.status["nextMergeTime"] = FormatTime(b.in.now + backoff);
+      b.message = "merge attempt " + std::to_string(attempt) + " failed: " + what + "; retrying";
+      b.Event("Warning", "MergeFailed", "attempt " + std::to_string(attempt) + " failed: " + what + "; retrying in " +
+                                            std::to_string(backoff.count()) + "s");
+      b.RequeueAt(b.in.now + backoff);
+    } else {
+      Finish(b, "Failed", "MergeFailed", what);
+    }
+  };
   if (pod_phase == "Succeeded") {
     const std::string digest = TerminationMessage(pod, "merge");
     if (!IsDigest(digest)) {
-      Finish(b, "Failed", "MergeFailed", "the merge pod ended without an index digest: \"" + Bounded(digest, 120) + "\"");
+      merge_failed("the merge pod ended without an index digest: \"" + Bounded(digest, 120) + "\"");
       return;
     }
     const std::string image = ctx.spec.image;
@@ -350,7 +379,7 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
   } else if (pod_phase == "Failed") {
     std::string reason;
     const std::string msg = TerminationMessage(pod, "merge", &reason);
-    Finish(b, "Failed", "MergeFailed", "the merge pod failed" + (msg.empty() ? (reason.empty() ? "" : " (" + reason + ")") : ": " + Bounded(msg)));
+    merge_failed("the merge pod failed" + (msg.empty() ? (reason.empty() ? "" : " (" + reason + ")") : ": " + Bounded(msg)));
   }
 }
 

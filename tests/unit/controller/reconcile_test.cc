@@ -359,5 +359,29 @@ TEST_F(ReconcileTest, FieldsOfTheWrongTypeAreInvalidSpecNotACrash) {
   }
 }
 
+TEST_F(ReconcileTest, AFailedMergeIsRetriedThenFailsWhenOutOfRetries) {
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  const std::string first = PodFor("merge")->at("metadata").at("name");
+  End(PodFor("merge"), "Failed", "merge", "merge: registry.example.com: connection refused");
+  Actions a = Step();
+  EXPECT_EQ(ib["status"]["phase"], "Merging");
+  EXPECT_EQ(ib["status"]["mergeAttempt"], 2);
+  EXPECT_TRUE(a.create_pods.empty());
+  ASSERT_TRUE(a.requeue_after.has_value());
+  now += 11s;
+  a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  const Json second = a.create_pods[0];
+  EXPECT_NE(second["metadata"]["name"], first);
+  for (auto& p : pods) if (p["metadata"]["name"] == second["metadata"]["name"]) End(&p, "Failed", "merge", "still refused");
+  Step();  // retries: 1, so the second failure is final
+  EXPECT_EQ(ib["status"]["phase"], "Failed");
+  EXPECT_EQ(Condition("Stalled", "reason"), "MergeFailed");
+  EXPECT_NE(Condition("Stalled", "message").find("still refused"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ibo::controller

@@ -42,6 +42,7 @@ constexpr const char* kHelp =
     "  --log-level debug|info|warn|error  (default info)\n"
     "Builds:\n"
     "  --merge-image IMAGE                the image whose `imagebuild-operator merge` the merge pod runs\n"
+    "                                     (default: this operator's own image at its version)\n"
     "  --git-image IMAGE                  the image that fetches sources\n"
     "  --buildkit-image IMAGE             default moby/buildkit:v0.12.5-rootless\n"
     "  --buildah-image IMAGE              default quay.io/buildah/stable:v1.33\n"
@@ -119,6 +120,7 @@ std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* hel
     }
     if (name == "--help" || name == "-h") { *help = true; return ""; }
     if (name == "--leader-elect") {
+      if (has_value && value != "true" && value != "false") return "flag --leader-elect: must be true or false, not \"" + value + "\"";
       f.leader_elect = !has_value || value == "true";
       continue;
     }
@@ -144,7 +146,15 @@ std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* hel
     else if (name == "--leader-election-id") f.leader_election_id = value;
     else if (name == "--leader-election-namespace") f.leader_election_namespace = value;
     else if (name == "--max-concurrent-reconciles") { if ((e = number(1, 64)).empty()) f.workers = static_cast<int>(n); }
-    else if (name == "--kube-api-qps") { if ((e = number(0, 10000)).empty()) f.qps = static_cast<double>(n); }
+    else if (name == "--kube-api-qps") {
+      try {
+        size_t used = 0;
+        f.qps = std::stod(value, &used);
+        if (used != value.size() || f.qps < 0 || f.qps > 10000) throw std::invalid_argument(value);
+      } catch (const std::exception&) {
+        e = "flag --kube-api-qps: \"" + value + "\" is not a number from 0 to 10000";
+      }
+    }
     else if (name == "--kube-api-burst") { if ((e = number(1, 10000)).empty()) f.burst = static_cast<int>(n); }
     else if (name == "--metrics-bind-address") f.metrics_address = value;
     else if (name == "--health-probe-bind-address") f.probe_address = value;
@@ -173,6 +183,8 @@ std::string ParseFlags(const std::vector<std::string>& args, Flags& f, bool* hel
 
 int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Flags flags;
+  // The merge pods run this very version of the operator unless told otherwise.
+  flags.settings.merge_image = std::string("ghcr.io/imagebuild-operator/imagebuild-operator:") + IBO_VERSION;
   bool help = false;
   if (std::string error = ParseFlags(args, flags, &help); !error.empty()) {
     err << "imagebuild-operator run: " << error << "\n";

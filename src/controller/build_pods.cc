@@ -61,9 +61,13 @@ Json GitInitContainer(const BuildContext& ctx) {
       "if [ -n \"${GIT_USERNAME:-}\" ]; then\n"
       "  git config --global credential.helper '!f() { echo username=$GIT_USERNAME; echo password=$GIT_PASSWORD; }; f'\n"
       "fi\n"
-      "git clone --no-checkout \"$GIT_URL\" /workspace/src\n"
+      // Fetching the one revision works for a branch, a tag, a full ref (refs/pull/1/head) and,
+      // where the server allows it, a commit; a clone would check out branches only.
+      "git init -q /workspace/src\n"
       "cd /workspace/src\n"
-      "git checkout --detach \"${GIT_REVISION:-HEAD}\"\n"
+      "git remote add origin \"$GIT_URL\"\n"
+      "git fetch -q --depth 1 origin \"${GIT_REVISION:-HEAD}\"\n"
+      "git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD\n"
       "git rev-parse HEAD\n";
   Json env = Json::array({{{"name", "GIT_URL"}, {"value", spec.git_url}},
                           {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
@@ -137,7 +141,10 @@ std::string PodName(const std::string& ib_name, const std::string& uid, int64_t 
   return Fit(ib_name, 63 - 11) + "-" + hash;
 }
 
-std::string ConfigMapName(const std::string& ib_name) { return Fit(ib_name, 253 - 18) + "-imagebuild-registry"; }
+std::string ConfigMapName(const std::string& ib_name) {
+  static const std::string kSuffix = "-imagebuild-registry";
+  return Fit(ib_name, 253 - kSuffix.size()) + kSuffix;
+}
 
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   const auto& s = *ctx.settings;
@@ -262,7 +269,9 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   container["env"] = env;
   container["volumeMounts"] = mounts;
   container["terminationMessagePolicy"] = "FallbackToLogsOnError";
-  if (!first.resources.is_null() && !emulated) container["resources"] = first.resources;
+  // An emulated build of one platform (Fallback) keeps that platform's sizing; tolerations and
+  // affinity aimed at its native nodes do not apply.
+  if (!first.resources.is_null() && platforms.size() == 1) container["resources"] = first.resources;
 
   Json pod_spec = {{"restartPolicy", "Never"},
                    {"automountServiceAccountToken", false},

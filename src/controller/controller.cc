@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "common/time_format.h"
 #include "controller/reconcile.h"
 
@@ -71,14 +73,14 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
   }
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes, kube::InformerOptions{});
   // A node appearing or becoming Ready can unblock a platform that waits for one.
-  nodes_->AddHandlers({[this](const Json&) { EnqueueAllActive(); },
+  nodes_->AddHandlers({[this](const Json&) { EnqueueUnfinished(); },
                        [this](const Json& a, const Json& b) {
                          if (a.value("status", Json::object()) != b.value("status", Json::object()) ||
                              a["metadata"].value("labels", Json::object()) != b["metadata"].value("labels", Json::object())) {
-                           EnqueueAllActive();
+                           EnqueueUnfinished();
                          }
                        },
-                       [this](const Json&) { EnqueueAllActive(); }});
+                       [this](const Json&) { EnqueueUnfinished(); }});
 }
 
 ImageBuildController::~ImageBuildController() { Stop(); }
@@ -92,7 +94,7 @@ void ImageBuildController::EnqueueOwner(const Json& object) {
   }
 }
 
-void ImageBuildController::EnqueueAllActive() {
+void ImageBuildController::EnqueueUnfinished() {
   for (const auto& informer : imagebuilds_) {
     for (const auto& ib : informer->cache().List()) {
       const std::string phase = ib->value("status", Json::object()).value("phase", "");
@@ -190,7 +192,11 @@ Status ImageBuildController::ReconcileCached(const std::string& key, std::option
   for (const auto& i : imagebuilds_) {
     if ((cached = i->cache().Get(key))) break;
   }
-  if (!cached) return Status::Ok();
+  if (!cached) {  // deleted: the garbage collector removes what it owned
+    std::lock_guard lock(admitted_mu_);
+    admitted_.erase(key);
+    return Status::Ok();
+  }
   std::optional<Json> ib = *cached;  // the decision's own copy  // deleted: the garbage collector removes what it owned
   const Json& meta = (*ib)["metadata"];
   const std::string ns = meta.value("namespace", "");
@@ -204,10 +210,24 @@ Status ImageBuildController::ReconcileCached(const std::string& key, std::option
   for (const auto& node : nodes_->cache().List()) input.nodes.push_back(*node);
   input.now = std::chrono::system_clock::now();
   input.settings = &options_.settings;
-  for (const auto& i : imagebuilds_) {
-    for (const auto& other : i->cache().List()) {
-      if (kube::ObjectKey(*other) != key && IsActive(*other)) ++input.other_active_builds;
+  // Admissions to the concurrency cap are decided one at a time, counting both what the cache
+  // shows and what this process admitted but the cache may not show yet.
+  std::unique_lock<std::mutex> admission;
+  if (options_.settings.max_concurrent_builds > 0 && !IsActive(*ib) &&
+      ib->value("status", Json::object()).value("phase", "") != "Succeeded") {
+    admission = std::unique_lock(admission_mu_);
+  }
+  {
+    std::set<std::string> active;
+    for (const auto& i : imagebuilds_) {
+      for (const auto& other : i->cache().List()) {
+        if (IsActive(*other)) active.insert(kube::ObjectKey(*other));
+      }
     }
+    std::lock_guard lock(admitted_mu_);
+    active.insert(admitted_.begin(), admitted_.end());
+    active.erase(key);
+    input.other_active_builds = static_cast<int>(active.size());
   }
   for (const auto& name : ReferencedSecrets(*ib)) {
     // Existence, type and key names only: the data is dropped here and goes nowhere.
@@ -231,8 +251,20 @@ Status ImageBuildController::ReconcileCached(const std::string& key, std::option
     Json cm = *actions.apply_config_map;
     auto created = client_.Create(kube::resources::kConfigMaps, ns, cm);
     if (!created.ok() && created.status().code() == StatusCode::kAlreadyExists) {
-      auto patched = client_.Patch(kube::resources::kConfigMaps, ns, cm["metadata"]["name"], kube::PatchType::kMerge,
-                                   {{"data", cm["data"]}});
+      const std::string name = cm["metadata"]["name"];
+      auto existing = client_.Get(kube::resources::kConfigMaps, ns, name);
+      if (!existing.ok()) return existing.status();
+      bool ours = false;
+      for (const auto& ref : (*existing)["metadata"].value("ownerReferences", Json::array())) {
+        ours = ours || (ref.value("uid", "") == uid && ref.value("controller", false));
+      }
+      if (!ours) {
+        // Never overwrite what someone else made; say so where the user looks.
+        const std::string why = "ConfigMap " + name + " exists and is not owned by this ImageBuild; rename or delete it";
+        recorder_.Record(*ib, "Warning", "ConfigMapConflict", why);
+        return FailedPrecondition(why);
+      }
+      auto patched = client_.Patch(kube::resources::kConfigMaps, ns, name, kube::PatchType::kMerge, {{"data", cm["data"]}});
       if (!patched.ok()) return patched.status();
     } else if (!created.ok()) {
       return created.status();
@@ -258,6 +290,13 @@ Status ImageBuildController::ReconcileCached(const std::string& key, std::option
     auto result = client_.Update(kube::resources::kImageBuilds, ns, updated, "status");
     if (!result.ok()) return result.status();
     RecordBuildMetrics(ib->value("status", Json::object()), *actions.status);
+    {
+      std::lock_guard lock(admitted_mu_);
+      if (IsActive(updated)) admitted_.insert(key);
+      else admitted_.erase(key);
+    }
+    // A slot under the concurrency cap came free: queued builds need not wait for their requeue.
+    if (IsActive(*ib) && !IsActive(updated) && options_.settings.max_concurrent_builds > 0) EnqueueUnfinished();
     spdlog::info("{}: status phase {}", key, actions.status->value("phase", ""));
   }
   // Only now: a status write that lost a conflict is decided again, events and all.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,7 +48,7 @@ class ImageBuildController {
  private:
   Status ReconcileCached(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
   void EnqueueOwner(const kube::Json& object);
-  void EnqueueAllActive();
+  void EnqueueUnfinished();
   void Worker();
   // Counts finished build attempts and merges between the status before and after a reconcile.
   void RecordBuildMetrics(const kube::Json& before, const kube::Json& after);
@@ -63,6 +64,9 @@ class ImageBuildController {
   std::vector<std::thread> workers_;
   std::atomic<bool> stopped_{false};
   std::mutex lifecycle_mu_;  // StartWorkers and Stop may come from different threads
+  std::mutex admission_mu_;  // one admission decision at a time under --max-concurrent-builds
+  std::mutex admitted_mu_;
+  std::set<std::string> admitted_;  // keys this process made active, ahead of the cache
 };
 
 }  // namespace ibo::controller

@@ -194,6 +194,7 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
     if (text.empty()) continue;
     auto d = ParseDuration(text);
     if (!d.ok() || d->count() <= 0) return Bad(field, "\"" + text + "\" is not a positive duration like 30m or 1h");
+    if (*d > std::chrono::hours(24 * 30)) return Bad(field, "\"" + text + "\" is longer than 30 days (720h)");
     *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
   }
   out.retries = spec.value("retries", 1);

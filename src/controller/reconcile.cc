@@ -76,6 +76,50 @@ std::string NoNodeMessage(const PlatformSpec& p) {
   return "no Ready node with kubernetes.io/os=" + p.os + " and kubernetes.io/arch=" + p.arch;
 }
 
+// Why a failed pod failed: the fetching init container first (a clone that failed), then the
+// named container; reason and the tail of the message.
+std::string FailureOf(const Json& pod, const std::string& container) {
+  const Json status = pod.value("status", Json::object());
+  for (const auto& cs : status.value("initContainerStatuses", Json::array())) {
+    const Json terminated = cs.value("state", Json::object()).value("terminated", Json::object());
+    if (terminated.value("exitCode", 0) != 0) {
+      const std::string msg = Trim(Str(terminated, "message"));
+      return "init container " + Str(cs, "name") + " failed (" + Str(terminated, "reason") + ")" +
+             (msg.empty() ? "" : ": " + Bounded(msg));
+    }
+  }
+  std::string reason;
+  const std::string msg = TerminationMessage(pod, container, &reason);
+  if (msg.empty() && reason.empty()) {
+    const std::string pod_reason = Str(status, "reason"), pod_message = Str(status, "message");
+    return "the pod failed" + (pod_reason.empty() ? "" : " (" + pod_reason + ")") +
+           (pod_message.empty() ? "" : ": " + Bounded(pod_message));
+  }
+  return "container " + container + " failed" + (reason.empty() ? "" : " (" + reason + ")") + (msg.empty() ? "" : ": " + Bounded(msg));
+}
+
+// A container that cannot start: a permanent problem (a bad image name, a missing Secret key)
+// fails the attempt; an image pull that backs off is said and waited on.
+struct Stuck {
+  bool permanent = false;
+  std::string what;  // "" when nothing is stuck
+};
+Stuck StuckContainer(const Json& pod) {
+  const Json status = pod.value("status", Json::object());
+  for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
+    for (const auto& cs : status.value(list, Json::array())) {
+      const Json waiting = cs.value("state", Json::object()).value("waiting", Json::object());
+      const std::string reason = Str(waiting, "reason");
+      if (reason.empty() || reason == "ContainerCreating" || reason == "PodInitializing") continue;
+      const bool permanent = reason == "InvalidImageName" || reason == "CreateContainerConfigError" ||
+                             reason == "CreateContainerError";
+      const std::string msg = Str(waiting, "message");
+      return {permanent, "container " + Str(cs, "name") + " is waiting (" + reason + ")" + (msg.empty() ? "" : ": " + Bounded(msg, 200))};
+    }
+  }
+  return {};
+}
+
 bool Unschedulable(const Json& pod) {
   for (const auto& c : pod.value("status", Json::object()).value("conditions", Json::array())) {
     if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
@@ -116,6 +160,48 @@ std::string ConditionMessage(const Json& status, const std::string& type) {
   return "";
 }
 
+std::string ConditionReason(const Json& status, const std::string& type) {
+  for (const auto& c : status.value("conditions", Json::array())) {
+    if (c.value("type", "") == type) return Str(c, "reason");
+  }
+  return "";
+}
+
+bool HasKey(const SecretFacts& f, const std::string& key) {
+  return std::find(f.keys.begin(), f.keys.end(), key) != f.keys.end();
+}
+
+// What the Secrets the spec names lack, as a message a person can act on; "" when all is well.
+std::string CheckSecrets(const ImageBuildSpec& spec, const std::map<std::string, SecretFacts>& secrets) {
+  auto facts = [&](const std::string& name) {
+    auto it = secrets.find(name);
+    return it == secrets.end() ? SecretFacts{} : it->second;
+  };
+  if (!spec.push_secret.empty()) {
+    const SecretFacts f = facts(spec.push_secret);
+    if (!f.exists) return "spec.pushSecretRef: Secret \"" + spec.push_secret + "\" does not exist in this namespace";
+    if (f.type != "kubernetes.io/dockerconfigjson" || !HasKey(f, ".dockerconfigjson")) {
+      return "spec.pushSecretRef: Secret \"" + spec.push_secret + "\" has type \"" + f.type +
+             "\"; create it with kubectl create secret docker-registry (type kubernetes.io/dockerconfigjson)";
+    }
+  }
+  if (!spec.git_secret.empty()) {
+    const SecretFacts f = facts(spec.git_secret);
+    if (!f.exists) return "spec.source.git.secretRef: Secret \"" + spec.git_secret + "\" does not exist in this namespace";
+    if (!HasKey(f, "username") || !HasKey(f, "password")) {
+      return "spec.source.git.secretRef: Secret \"" + spec.git_secret +
+             "\" needs the keys username and password (kubectl create secret generic --type=kubernetes.io/basic-auth "
+             "--from-literal=username=... --from-literal=password=...)";
+    }
+  }
+  for (const auto& s : spec.build_secrets) {
+    const SecretFacts f = facts(s.secret_name);
+    if (!f.exists) return "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" does not exist in this namespace";
+    if (!HasKey(f, s.key)) return "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" has no key \"" + s.key + "\"";
+  }
+  return "";
+}
+
 void SetCondition(Json& conditions, const std::string& type, bool value, const std::string& reason,
                   const std::string& message, int64_t generation, const std::string& now) {
   const std::string status = value ? "True" : "False";
@@ -138,8 +224,8 @@ void WriteConditions(Builder& b, int64_t generation) {
   const bool succeeded = phase == "Succeeded";
   const bool failed = phase == "Failed";
   SetCondition(conditions, "Ready", succeeded, b.reason, b.message, generation, b.now_text);
-  SetCondition(conditions, "Reconciling", !succeeded && !failed, succeeded || failed ? "Finished" : b.reason,
-               succeeded || failed ? "" : b.message, generation, b.now_text);
+  SetCondition(conditions, "Reconciling", !succeeded && !failed, b.reason, succeeded || failed ? "" : b.message,
+               generation, b.now_text);
   SetCondition(conditions, "Stalled", failed, failed ? b.reason : "Progressing", failed ? b.message : "", generation,
                b.now_text);
   b.status["conditions"] = conditions;
@@ -215,6 +301,11 @@ void ReconcileUnit(Builder& b, const BuildContext& ctx, const std::map<std::stri
   auto it = pods_by_name.find(name);
   if (it == pods_by_name.end()) {
     b.actions.create_pods.push_back(BuildPod(ctx, platforms, emulated, name, attempt));
+    // Already asked for (the cache has not shown it yet): the create is idempotent, say nothing twice.
+    if (Str(ps, "podName") == name) {
+      if (!emulated && !AnyReadyNode(b.in.nodes, platforms)) b.waiting_for_nodes = true;
+      return;
+    }
     for (Json* s : statuses) {
       (*s)["podName"] = name;
       (*s)["phase"] = "Pending";
@@ -260,15 +351,26 @@ void ReconcileUnit(Builder& b, const BuildContext& ctx, const std::map<std::stri
     return;
   }
   if (pod_phase == "Failed") {
-    std::string reason;
-    const std::string msg = TerminationMessage(pod, "build", &reason);
-    const std::string what_failed = "the build pod failed" + (reason.empty() ? "" : " (" + reason + ")") +
-                                    (msg.empty() ? "" : ": " + Bounded(msg));
+    const std::string what_failed = FailureOf(pod, "build");
     for (Json* s : statuses) AttemptFailed(b, *s, ctx.spec, what_failed);
     return;
   }
   if (!node.empty() || Terminating(pod)) {
-    for (Json* s : statuses) (*s)["phase"] = "Building";
+    const Stuck stuck = StuckContainer(pod);
+    if (stuck.permanent) {
+      b.actions.delete_pods.push_back(name);
+      for (Json* s : statuses) AttemptFailed(b, *s, ctx.spec, stuck.what);
+      return;
+    }
+    for (Json* s : statuses) {
+      (*s)["phase"] = "Building";
+      if (!stuck.what.empty() && Str(*s, "message") != stuck.what) {
+        (*s)["message"] = stuck.what;
+        b.Event("Warning", "BuildStuck", (*s)["platform"].get<std::string>() + ": " + stuck.what);
+      } else if (stuck.what.empty()) {
+        s->erase("message");
+      }
+    }
     return;
   }
   // Not scheduled yet. Say at once when no node of this architecture exists; fail (or fall back
@@ -327,6 +429,11 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
   auto it = pods_by_name.find(name);
   if (it == pods_by_name.end()) {
     b.actions.create_pods.push_back(MergePod(ctx, digests, tags, name));
+    if (Str(b.status, "mergePodName") == name) {  // asked for already; the cache lags
+      b.reason = "Merging";
+      b.message = "pushing the manifest list for " + std::to_string(digests.size()) + " platforms";
+      return;
+    }
     b.status["phase"] = "Merging";
     b.status["mergePodName"] = name;
     b.status["mergeStartTime"] = b.now_text;
@@ -377,9 +484,7 @@ void ReconcileMerge(Builder& b, const BuildContext& ctx, const std::map<std::str
       Finish(b, "Succeeded", "PartiallySucceeded", "pushed " + image + "@" + digest + " without " + list);
     }
   } else if (pod_phase == "Failed") {
-    std::string reason;
-    const std::string msg = TerminationMessage(pod, "merge", &reason);
-    merge_failed("the merge pod failed" + (msg.empty() ? (reason.empty() ? "" : " (" + reason + ")") : ": " + Bounded(msg)));
+    merge_failed(FailureOf(pod, "merge"));
   }
 }
 
@@ -426,15 +531,17 @@ Actions Reconcile(const ReconcileInput& in) {
   const std::string token = meta.value("annotations", Json::object()).value(labels::kRebuildAnnotation, "");
   const std::string build_id = BuildId(meta.value("uid", ""), generation, token);
 
+  std::string superseded;  // the message, when this reconcile superseded a running build
   if (Str(b.status, "buildID") != build_id) {
     const std::string old_phase = Str(b.status, "phase");
     if (!Str(b.status, "buildID").empty() && (old_phase == "Pending" || old_phase == "Building" || old_phase == "Merging")) {
-      b.Event("Normal", "Superseded", "build " + Str(b.status, "buildID") + " superseded by generation " +
-                                          std::to_string(generation) + (token.empty() ? "" : " (rebuild " + token + ")"));
+      superseded = "build " + Str(b.status, "buildID") + " superseded by generation " + std::to_string(generation) +
+                   (token.empty() ? "" : " (rebuild " + token + ")");
+      b.Event("Normal", "Superseded", superseded);
     }
+    // startTime is set when the build leaves the queue: time spent Queued does not count.
     Json conditions = b.status.value("conditions", Json::array());
-    b.status = {{"buildID", build_id}, {"phase", "Pending"}, {"startTime", b.now_text}, {"platforms", Json::array()},
-                {"conditions", conditions}};
+    b.status = {{"buildID", build_id}, {"phase", "Pending"}, {"platforms", Json::array()}, {"conditions", conditions}};
   }
   b.status["observedGeneration"] = generation;
   // Pods of other builds go at once; pods already terminating are never waited on.
@@ -452,33 +559,35 @@ Actions Reconcile(const ReconcileInput& in) {
   };
 
   auto spec = ParseImageBuildSpec(in.imagebuild.value("spec", Json::object()));
-  std::string invalid = spec.ok() ? "" : spec.status().message();
-  if (spec.ok()) {
-    auto facts = [&](const std::string& name) { auto it = in.secrets.find(name); return it == in.secrets.end() ? SecretFacts{} : it->second; };
-    if (!spec->push_secret.empty()) {
-      SecretFacts f = facts(spec->push_secret);
-      if (!f.exists) invalid = "spec.pushSecretRef: Secret \"" + spec->push_secret + "\" does not exist in this namespace";
-      else if (f.type != "kubernetes.io/dockerconfigjson") {
-        invalid = "spec.pushSecretRef: Secret \"" + spec->push_secret + "\" has type \"" + f.type +
-                  "\"; create it with kubectl create secret docker-registry (type kubernetes.io/dockerconfigjson)";
-      }
-    }
-    if (invalid.empty() && !spec->git_secret.empty()) {
-      SecretFacts f = facts(spec->git_secret);
-      if (!f.exists) invalid = "spec.source.git.secretRef: Secret \"" + spec->git_secret + "\" does not exist in this namespace";
-      else if (std::find(f.keys.begin(), f.keys.end(), "password") == f.keys.end()) {
-        invalid = "spec.source.git.secretRef: Secret \"" + spec->git_secret + "\" needs the keys username and password (type kubernetes.io/basic-auth)";
-      }
-    }
-    for (const auto& s : spec->build_secrets) {
-      if (!invalid.empty()) break;
-      SecretFacts f = facts(s.secret_name);
-      if (!f.exists) invalid = "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" does not exist in this namespace";
-      else if (std::find(f.keys.begin(), f.keys.end(), s.key) == f.keys.end()) {
-        invalid = "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" has no key \"" + s.key + "\"";
-      }
-    }
+  std::map<std::string, const Json*> pods_by_name;
+  for (const auto& pod : in.pods) {
+    if (!Terminating(pod)) pods_by_name[pod["metadata"]["name"]] = &pod;
   }
+
+  // A finished build stays finished: what happens to its Secrets afterwards does not undo a
+  // pushed image. Only a build stopped by InvalidSpec is looked at again (a Secret may appear).
+  const std::string phase = Str(b.status, "phase");
+  const bool invalid_before = phase == "Failed" && ConditionReason(b.status, "Ready") == "InvalidSpec";
+  if (phase == "Succeeded" || (phase == "Failed" && !invalid_before)) {
+    for (const auto& c : b.status.value("conditions", Json::array())) {
+      if (c.value("type", "") == "Ready") { b.reason = Str(c, "reason"); b.message = Str(c, "message"); }
+    }
+    const auto ttl = spec.ok() && spec->ttl_seconds_after_finished ? spec->ttl_seconds_after_finished
+                                                                   : in.settings->default_ttl_seconds_after_finished;
+    const auto done = TimeField(b.status, "completionTime");
+    if (ttl && done) {
+      const auto expiry = *done + std::chrono::seconds(*ttl);
+      for (const auto& [name, pod] : pods_by_name) {
+        (void)pod;
+        if (in.now >= expiry) b.actions.delete_pods.push_back(name);
+        else b.RequeueAt(expiry);
+      }
+    }
+    return finish_status();
+  }
+
+  std::string invalid = spec.ok() ? "" : spec.status().message();
+  if (spec.ok()) invalid = CheckSecrets(*spec, in.secrets);
   if (!invalid.empty()) {
     DeleteActivePods(b, build_id);
     // Said once per distinct problem, not on every requeue.
@@ -493,6 +602,12 @@ Actions Reconcile(const ReconcileInput& in) {
     b.Requeue(std::chrono::seconds(30));
     return finish_status();
   }
+  if (invalid_before) {
+    // The problem is gone (a Secret was created or fixed): the same build starts after all.
+    Json conditions = b.status.value("conditions", Json::array());
+    b.status = {{"buildID", build_id}, {"phase", "Pending"}, {"platforms", Json::array()}, {"conditions", conditions},
+                {"observedGeneration", generation}};
+  }
   auto tags = DeriveTags(spec->version, spec->tags);
 
   BuildContext ctx{in.imagebuild, *spec, build_id, in.settings, false};
@@ -505,33 +620,7 @@ Actions Reconcile(const ReconcileInput& in) {
     if (!same) b.actions.apply_config_map = *cm;
   }
 
-  std::map<std::string, const Json*> pods_by_name;
-  for (const auto& pod : in.pods) {
-    if (!Terminating(pod)) pods_by_name[pod["metadata"]["name"]] = &pod;
-  }
-
-  const std::string phase = Str(b.status, "phase");
-  if (phase == "Succeeded" || phase == "Failed") {
-    // Finished: keep the conditions as they were; remove finished pods after the TTL.
-    for (const auto& c : b.status.value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready") { b.reason = Str(c, "reason"); b.message = Str(c, "message"); }
-    }
-    const auto ttl = spec->ttl_seconds_after_finished ? spec->ttl_seconds_after_finished : in.settings->default_ttl_seconds_after_finished;
-    const auto done = TimeField(b.status, "completionTime");
-    if (ttl && done) {
-      const auto expiry = *done + std::chrono::seconds(*ttl);
-      bool any = false;
-      for (const auto& [name, pod] : pods_by_name) {
-        (void)pod;
-        any = true;
-        if (in.now >= expiry) b.actions.delete_pods.push_back(name);
-      }
-      if (any && in.now < expiry) b.RequeueAt(expiry);
-    }
-    return finish_status();
-  }
-
-  if (phase == "Pending") {
+  if (Str(b.status, "phase") == "Pending") {
     if (in.settings->max_concurrent_builds > 0 && in.other_active_builds >= in.settings->max_concurrent_builds) {
       b.reason = "Queued";
       b.message = "waiting: " + std::to_string(in.other_active_builds) + " builds are running, the operator's limit is " +
@@ -540,6 +629,7 @@ Actions Reconcile(const ReconcileInput& in) {
       return finish_status();
     }
     b.status["phase"] = "Building";
+    b.status["startTime"] = b.now_text;
     b.Event("Normal", "Building", "building " + spec->image + " for " + std::to_string(spec->platforms.size()) +
                                       " platforms (build " + build_id + ")");
   }
@@ -579,11 +669,21 @@ Actions Reconcile(const ReconcileInput& in) {
     const std::string p = ps.value("phase", "");
     (p == "Succeeded" ? succeeded : p == "Failed" ? failed : running).push_back(ps["platform"]);
   }
-  if (running.empty()) {
-    if (!failed.empty() && (spec->failure_policy == FailurePolicy::kAllPlatforms || succeeded.empty())) {
-      std::string list;
-      for (const auto& f : failed) list += (list.empty() ? "" : ", ") + f;
-      if (Str(b.status, "phase") != "Failed") Finish(b, "Failed", "BuildFailed", "platforms failed: " + list);
+  std::string failed_list;
+  for (const auto& f : failed) failed_list += (failed_list.empty() ? "" : ", ") + f;
+  if (!failed.empty() && spec->failure_policy == FailurePolicy::kAllPlatforms) {
+    // The build cannot succeed any more: stop the other platforms now rather than at the end.
+    for (auto& ps : b.status["platforms"]) {
+      const std::string p = ps.value("phase", "");
+      if (p == "Succeeded" || p == "Failed") continue;
+      ps["phase"] = "Cancelled";
+      ps["message"] = "cancelled: " + failed_list + " failed and failurePolicy is AllPlatforms";
+    }
+    DeleteActivePods(b, build_id);
+    Finish(b, "Failed", "BuildFailed", "platforms failed: " + failed_list);
+  } else if (running.empty()) {
+    if (succeeded.empty()) {
+      Finish(b, "Failed", "BuildFailed", "platforms failed: " + failed_list);
     } else {
       ReconcileMerge(b, ctx, pods_by_name, *tags, failed);
     }
@@ -597,6 +697,10 @@ Actions Reconcile(const ReconcileInput& in) {
       if (b.waiting_for_nodes && !Str(ps, "message").empty()) list += " (" + Str(ps, "message") + ")";
     }
     b.message += list;
+    if (!superseded.empty()) {
+      b.reason = "Superseded";
+      b.message = superseded + "; " + b.message;
+    }
   }
   return finish_status();
 }

@@ -45,12 +45,18 @@ class ControllerTest : public ::testing::Test {
   }
   ~ControllerTest() override {
     if (controller_) controller_->Stop();
-    if (kubelet_) kubelet_->Stop();
+    if (kubelet_) {
+      kubelet_->Stop();
+      // Every pod that ran, in every test, ran on a node of its own architecture.
+      EXPECT_TRUE(kubelet_->Misplaced().empty()) << kubelet_->Misplaced()[0];
+    }
   }
 
-  void StartController() {
+  void StartController(int max_concurrent_builds = 0) {
     ControllerOptions options;
     options.namespaces = {ns_.name()};
+    options.workers = 4;  // several at once, as a busy operator runs them
+    options.settings.max_concurrent_builds = max_concurrent_builds;
     options.settings.retry_backoff = 1s;
     options.settings.merge_image = "imagebuild-operator:test";
     controller_ = std::make_unique<ImageBuildController>(*client_, recorder_, options);
@@ -264,6 +270,29 @@ TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {
   for (const auto& p : Pods()) s390x_pod |= Label(p, "imagebuild.io/platform") == "linux-s390x";
   EXPECT_TRUE(s390x_pod);
   EXPECT_TRUE(Has(EventReasons("mainframe"), "NoNodesForPlatform"));
+}
+
+TEST_F(ControllerTest, TheConcurrencyCapHoldsWithSeveralWorkers) {
+  std::atomic<bool> release{false};
+  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
+    if (!release) return std::nullopt;
+    return SucceedAll(pod, node);
+  });
+  StartController(/*max_concurrent_builds=*/1);
+  for (const char* name : {"cap-a", "cap-b", "cap-c"}) {
+    ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild(name, TwoPlatforms())).ok());
+  }
+  std::this_thread::sleep_for(3s);
+  std::set<std::string> building;
+  for (const auto& p : Pods()) building.insert(Label(p, "imagebuild.io/name"));
+  EXPECT_EQ(building.size(), 1u) << "more builds than the cap started";
+  int queued = 0;
+  for (const char* name : {"cap-a", "cap-b", "cap-c"}) queued += Condition(Get(name), "Ready", "reason") == "Queued";
+  EXPECT_EQ(queued, 2);
+  release = true;
+  for (const char* name : {"cap-a", "cap-b", "cap-c"}) {
+    EXPECT_TRUE(Eventually([&] { return Condition(Get(name), "Ready") == "True"; }, 90s)) << name;
+  }
 }
 
 }  // namespace

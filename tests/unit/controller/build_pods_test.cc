@@ -47,7 +47,8 @@ void ExpectGolden(const Json& actual, const std::string& name) {
   ASSERT_TRUE(in) << path << " is missing: run the test once with IBO_UPDATE_GOLDEN=1 and review it";
   std::stringstream golden;
   golden << in.rdbuf();
-  EXPECT_EQ(text, golden.str()) << "the pod for " << name << " changed; if that is intended, regenerate " << path;
+  EXPECT_TRUE(text == golden.str()) << "the pod for " << name << " differs from " << path
+                                    << "; if that is intended, run with IBO_UPDATE_GOLDEN=1 and review `git diff`";
 }
 
 struct Fixture {
@@ -96,6 +97,30 @@ TEST(BuildPodsTest, NamesAreStableShortAndDistinct) {
   EXPECT_NE(BuildId("uid", 1, ""), BuildId("uid", 2, ""));
   EXPECT_EQ(NameLabel("short"), "short");
   EXPECT_LE(NameLabel(std::string(100, 'n')).size(), 63u);
+}
+
+// The fetch script of the source init container, run for real with git against a local
+// repository: a branch that is not the default, a tag, and the default.
+TEST(BuildPodsTest, TheSourceScriptFetchesBranchesAndTags) {
+  Fixture f("buildkit");
+  const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
+  const std::string script = pod["spec"]["initContainers"][0]["command"][2];
+  char tmpl[] = "/tmp/ibo-git-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  ASSERT_EQ(std::system(("cd " + dir + " && git init -q origin && cd origin && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m main-commit"
+                         " && git tag v1 && git checkout -q -b feature && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m feature-commit"
+                         " && git checkout -q -").c_str()), 0);
+  std::ofstream(dir + "/fetch.sh") << script;
+  for (const auto& [revision, subject] : std::vector<std::pair<std::string, std::string>>{
+           {"feature", "feature-commit"}, {"v1", "main-commit"}, {"", "main-commit"}}) {
+    const std::string work = dir + "/w-" + (revision.empty() ? "default" : revision);
+    // The script works in /workspace/src; point it at a scratch folder instead.
+    const std::string cmd = "sed 's|/workspace/src|" + work + "|g' " + dir + "/fetch.sh > " + dir + "/run.sh && GIT_URL=file://" + dir +
+                            "/origin GIT_REVISION='" + revision + "' HOME=" + dir + " sh " + dir + "/run.sh >/dev/null 2>&1 && test \"$(git -C " +
+                            work + " log -1 --format=%s)\" = " + subject;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "revision '" << revision << "'";
+  }
+  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

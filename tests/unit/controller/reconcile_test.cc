@@ -236,16 +236,83 @@ TEST_F(ReconcileTest, AMissingOrMistypedPushSecretIsInvalidSpecAndSeenLater) {
   Actions a = Step();
   EXPECT_TRUE(a.create_pods.empty());
   EXPECT_NE(Condition("Ready", "message").find("\"regcred\" does not exist"), std::string::npos);
-  EXPECT_TRUE(a.requeue_after.has_value());
+  EXPECT_TRUE(a.requeue_after.has_value());  // Secrets are not watched: looked at again later
+  // Same generation throughout: the Secret appears (wrongly typed, then right) and is seen.
   secrets["regcred"] = {true, "Opaque", {"x"}};
-  ib["metadata"]["generation"] = 2;
   Step();
   EXPECT_NE(Condition("Ready", "message").find("kubernetes.io/dockerconfigjson"), std::string::npos);
+  EXPECT_EQ(Condition("Stalled"), "True");
   secrets["regcred"] = {true, "kubernetes.io/dockerconfigjson", {".dockerconfigjson"}};
-  ib["metadata"]["generation"] = 3;
   a = Step();
   EXPECT_EQ(a.create_pods.size(), 2u);
   EXPECT_NE(a.create_pods[0].dump().find("regcred"), std::string::npos);
+  EXPECT_EQ(ib["status"]["phase"], "Building");
+  EXPECT_EQ(Condition("Stalled"), "False");
+}
+
+TEST_F(ReconcileTest, ASecretChangedAfterSuccessDoesNotUndoIt) {
+  ib["spec"]["pushSecretRef"] = {{"name", "regcred"}};
+  secrets["regcred"] = {true, "kubernetes.io/dockerconfigjson", {".dockerconfigjson"}};
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  End(PodFor("merge"), "Succeeded", "merge", kIndex);
+  Step();
+  ASSERT_EQ(Condition("Ready"), "True");
+  secrets.erase("regcred");  // rotated away after the push
+  Actions a = Step();
+  EXPECT_EQ(ib["status"]["phase"], "Succeeded");
+  EXPECT_EQ(Condition("Ready"), "True");
+  EXPECT_TRUE(a.events.empty());
+}
+
+TEST_F(ReconcileTest, TimeInTheQueueDoesNotCountAgainstTheTimeout) {
+  ib["spec"]["timeout"] = "30m";
+  settings.max_concurrent_builds = 1;
+  other_active = 1;
+  Step();
+  now += 2h;  // queued for longer than the timeout
+  other_active = 0;
+  Actions a = Step();
+  EXPECT_EQ(a.create_pods.size(), 2u);
+  EXPECT_EQ(ib["status"]["phase"], "Building");
+  EXPECT_EQ(ib["status"]["startTime"], FormatTime(now));
+}
+
+TEST_F(ReconcileTest, AFailedCloneIsNamedAndAStuckContainerIsSaid) {
+  Step();
+  Json* amd = PodFor("build", "linux-amd64");
+  (*amd)["spec"]["nodeName"] = "n-amd64";
+  (*amd)["status"] = {{"phase", "Failed"},
+                      {"initContainerStatuses", Json::array({{{"name", "source"},
+                         {"state", {{"terminated", {{"exitCode", 128}, {"reason", "Error"},
+                                                     {"message", "fatal: couldn't find remote ref v9.9.9"}}}}}}})}};
+  Json* arm = PodFor("build", "linux-arm64");
+  (*arm)["spec"]["nodeName"] = "n-arm64";
+  (*arm)["status"] = {{"phase", "Pending"},
+                      {"containerStatuses", Json::array({{{"name", "build"},
+                         {"state", {{"waiting", {{"reason", "ImagePullBackOff"}, {"message", "Back-off pulling image"}}}}}}})}};
+  Actions a = Step();
+  EXPECT_NE(ib["status"]["platforms"][0]["message"].get<std::string>().find("init container source failed (Error): fatal: couldn't find remote ref"),
+            std::string::npos) << ib["status"]["platforms"][0].dump();
+  EXPECT_NE(ib["status"]["platforms"][1]["message"].get<std::string>().find("ImagePullBackOff"), std::string::npos);
+  EXPECT_EQ(ib["status"]["platforms"][1]["phase"], "Building");
+  // A missing Secret key cannot heal by waiting: the attempt fails.
+  (*PodFor("build", "linux-arm64"))["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] = "CreateContainerConfigError";
+  a = Step();
+  EXPECT_EQ(ib["status"]["platforms"][1]["attempt"], 2);
+}
+
+TEST_F(ReconcileTest, ACacheThatLagsDoesNotRepeatEventsOrStatus) {
+  nodes = {Node("amd64")};
+  Step();
+  const Json status = ib["status"];
+  pods.clear();  // the informer has not shown the pods yet
+  Actions a = Step();
+  EXPECT_EQ(a.create_pods.size(), 2u);  // asked again: AlreadyExists is harmless
+  EXPECT_TRUE(a.events.empty());
+  EXPECT_FALSE(a.status.has_value()) << ib["status"].dump();
 }
 
 TEST_F(ReconcileTest, NoNodesForAPlatformWaitsThenFails) {
@@ -259,13 +326,13 @@ TEST_F(ReconcileTest, NoNodesForAPlatformWaitsThenFails) {
   for (const auto& e : a.events) warned |= e.reason == "NoNodesForPlatform" && e.message.find("linux/arm64") != std::string::npos;
   EXPECT_TRUE(warned);
   now += 11min;
-  Step();
+  a = Step();
   EXPECT_EQ(ib["status"]["platforms"][1]["phase"], "Failed");
-  EXPECT_EQ(ib["status"]["phase"], "Building");  // amd64 still builds
-  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
-  Step();
+  // failurePolicy AllPlatforms: the build cannot succeed, so amd64 is stopped at once.
   EXPECT_EQ(ib["status"]["phase"], "Failed");
   EXPECT_EQ(Condition("Stalled"), "True");
+  EXPECT_EQ(ib["status"]["platforms"][0]["phase"], "Cancelled");
+  EXPECT_EQ(PodFor("build", "linux-amd64"), nullptr);
 }
 
 TEST_F(ReconcileTest, TimeoutFailsTheBuild) {

@@ -450,5 +450,26 @@ TEST_F(ReconcileTest, AFailedMergeIsRetriedThenFailsWhenOutOfRetries) {
   EXPECT_NE(Condition("Stalled", "message").find("still refused"), std::string::npos);
 }
 
+TEST_F(ReconcileTest, AnOlderGenerationsMergeNeverRunsAfterANewerBuildStarted) {
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  const std::string old_merge = PodFor("merge")->at("metadata").at("name");
+  ib["metadata"]["generation"] = 2;
+  ib["spec"]["version"] = "v1.5.0";
+  Actions a = Step();
+  EXPECT_NE(std::find(a.delete_pods.begin(), a.delete_pods.end(), old_merge), a.delete_pods.end());
+  for (const auto& p : a.create_pods) EXPECT_EQ(p["metadata"]["labels"]["imagebuild.io/role"], "build");
+  // Even if the old merge pod ended Succeeded before it was removed, its digest is not taken.
+  Json late = {{"metadata", {{"name", old_merge}, {"labels", {{"imagebuild.io/role", "merge"}, {"imagebuild.io/build-id", "old"}}}}},
+               {"spec", {{"containers", Json::array({{{"name", "merge"}}})}}}};
+  End(&late, "Succeeded", "merge", kIndex);
+  pods.push_back(late);
+  Step();
+  EXPECT_FALSE(ib["status"].contains("manifest")) << ib["status"].dump();
+  EXPECT_EQ(ib["status"]["phase"], "Building");
+}
+
 }  // namespace
 }  // namespace ibo::controller

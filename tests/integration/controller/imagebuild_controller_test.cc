@@ -70,6 +70,14 @@ class ControllerTest : public ::testing::Test {
     kubelet_->Start();
   }
 
+  // Pods keep running until release_ is set, then end as SucceedAll ends them.
+  void StartHeldKubelet() {
+    StartKubelet([this](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
+      if (!release_) return std::nullopt;
+      return SucceedAll(pod, node);
+    });
+  }
+
   // Builds succeed with a digest; the merge pod reports an index digest.
   static std::optional<ibo::testing::KubeletStandIn::Outcome> SucceedAll(const Json& pod, const Json&) {
     if (Label(pod, "imagebuild.io/role") == "merge") return ibo::testing::KubeletStandIn::Outcome{true, registry::Sha256Digest("index")};
@@ -125,6 +133,7 @@ class ControllerTest : public ::testing::Test {
   kube::ApiEventRecorder recorder_;
   std::unique_ptr<ImageBuildController> controller_;
   std::unique_ptr<ibo::testing::KubeletStandIn> kubelet_;
+  std::atomic<bool> release_{false};
 };
 
 TEST_F(ControllerTest, BuildsEachPlatformOnItsArchitectureThenMergesAndIsReady) {
@@ -192,11 +201,7 @@ TEST_F(ControllerTest, RetriesOnlyTheFailedPlatformAndKeepsTheOthersDigest) {
 }
 
 TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
-  std::atomic<bool> release{false};
-  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
-    if (!release) return std::nullopt;  // keep building
-    return SucceedAll(pod, node);
-  });
+  StartHeldKubelet();
   StartController();
   ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("bump", TwoPlatforms())).ok());
   ASSERT_TRUE(Eventually([&] { return Pods().size() == 2; }, 20s));
@@ -211,7 +216,7 @@ TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
     for (const auto& p : pods) if (first.count(p["metadata"]["name"])) return false;
     return true;
   }, 30s));
-  release = true;
+  release_ = true;
   ASSERT_TRUE(Eventually([&] { return Condition(Get("bump"), "Ready") == "True"; }, 60s));
   const Json ib = Get("bump");
   EXPECT_EQ(ib["status"]["observedGeneration"], 2);
@@ -220,11 +225,7 @@ TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
 }
 
 TEST_F(ControllerTest, ARestartedControllerAdoptsItsPods) {
-  std::atomic<bool> release{false};
-  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
-    if (!release) return std::nullopt;
-    return SucceedAll(pod, node);
-  });
+  StartHeldKubelet();
   StartController();
   ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("adopt", TwoPlatforms())).ok());
   ASSERT_TRUE(Eventually([&] { return Pods().size() == 2; }, 20s));
@@ -233,7 +234,7 @@ TEST_F(ControllerTest, ARestartedControllerAdoptsItsPods) {
   StartController();
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(Pods().size(), 2u) << "the restarted controller created duplicate pods";
-  release = true;
+  release_ = true;
   ASSERT_TRUE(Eventually([&] { return Condition(Get("adopt"), "Ready") == "True"; }, 60s));
   int builds = 0;
   for (const auto& p : Pods()) builds += Label(p, "imagebuild.io/role") == "build";
@@ -273,11 +274,7 @@ TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {
 }
 
 TEST_F(ControllerTest, TheConcurrencyCapHoldsWithSeveralWorkers) {
-  std::atomic<bool> release{false};
-  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
-    if (!release) return std::nullopt;
-    return SucceedAll(pod, node);
-  });
+  StartHeldKubelet();
   StartController(/*max_concurrent_builds=*/1);
   for (const char* name : {"cap-a", "cap-b", "cap-c"}) {
     ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild(name, TwoPlatforms())).ok());
@@ -289,7 +286,7 @@ TEST_F(ControllerTest, TheConcurrencyCapHoldsWithSeveralWorkers) {
   int queued = 0;
   for (const char* name : {"cap-a", "cap-b", "cap-c"}) queued += Condition(Get(name), "Ready", "reason") == "Queued";
   EXPECT_EQ(queued, 2);
-  release = true;
+  release_ = true;
   for (const char* name : {"cap-a", "cap-b", "cap-c"}) {
     EXPECT_TRUE(Eventually([&] { return Condition(Get(name), "Ready") == "True"; }, 90s)) << name;
   }

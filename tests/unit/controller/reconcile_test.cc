@@ -68,6 +68,21 @@ class ReconcileTest : public ::testing::Test {
     (*pod)["status"] = {{"phase", phase}, {"containerStatuses", Json::array({container_status})}};
   }
 
+  // Both platforms' build pods end with their digests.
+  void BuildsSucceed() {
+    End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+    End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  }
+
+  // From nothing to Ready: builds, merge, index pushed.
+  void RunToReady() {
+    Step();
+    BuildsSucceed();
+    Step();
+    End(PodFor("merge"), "Succeeded", "merge", kIndex);
+    Step();
+  }
+
   std::string Condition(const std::string& type, const char* field = "status") {
     for (const auto& c : ib["status"]["conditions"]) if (c["type"] == type) return c.value(field, "");
     return "";
@@ -253,12 +268,7 @@ TEST_F(ReconcileTest, AMissingOrMistypedPushSecretIsInvalidSpecAndSeenLater) {
 TEST_F(ReconcileTest, ASecretChangedAfterSuccessDoesNotUndoIt) {
   ib["spec"]["pushSecretRef"] = {{"name", "regcred"}};
   secrets["regcred"] = {true, "kubernetes.io/dockerconfigjson", {".dockerconfigjson"}};
-  Step();
-  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
-  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
-  Step();
-  End(PodFor("merge"), "Succeeded", "merge", kIndex);
-  Step();
+  RunToReady();
   ASSERT_EQ(Condition("Ready"), "True");
   secrets.erase("regcred");  // rotated away after the push
   Actions a = Step();
@@ -369,12 +379,7 @@ TEST_F(ReconcileTest, EmulationAlwaysBuildsEveryPlatformInOnePod) {
 
 TEST_F(ReconcileTest, FinishedPodsAreRemovedAfterTheTtl) {
   ib["spec"]["ttlSecondsAfterFinished"] = 60;
-  Step();
-  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
-  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
-  Step();
-  End(PodFor("merge"), "Succeeded", "merge", kIndex);
-  Step();
+  RunToReady();
   Actions a = Step();
   EXPECT_TRUE(a.delete_pods.empty());
   now += 61s;
@@ -428,8 +433,7 @@ TEST_F(ReconcileTest, FieldsOfTheWrongTypeAreInvalidSpecNotACrash) {
 
 TEST_F(ReconcileTest, AFailedMergeIsRetriedThenFailsWhenOutOfRetries) {
   Step();
-  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
-  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  BuildsSucceed();
   Step();
   const std::string first = PodFor("merge")->at("metadata").at("name");
   End(PodFor("merge"), "Failed", "merge", "merge: registry.example.com: connection refused");
@@ -452,8 +456,7 @@ TEST_F(ReconcileTest, AFailedMergeIsRetriedThenFailsWhenOutOfRetries) {
 
 TEST_F(ReconcileTest, AnOlderGenerationsMergeNeverRunsAfterANewerBuildStarted) {
   Step();
-  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
-  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  BuildsSucceed();
   Step();
   const std::string old_merge = PodFor("merge")->at("metadata").at("name");
   ib["metadata"]["generation"] = 2;

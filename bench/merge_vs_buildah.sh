@@ -51,7 +51,7 @@ done
 # Both results are real: every tag reads back as an index of the two images.
 for t in "${tags[@]}"; do
   for r in merge buildah; do
-    skopeo inspect --raw --tls-verify=false "docker://$registry/bench/$r:$t" | grep -q "$ARM" ||
+    grep -q "$ARM" <<<"$(skopeo inspect --raw --tls-verify=false "docker://$registry/bench/$r:$t")" ||
       fail "bench/$r:$t is not an index of the two images"
   done
 done

@@ -35,7 +35,7 @@ events() { kubectl get events -n "$ns" --field-selector "involvedObject.name=$1"
 
 # 1. The index is in the registry under every tag, each platform's manifest from its own node.
 for tag in v1.4.2 v1.4 latest main; do
-  skopeo inspect --raw --tls-verify=false "docker://$registry/sandbox/api:$tag" | grep -q '"architecture":"arm64"' ||
+  grep -q '"architecture":"arm64"' <<<"$(skopeo inspect --raw --tls-verify=false "docker://$registry/sandbox/api:$tag")" ||
     fail "api:$tag is not the index with arm64"
 done
 [[ $(get api '{.status.platforms[?(@.platform=="linux/arm64")].nodeName}') == sandbox-arm64 ]] || fail "arm64 was not built on the arm64 node"
@@ -45,7 +45,7 @@ done
 #    amd64 built once and kept its digest.
 [[ $(get api '{.status.platforms[?(@.platform=="linux/arm64")].attempt}') == 2 ]] || fail "arm64 was not retried"
 [[ $(get api '{.status.platforms[?(@.platform=="linux/amd64")].attempt}') == 1 ]] || fail "amd64 was rebuilt"
-events api | grep -qx BuildFailed || fail "no BuildFailed event for the failed attempt"
+grep -qx BuildFailed <<<"$(events api)" || fail "no BuildFailed event for the failed attempt"
 
 # 3. A version bump supersedes the running build; tags never move backwards.
 kubectl patch imagebuild worker -n "$ns" --type=merge -p '{"spec":{"version":"v1.4.3"}}' >/dev/null
@@ -57,7 +57,7 @@ kubectl patch imagebuild worker -n "$ns" --type=merge -p '{"spec":{"version":"v1
 for _ in $(seq 1 100); do [[ $(get worker '{.status.observedGeneration}') == 3 ]] && break; sleep 0.1; done
 wait_ready worker
 [[ $(get worker '{.status.manifest.tags[0]}') == v1.5.0 ]] || fail "worker's tags are $(get worker '{.status.manifest.tags}')"
-events worker | grep -qx Superseded || fail "no Superseded event"
+grep -qx Superseded <<<"$(events worker)" || fail "no Superseded event"
 if skopeo inspect --raw --tls-verify=false "docker://$registry/sandbox/worker:v1.4.3" >/dev/null 2>&1; then
   fail "the superseded build's merge ran: v1.4.3 was pushed"
 fi
@@ -71,8 +71,8 @@ for _ in $(seq 1 100); do
   [[ $(kubectl get pods -n "$ns" -l imagebuild.io/name=api,imagebuild.io/role=build --field-selector=status.phase=Running --no-headers 2>/dev/null | wc -l) -ge 1 ]] && break
   sleep 0.1
 done
-kubectl get pods -n "$ns" -l imagebuild.io/name=api,imagebuild.io/role=build --field-selector=status.phase=Running \
-  --no-headers 2>/dev/null | grep -q . || fail "no api build was running to kill the operator in the middle of"
+[[ -n $(kubectl get pods -n "$ns" -l imagebuild.io/name=api,imagebuild.io/role=build --field-selector=status.phase=Running \
+  --no-headers 2>/dev/null) ]] || fail "no api build was running to kill the operator in the middle of"
 build_id=$(get api '{.status.buildID}')
 kill -9 "$(cat "$state/operator.pid")"
 # shellcheck disable=SC2046

@@ -148,8 +148,9 @@ KC
   compact-etcd)
     # shellcheck disable=SC1091
     source "$dir/env"
-    rev=$(ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" endpoint status -w json |
-      grep -o '"revision":[0-9]*' | head -n1 | cut -d: -f2)
+    status=$(ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" endpoint status -w json)
+    [[ $status =~ \"revision\":([0-9]+) ]] || { echo "no revision in: $status" >&2; exit 1; }
+    rev=${BASH_REMATCH[1]}
     ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" compact "$rev" >/dev/null
     echo "$rev"
     ;;

@@ -32,7 +32,8 @@ patch_status_via_proxy() {
   tmp=$(mktemp); echo "$status" >"$tmp"
   kubectl proxy --port=0 >"$tmp.proxy" 2>&1 & proxy=$!
   for _ in $(seq 1 50); do grep -q 'Starting to serve' "$tmp.proxy" && break; sleep 0.1; done
-  port=$(grep -o '127.0.0.1:[0-9]*' "$tmp.proxy" | head -n1 | cut -d: -f2)
+  [[ $(<"$tmp.proxy") =~ 127\.0\.0\.1:([0-9]+) ]] || { cat "$tmp.proxy" >&2; kill "$proxy"; return 1; }
+  port=${BASH_REMATCH[1]}
   curl -sf -X PATCH -H 'Content-Type: application/merge-patch+json' --data-binary "@$tmp" \
     "http://127.0.0.1:$port/api/v1/nodes/$name/status" >/dev/null
   kill "$proxy"; rm -f "$tmp" "$tmp.proxy"

@@ -15,9 +15,9 @@ expect() {  # expect CODE "pattern" args...: exit code and the one stderr line
 }
 
 [[ $("$bin" version) == "imagebuild-operator "* ]] || fail "version"
-"$bin" --help | grep -q "run" || fail "--help does not list run"
-"$bin" run --help | grep -q -- "--leader-elect" || fail "run --help"
-"$bin" merge --help | grep -q -- "--platform-digest" || fail "merge --help"
+grep -q "run" <<<"$("$bin" --help)" || fail "--help does not list run"
+grep -q -- "--leader-elect" <<<"$("$bin" run --help)" || fail "run --help"
+grep -q -- "--platform-digest" <<<"$("$bin" merge --help)" || fail "merge --help"
 expect 2 'unknown command "frobnicate"' frobnicate
 expect 2 "unknown flag --no-such-flag" run --no-such-flag
 expect 2 "--max-concurrent-reconciles" run --max-concurrent-reconciles many

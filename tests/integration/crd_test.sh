@@ -85,9 +85,9 @@ got=$(get minimal '{.spec.builder.strategy}|{.spec.emulation}|{.spec.retries}|{.
 [[ $got == 'buildkit|Never|1|1h|10m|AllPlatforms|Dockerfile|.|false' ]] || fail "defaults read back as $got"
 
 # Printer columns, through the short name.
-header=$(kubectl get ib -n "$ns" | head -n1)
+header=$(kubectl get ib -n "$ns"); header=${header%%$'\n'*}
 [[ $header =~ ^NAME\ +PHASE\ +IMAGE\ +VERSION\ +DIGEST\ +READY\ +AGE$ ]] || fail "kubectl get ib prints the header '$header'"
-kubectl get ib worker -n "$ns" --no-headers | grep -Eq '^worker +registry\.example\.com/org/worker +v1\.4\.2 ' \
+grep -Eq '^worker +registry\.example\.com/org/worker +v1\.4\.2 ' <<<"$(kubectl get ib worker -n "$ns" --no-headers)" \
   || fail "kubectl get ib worker prints '$(kubectl get ib worker -n "$ns" --no-headers)'"
 
 # (b) What the schema can catch is refused by the server, with the field named (1.20 drops list
@@ -170,13 +170,13 @@ kubectl patch ib worker -n "$ns" --subresource=status --type=merge \
 [[ $(get worker '{.status.phase}|{.status.manifest.shortDigest}') == 'Succeeded|sha256:0123456789ab' ]] \
   || fail "status read back as $(get worker '{.status}')"
 [[ $(get worker '{.metadata.generation}') == "$gen0" ]] || fail "a status patch bumped metadata.generation"
-kubectl get ib worker -n "$ns" --no-headers \
-  | grep -Eq '^worker +Succeeded +registry\.example\.com/org/worker +v1\.4\.2 +sha256:0123456789ab ' \
+grep -Eq '^worker +Succeeded +registry\.example\.com/org/worker +v1\.4\.2 +sha256:0123456789ab ' \
+  <<<"$(kubectl get ib worker -n "$ns" --no-headers)" \
   || fail "after the status patch kubectl get ib prints '$(kubectl get ib worker -n "$ns" --no-headers)'"
 kubectl patch ib worker -n "$ns" --subresource=status --type=merge -p '{"status":{"conditions":[
   {"type":"Ready","status":"True","reason":"Succeeded","message":"index pushed","lastTransitionTime":"2021-01-01T00:00:00Z","observedGeneration":1}]}}' \
   >/dev/null || fail "patching a Ready condition failed"
-kubectl get ib worker -n "$ns" --no-headers | grep -Eq ' sha256:0123456789ab +True +[0-9]' \
+grep -Eq ' sha256:0123456789ab +True +[0-9]' <<<"$(kubectl get ib worker -n "$ns" --no-headers)" \
   || fail "the READY column shows '$(kubectl get ib worker -n "$ns" --no-headers)'"
 if kubectl patch ib worker -n "$ns" --subresource=status --type=merge -p '{"status":{"phase":"Done"}}' >/dev/null 2>&1; then
   fail "status phase Done was accepted"

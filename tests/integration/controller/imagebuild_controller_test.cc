@@ -125,6 +125,10 @@ class ControllerTest : public ::testing::Test {
     if (list.ok()) for (const auto& e : (*list)["items"]) out.push_back(e["reason"]);
     return out;
   }
+  // Events are written after the status they explain, so a test that saw the status waits for them.
+  bool EventuallyRecorded(const std::string& name, const std::string& reason) {
+    return Eventually([&] { return Has(EventReasons(name), reason); }, 10s);
+  }
 
   static bool Has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
@@ -174,8 +178,7 @@ TEST_F(ControllerTest, BuildsEachPlatformOnItsArchitectureThenMergesAndIsReady) 
     EXPECT_NE(merge_args.find(ps["platform"].get<std::string>() + "=" + ps["digest"].get<std::string>()), std::string::npos);
   }
   EXPECT_TRUE(kubelet_->Misplaced().empty()) << kubelet_->Misplaced()[0];
-  const auto reasons = EventReasons("worker");
-  for (const char* r : {"Building", "Built", "Merging", "Succeeded"}) EXPECT_TRUE(Has(reasons, r)) << r;
+  for (const char* r : {"Building", "Built", "Merging", "Succeeded"}) EXPECT_TRUE(EventuallyRecorded("worker", r)) << r;
 }
 
 TEST_F(ControllerTest, RetriesOnlyTheFailedPlatformAndKeepsTheOthersDigest) {
@@ -197,7 +200,7 @@ TEST_F(ControllerTest, RetriesOnlyTheFailedPlatformAndKeepsTheOthersDigest) {
   int amd_pods = 0;
   for (const auto& p : Pods()) amd_pods += Label(p, "imagebuild.io/platform") == "linux-amd64";
   EXPECT_EQ(amd_pods, 1);
-  EXPECT_TRUE(Has(EventReasons("flaky"), "BuildFailed"));
+  EXPECT_TRUE(EventuallyRecorded("flaky", "BuildFailed"));
 }
 
 TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
@@ -221,7 +224,7 @@ TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
   const Json ib = Get("bump");
   EXPECT_EQ(ib["status"]["observedGeneration"], 2);
   EXPECT_EQ(ib["status"]["manifest"]["tags"][0], "v1.4.3");
-  EXPECT_TRUE(Has(EventReasons("bump"), "Superseded"));
+  EXPECT_TRUE(EventuallyRecorded("bump", "Superseded"));
 }
 
 TEST_F(ControllerTest, ARestartedControllerAdoptsItsPods) {
@@ -252,7 +255,7 @@ TEST_F(ControllerTest, AMissingPushSecretStallsWithInvalidSpecAndNoPods) {
   EXPECT_EQ(Condition(got, "Ready", "reason"), "InvalidSpec");
   EXPECT_NE(Condition(got, "Ready", "message").find("regcred"), std::string::npos);
   EXPECT_TRUE(Pods().empty());
-  EXPECT_TRUE(Has(EventReasons("nosecret"), "InvalidSpec"));
+  EXPECT_TRUE(EventuallyRecorded("nosecret", "InvalidSpec"));
 }
 
 TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {
@@ -270,7 +273,7 @@ TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {
   bool s390x_pod = false;
   for (const auto& p : Pods()) s390x_pod |= Label(p, "imagebuild.io/platform") == "linux-s390x";
   EXPECT_TRUE(s390x_pod);
-  EXPECT_TRUE(Has(EventReasons("mainframe"), "NoNodesForPlatform"));
+  EXPECT_TRUE(EventuallyRecorded("mainframe", "NoNodesForPlatform"));
 }
 
 TEST_F(ControllerTest, TheConcurrencyCapHoldsWithSeveralWorkers) {

@@ -96,7 +96,8 @@ for _ in $(seq 1 100); do
 done
 
 step "the operator, with deploy/'s ServiceAccount token"
-free_port() { local p; while :; do p=$(( 20000 + RANDOM % 30000 )); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done; }
+# shellcheck source=../tests/infra/free-port.sh
+source "$infra/free-port.sh"
 metrics_port=$(free_port); probe_port=$(free_port)
 cat >"$state/operator.cmd" <<CMD
 $operator run --kubeconfig $state/operator.kubeconfig --leader-elect --leader-election-namespace $operator_ns --insecure-registry $registry --merge-image imagebuild-operator:sandbox --retry-backoff 2 --metrics-bind-address 127.0.0.1:$metrics_port --health-probe-bind-address 127.0.0.1:$probe_port
@@ -105,7 +106,11 @@ echo "metrics=127.0.0.1:$metrics_port probes=127.0.0.1:$probe_port" >"$state/ope
 # shellcheck disable=SC2046
 $(cat "$state/operator.cmd") >>"$state/operator.log" 2>&1 &
 echo $! >"$state/operator.pid"
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$probe_port/readyz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do
+  curl -sf "http://127.0.0.1:$probe_port/readyz" >/dev/null && break
+  kill -0 "$(cat "$state/operator.pid")" 2>/dev/null || { tail -n 20 "$state/operator.log" >&2; echo "sandbox: the operator exited at start (log: $state/operator.log)" >&2; exit 1; }
+  sleep 0.1
+done
 
 step "the examples: api and worker v1.4.2, pushed to $registry"
 kubectl create namespace "$ns" >/dev/null 2>&1 || true

@@ -19,19 +19,29 @@ for etcd_dir in /usr/bin /usr/sbin; do [[ -x $etcd_dir/etcd ]] && break; done
 
 fail() { echo "control-plane: $*" >&2; exit 1; }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
-  done
-  fail "no free port found"
-}
+# shellcheck source=free-port.sh
+source "$here/free-port.sh"
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
   until "$@" >/dev/null 2>&1; do
     (( $(date +%s) < deadline )) || fail "$what did not come up within the time allowed; logs in $dir/logs"
+    sleep 0.2
+  done
+}
+
+# wait_serving SECONDS NAME COMMAND...: 0 once COMMAND succeeds; 1 if NAME exited because its port
+# was taken between choosing and binding it (the caller starts over on other ports); fails otherwise.
+wait_serving() {
+  local deadline=$(( $(date +%s) + $1 )) name=$2 pid; shift 2
+  pid=$(cat "$dir/pids/$name")
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$dir/pids/$name"
+      grep -q "address already in use" "$dir/logs/$name.log" && return 1
+      fail "$name exited at start; its log: $(tail -n 20 "$dir/logs/$name.log")"
+    fi
+    (( $(date +%s) < deadline )) || fail "$name did not come up within $1 s; logs in $dir/logs"
     sleep 0.2
   done
 }
@@ -74,7 +84,42 @@ start_apiserver() {
     --disable-admission-plugins=ServiceAccount ${extra[@]+"${extra[@]}"} \
     >"$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/pids/kube-apiserver"
-  wait_for 60 kube-apiserver kubectl --kubeconfig "$dir/kubeconfig" get --raw /readyz
+  wait_serving 60 kube-apiserver kubectl --kubeconfig "$dir/kubeconfig" get --raw /readyz
+}
+
+write_env() {  # the ports, and the kubeconfig that names the apiserver's
+  cat >"$dir/env" <<ENV
+ETCD_PORT=$(free_port)
+ETCD_PEER_PORT=$(free_port)
+APISERVER_PORT=$(free_port)
+ENV
+  # shellcheck disable=SC1091
+  source "$dir/env"
+  cat >"$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$dir/pki/ca.crt"}
+users:
+- name: admin
+  user: {client-certificate: "$dir/pki/admin.crt", client-key: "$dir/pki/admin.key"}
+contexts:
+- name: test
+  context: {cluster: test, user: admin}
+current-context: test
+KC
+}
+
+start_etcd() {
+  rm -rf "$dir/etcd"
+  "$etcd_dir/etcd" --data-dir "$dir/etcd" --name default \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" >"$dir/logs/etcd.log" 2>&1 &
+  echo $! >"$dir/pids/etcd"
+  wait_serving 30 etcd curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 }
 
 stop_pid() {  # stop_pid NAME: TERM, then KILL after 10 s
@@ -97,35 +142,14 @@ case $cmd in
     rm -rf "$dir"; mkdir -p "$dir/logs" "$dir/pids"
     printf '%s\n' "$@" | sed '/^$/d' >"$dir/apiserver-flags"
     make_certs
-    cat >"$dir/env" <<ENV
-ETCD_PORT=$(free_port)
-ETCD_PEER_PORT=$(free_port)
-APISERVER_PORT=$(free_port)
-ENV
-    # shellcheck disable=SC1091
-    source "$dir/env"
-    cat >"$dir/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$dir/pki/ca.crt"}
-users:
-- name: admin
-  user: {client-certificate: "$dir/pki/admin.crt", client-key: "$dir/pki/admin.key"}
-contexts:
-- name: test
-  context: {cluster: test, user: admin}
-current-context: test
-KC
-    "$etcd_dir/etcd" --data-dir "$dir/etcd" --name default \
-      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-      --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-      --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" >"$dir/logs/etcd.log" 2>&1 &
-    echo $! >"$dir/pids/etcd"
-    wait_for 30 etcd curl -sf "http://127.0.0.1:$ETCD_PORT/health"
-    start_apiserver
+    started=0
+    for _ in 1 2 3 4 5; do  # other ports when one was taken between choosing and binding it
+      write_env
+      start_etcd || continue
+      if start_apiserver; then started=1; break; fi
+      stop_pid etcd
+    done
+    ((started)) || fail "five sets of ports in a row were taken before etcd and kube-apiserver could bind them"
     "$bin_dir/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false --port=0 --secure-port=0 \
       >"$dir/logs/kube-scheduler.log" 2>&1 &
     echo $! >"$dir/pids/kube-scheduler"
@@ -143,7 +167,7 @@ KC
     ;;
   restart-apiserver)
     stop_pid kube-apiserver
-    start_apiserver
+    start_apiserver || fail "kube-apiserver could not bind its port again: $(tail -n 5 "$dir/logs/kube-apiserver.log")"
     ;;
   compact-etcd)
     # shellcheck disable=SC1091

@@ -9,6 +9,8 @@ cmd=${1:?usage: registry.sh start|stop DIR}
 dir=${2:?usage: registry.sh $cmd DIR}
 shift 2
 fail() { echo "registry: $*" >&2; exit 1; }
+# shellcheck source=free-port.sh
+source "$(dirname "$0")/free-port.sh"
 
 case $cmd in
   start)
@@ -25,11 +27,10 @@ case $cmd in
         *) fail "unknown option $1" ;;
       esac
     done
-    for _ in $(seq 1 100); do
-      port=$(( 20000 + RANDOM % 30000 ))
-      (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || break
-    done
-    cat >"$dir/config.yml" <<CFG
+    scheme=http; [[ -n $tls ]] && scheme=https
+    for _ in 1 2 3 4 5; do  # another attempt, on another port, when the chosen one was taken meanwhile
+      port=$(free_port) || exit 1
+      cat >"$dir/config.yml" <<CFG
 version: 0.1
 log: {level: warn}
 storage:
@@ -39,15 +40,20 @@ http:
   addr: 127.0.0.1:$port$tls
 $auth
 CFG
-    "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-    echo $! >"$dir/pid"
-    scheme=http; [[ -n $tls ]] && scheme=https
-    for _ in $(seq 1 100); do
-      code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
-      [[ $code == 200 || $code == 401 ]] && { echo "127.0.0.1:$port" | tee "$dir/address"; exit 0; }
-      sleep 0.1
+      "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+      pid=$!
+      echo "$pid" >"$dir/pid"
+      for _ in $(seq 1 300); do
+        code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
+        [[ $code == 200 || $code == 401 ]] && { echo "127.0.0.1:$port" | tee "$dir/address"; exit 0; }
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -0 "$pid" 2>/dev/null && { "$0" stop "$dir"; fail "did not answer on 127.0.0.1:$port within 30 s: $(cat "$dir/registry.log")"; }
+      rm -f "$dir/pid"
+      grep -q "address already in use" "$dir/registry.log" || fail "exited at start: $(cat "$dir/registry.log")"
     done
-    fail "did not answer on 127.0.0.1:$port; log in $dir/registry.log"
+    fail "five ports in a row were taken before the registry could bind them: $(cat "$dir/registry.log")"
     ;;
   stop)
     [[ -f $dir/pid ]] || exit 0

@@ -18,14 +18,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$(( 20000 + RANDOM % 30000 ))
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo "$port"; return; }
-  done
-  fail "no free port"
-}
+# shellcheck source=../../infra/free-port.sh
+source "$infra/free-port.sh"
 
 # ---- the registries --------------------------------------------------------------------------
 plain=$("$infra/registry.sh" start "$tmp/plain") || fail "plain registry did not start"

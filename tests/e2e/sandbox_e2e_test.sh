@@ -49,7 +49,7 @@ grep -qx BuildFailed <<<"$(events api)" || fail "no BuildFailed event for the fa
 
 # 3. A version bump supersedes the running build; tags never move backwards.
 kubectl patch imagebuild worker -n "$ns" --type=merge -p '{"spec":{"version":"v1.4.3"}}' >/dev/null
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
   [[ $(get worker '{.status.phase}/{.status.observedGeneration}') == Building/2 ]] && break; sleep 0.1
 done
 [[ $(get worker '{.status.phase}/{.status.observedGeneration}') == Building/2 ]] || fail "the v1.4.3 build never started"
@@ -66,14 +66,19 @@ fi
   fail "latest does not point at v1.5.0"
 
 # 4. The operator is killed with SIGKILL mid-build and restarted: it adopts its pods.
+# The new build counts as running once its ID is in the status (written after its pods are
+# created) and one of its pods runs.
+previous_build=$(get api '{.status.buildID}')
 kubectl annotate imagebuild api -n "$ns" imagebuild.io/rebuild=e2e-restart --overwrite >/dev/null
-for _ in $(seq 1 100); do
-  [[ $(kubectl get pods -n "$ns" -l imagebuild.io/name=api,imagebuild.io/role=build --field-selector=status.phase=Running --no-headers 2>/dev/null | wc -l) -ge 1 ]] && break
-  sleep 0.1
-done
-[[ -n $(kubectl get pods -n "$ns" -l imagebuild.io/name=api,imagebuild.io/role=build --field-selector=status.phase=Running \
-  --no-headers 2>/dev/null) ]] || fail "no api build was running to kill the operator in the middle of"
-build_id=$(get api '{.status.buildID}')
+running_build() {
+  local id; id=$(get api '{.status.buildID}')
+  [[ -n $id && $id != "$previous_build" ]] || return 1
+  [[ -n $(kubectl get pods -n "$ns" -l "imagebuild.io/build-id=$id,imagebuild.io/role=build" \
+    --field-selector=status.phase=Running --no-headers 2>/dev/null) ]] && echo "$id"
+}
+build_id=""
+for _ in $(seq 1 150); do build_id=$(running_build) && break; sleep 0.1; done
+[[ -n $build_id ]] || fail "no api build was running to kill the operator in the middle of"
 kill -9 "$(cat "$state/operator.pid")"
 # shellcheck disable=SC2046
 $(cat "$state/operator.cmd") >>"$state/operator.log" 2>&1 &

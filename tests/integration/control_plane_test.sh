@@ -14,7 +14,7 @@ trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true' EXIT
 [[ $(kubectl get namespace "$ns" -o jsonpath='{.status.phase}') == Active ]] || fail "namespace not Active"
 
 # The serviceaccount and serviceaccount-token controllers run: the namespace gets a token.
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
   secret=$(kubectl get serviceaccount default -n "$ns" -o jsonpath='{.secrets[0].name}' 2>/dev/null || true)
   [[ -n $secret ]] && break; sleep 0.2
 done

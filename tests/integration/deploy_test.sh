@@ -49,6 +49,10 @@ can() {  # can NAMESPACE|- VERB RESOURCE [SUBRESOURCE]: "yes" or "no" as the ope
 allowed() { [[ $(can "$@") == yes ]] || fail "the operator may not $2 $3${4:+/$4} in ${1/#-/all namespaces}"; }
 refused() { [[ $(can "$@") == no ]] || fail "the operator may $2 $3${4:+/$4} in ${1/#-/all namespaces}, which it must not"; }
 
+# The RBAC authorizer reads bindings from a cache: the first answers may predate the apply.
+for _ in $(seq 1 150); do
+  [[ $(can - get pods) == yes && $(can imagebuild-system get leases.coordination.k8s.io) == yes ]] && break; sleep 0.2
+done
 # Every verb issue 6 lists, in a build namespace and across all namespaces (ClusterRole).
 for where in "$ns" -; do
   for verb in get list watch update patch; do allowed "$where" "$verb" imagebuilds.imagebuild.io; done

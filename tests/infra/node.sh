@@ -2,11 +2,18 @@
 # Registers a Node through the API as a kubelet would (labels, Ready, allocatable) and removes the
 # not-ready taint, so that the real kube-scheduler binds pods to it. No kubelet runs behind it.
 #   node.sh add NAME ARCH [CPU] [MEMORY] [PODS]     (uses $KUBECONFIG)
+#   NODE_TAINT=KEY=VALUE:EFFECT registers the node with that taint from its first moment.
 set -euo pipefail
 cmd=${1:?usage: node.sh add NAME ARCH [CPU] [MEMORY] [PODS]}
 [[ $cmd == add ]] || { echo "node.sh: unknown command $cmd" >&2; exit 1; }
 name=${2:?node name}; arch=${3:?architecture}
 cpu=${4:-16}; memory=${5:-64Gi}; pods=${6:-110}
+taints=""
+if [[ -n ${NODE_TAINT:-} ]]; then
+  [[ $NODE_TAINT =~ ^([^=]+)=([^:]*):(NoSchedule|PreferNoSchedule|NoExecute)$ ]] ||
+    { echo "node.sh: NODE_TAINT must be KEY=VALUE:EFFECT, not $NODE_TAINT" >&2; exit 1; }
+  taints="spec: {taints: [{key: \"${BASH_REMATCH[1]}\", value: \"${BASH_REMATCH[2]}\", effect: ${BASH_REMATCH[3]}}]}"
+fi
 
 kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -14,6 +21,7 @@ kind: Node
 metadata:
   name: $name
   labels: {kubernetes.io/os: linux, kubernetes.io/arch: $arch, kubernetes.io/hostname: $name}
+$taints
 YAML
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 status=$(cat <<JSON

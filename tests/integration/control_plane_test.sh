@@ -21,7 +21,9 @@ done
 [[ -n $secret ]] || fail "no token Secret for the default ServiceAccount"
 
 node=cp-test-arm64-$RANDOM
-"$IBO_TEST_INFRA/node.sh" add "$node" arm64 >/dev/null
+# Tainted, so that other tests' pods (the controller's arm64 builds) never land on this short-lived node.
+NODE_TAINT=imagebuild.io/test=control-plane:NoSchedule "$IBO_TEST_INFRA/node.sh" add "$node" arm64 >/dev/null
+[[ $(kubectl get node "$node" -o jsonpath='{.spec.taints[*].key}') == imagebuild.io/test ]] || fail "node $node is not tainted"
 trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; kubectl delete node "$node" >/dev/null 2>&1 || true' EXIT
 labels=$(kubectl get node "$node" -o jsonpath='{.metadata.labels.kubernetes\.io/arch}/{.metadata.labels.kubernetes\.io/os}/{.metadata.labels.kubernetes\.io/hostname}')
 [[ $labels == "arm64/linux/$node" ]] || fail "node labels read back as $labels"
@@ -32,6 +34,7 @@ kind: Pod
 metadata: {name: pinned}
 spec:
   nodeSelector: {kubernetes.io/arch: arm64, kubernetes.io/hostname: $node}
+  tolerations: [{key: imagebuild.io/test, operator: Equal, value: control-plane, effect: NoSchedule}]
   containers: [{name: c, image: example.invalid/none}]
 YAML
 for _ in $(seq 1 100); do

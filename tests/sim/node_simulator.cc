@@ -204,8 +204,14 @@ class Simulator {
                                                                {"ready", false},
                                                                {"restartCount", 0},
                                                                {"state", {{"terminated", terminated}}}}})}}}};
+    // The pod is never looked at again: a lost write would leave it Running for good.
     auto patched = client_->Patch(res::kPods, pod["metadata"]["namespace"], pod["metadata"]["name"],
                                   ibo::kube::PatchType::kMerge, status, "status");
+    for (int attempt = 1; attempt < 10 && !patched.ok() && patched.status().code() != ibo::StatusCode::kNotFound; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+      patched = client_->Patch(res::kPods, pod["metadata"]["namespace"], pod["metadata"]["name"],
+                               ibo::kube::PatchType::kMerge, status, "status");
+    }
     Log(std::string(succeeded ? "succeeded " : "failed ") + pod["metadata"]["name"].get<std::string>() + ": " + message +
         (patched.ok() ? "" : " (status not written: " + patched.status().ToString() + ")"));
   }

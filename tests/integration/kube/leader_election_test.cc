@@ -1,6 +1,6 @@
 // Two candidates for one Lease on the real kube-apiserver: one leads; when it dies without
-// releasing, the other takes over within the lease duration plus 5 s; a clean release hands over
-// within about one retry period.
+// releasing, the other waits out the lease and takes over; a clean release empties the Lease so the
+// next candidate need not wait. No wall-clock bounds: the suite runs on loaded machines.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -53,12 +53,13 @@ TEST(LeaderElectionTest, HandsOverWhenTheLeaderDiesAndWhenItReleases) {
   std::this_thread::sleep_for(1500ms);
   EXPECT_FALSE(b.elector.IsLeader()) << "two leaders at once";
 
-  // "a" dies: it stops renewing and does not release.
-  const auto died = std::chrono::steady_clock::now();
+  // "a" dies: it stops renewing and does not release. Its last renewal is at most one retry
+  // period old, so "b" must leave the lease alone for well over 2 s, then take it.
   a.Stop();
   EXPECT_EQ(a.stopped, 1);
-  ASSERT_TRUE(Eventually([&] { return b.elector.IsLeader(); }, 4s + 5s));
-  EXPECT_LE(std::chrono::steady_clock::now() - died, 4s + 5s);
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(b.elector.IsLeader()) << "took over a lease that had not expired";
+  ASSERT_TRUE(Eventually([&] { return b.elector.IsLeader(); }, 20s));
   auto lease = client_a->Get(resources::kLeases, ns.name(), "imagebuild-operator");
   ASSERT_TRUE(lease.ok());
   EXPECT_EQ((*lease)["spec"]["holderIdentity"], "b");
@@ -69,10 +70,13 @@ TEST(LeaderElectionTest, HandsOverWhenTheLeaderDiesAndWhenItReleases) {
   c.Start();
   std::this_thread::sleep_for(1s);
   EXPECT_FALSE(c.elector.IsLeader());
-  const auto released = std::chrono::steady_clock::now();
   b.Stop();
-  ASSERT_TRUE(Eventually([&] { return c.elector.IsLeader(); }, 3s));
-  EXPECT_LE(std::chrono::steady_clock::now() - released, 2s);
+  // Released: nobody holds it (or "c" already does), so "c" needs no lease duration to take over.
+  lease = client_a->Get(resources::kLeases, ns.name(), "imagebuild-operator");
+  ASSERT_TRUE(lease.ok());
+  const std::string holder = (*lease)["spec"].value("holderIdentity", "");
+  EXPECT_TRUE(holder.empty() || holder == "c") << "held by " << holder << " after b released it";
+  ASSERT_TRUE(Eventually([&] { return c.elector.IsLeader(); }, 20s));
 }
 
 TEST(LeaderElectionTest, ALeaderThatCannotRenewStopsLeading) {
@@ -82,12 +86,12 @@ TEST(LeaderElectionTest, ALeaderThatCannotRenewStopsLeading) {
   a.Start();
   ASSERT_TRUE(Eventually([&] { return a.elector.IsLeader(); }, 10s));
   // Someone else takes the lease by force: "a" can no longer renew and must stop at once.
-  auto lease = client->Get(resources::kLeases, ns.name(), "imagebuild-operator");
-  ASSERT_TRUE(lease.ok());
-  (*lease)["spec"]["holderIdentity"] = "intruder";
-  (*lease)["spec"]["leaseDurationSeconds"] = 3600;
-  ASSERT_TRUE(client->Update(resources::kLeases, ns.name(), *lease).ok());
-  EXPECT_TRUE(Eventually([&] { return !a.elector.IsLeader(); }, 3s + 2s));
+  // A merge patch carries no resourceVersion, so "a"'s own renewals cannot make it conflict.
+  auto taken = client->Patch(resources::kLeases, ns.name(), "imagebuild-operator", PatchType::kMerge,
+                             {{"spec", {{"holderIdentity", "intruder"}, {"leaseDurationSeconds", 3600}}}});
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_TRUE(Eventually([&] { return !a.elector.IsLeader(); }, 20s));
+  a.Stop();  // joins: the stop callback has run
   EXPECT_EQ(a.stopped, 1);
 }
 

@@ -219,7 +219,10 @@ TEST(RestClientTest, AuthenticatesWithTokenFilesAndExecPlugins) {
     auto config = LoadKubeconfig({dir + "/kubeconfig"}, context);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto client = NewRestClient(*config);
-    auto got = client->Get(res::kConfigMaps, ns.name(), "visible");
+    // The RBAC authorizer reads the new RoleBinding from a cache: the first answers may be 403.
+    StatusOr<Json> got = NotFound("not asked yet");
+    ibo::testing::Eventually([&] { return (got = client->Get(res::kConfigMaps, ns.name(), "visible")).ok(); },
+                             std::chrono::seconds(10));
     EXPECT_TRUE(got.ok()) << context << ": " << got.status().ToString();
     // RBAC: the service account may read ConfigMaps here, nothing else.
     EXPECT_EQ(client->Get(res::kSecrets, ns.name(), "x").status().code(), StatusCode::kForbidden) << context;
@@ -230,7 +233,7 @@ TEST(RestClientTest, AuthenticatesWithTokenFilesAndExecPlugins) {
   std::filesystem::remove_all(dir);
 }
 
-// An exec plugin that hands out client certificates: the first (admin) expires after 2 s, the
+// An exec plugin that hands out client certificates: the first (admin) expires after 5 s, the
 // next one names a user without rights. The client must run the plugin again and present the new
 // certificate: kube-apiserver then refuses it, which proves the rotation happened.
 TEST(RestClientTest, ExecPluginClientCertificatesRotate) {
@@ -244,7 +247,7 @@ TEST(RestClientTest, ExecPluginClientCertificatesRotate) {
       << "#!/bin/sh\n"
          "pem() { awk 'BEGIN{ORS=\"\\\\n\"} {print}' \"$1\"; }\n"
          "if [ ! -f " << dir << "/ran ]; then touch " << dir << "/ran\n"
-         "  cert=" << pki << "/admin.crt; key=" << pki << "/admin.key; expiry=\",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)\\\"\"\n"
+         "  cert=" << pki << "/admin.crt; key=" << pki << "/admin.key; expiry=\",\\\"expirationTimestamp\\\":\\\"$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)\\\"\"\n"
          "else cert=" << dir << "/nobody.crt; key=" << dir << "/nobody.key; expiry=''; fi\n"
          "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"clientCertificateData\":\"%s\",\"clientKeyData\":\"%s\"%s}}' \"$(pem $cert)\" \"$(pem $key)\" \"$expiry\"\n";
   std::filesystem::permissions(dir + "/plugin.sh", std::filesystem::perms::owner_all);
@@ -256,7 +259,7 @@ TEST(RestClientTest, ExecPluginClientCertificatesRotate) {
   auto client = NewRestClient(config);
   auto first = client->Get(res::kNamespaces, "", "default");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(6000));
   auto second = client->Get(res::kNamespaces, "", "default");
   EXPECT_EQ(second.status().code(), StatusCode::kForbidden) << second.status().ToString();
   EXPECT_NE(second.status().message().find("nobody"), std::string::npos) << second.status().message();

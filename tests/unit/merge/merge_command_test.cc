@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace ibo::merge {
 namespace {
 
@@ -68,7 +70,9 @@ class RunMergeCommandTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
-  std::string log_ = ::testing::TempDir() + "/merge-termination-log";
+  // One file per test: CTest runs the tests of this binary side by side.
+  std::string log_ = ::testing::TempDir() + "/merge-termination-log-" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + std::to_string(::getpid());
   std::ostringstream out_, err_;
 };
 

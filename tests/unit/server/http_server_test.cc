@@ -3,15 +3,17 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <random>
 
 #include "http/http_transport.h"
 
 namespace ibo::server {
 namespace {
 
+// Below Linux's default ephemeral range (32768 and up), seeded per process: tests run side by side.
 std::string LoopbackAddress() {
-  return "127.0.0.1:" + std::to_string(20000 + std::rand() % 30000);
+  static std::mt19937 rng{std::random_device{}()};
+  return "127.0.0.1:" + std::to_string(std::uniform_int_distribution<int>(20000, 32767)(rng));
 }
 
 TEST(HttpServerTest, AnswersGetThroughTheHandler) {

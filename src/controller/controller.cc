@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/log_format.h"
 #include "common/time_format.h"
 #include "controller/reconcile.h"
 
@@ -178,6 +179,7 @@ std::vector<Json> ImageBuildController::Collect(const std::vector<std::unique_pt
 }
 
 Status ImageBuildController::ReconcileKey(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after) {
+  const ScopedLogObject log_object(key);
   // Last line of defence: whatever an object holds, a worker never dies of it.
   try {
     return ReconcileCached(key, requeue_after);
@@ -264,8 +266,11 @@ Status ImageBuildController::ReconcileCached(const std::string& key, std::option
         recorder_.Record(*ib, "Warning", "ConfigMapConflict", why);
         return FailedPrecondition(why);
       }
-      auto patched = client_.Patch(kube::resources::kConfigMaps, ns, name, kube::PatchType::kMerge, {{"data", cm["data"]}});
-      if (!patched.ok()) return patched.status();
+      // An update with the resourceVersion read above: a concurrent change conflicts and is retried.
+      Json refreshed = *existing;
+      refreshed["data"] = cm["data"];
+      auto updated = client_.Update(kube::resources::kConfigMaps, ns, refreshed);
+      if (!updated.ok()) return updated.status();
     } else if (!created.ok()) {
       return created.status();
     }

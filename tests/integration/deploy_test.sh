@@ -61,7 +61,7 @@ for where in "$ns" -; do
   for verb in update patch; do allowed "$where" "$verb" imagebuilds.imagebuild.io status; done
   allowed "$where" update imagebuilds.imagebuild.io finalizers
   for verb in get list watch create delete; do allowed "$where" "$verb" pods; done
-  for verb in get list watch create update patch delete; do allowed "$where" "$verb" configmaps; done
+  for verb in get list watch create update delete; do allowed "$where" "$verb" configmaps; done
   allowed "$where" get secrets
   for verb in create patch; do allowed "$where" "$verb" events; done
 done
@@ -71,6 +71,7 @@ for verb in get create update; do allowed imagebuild-system "$verb" leases.coord
 # And what it must not do.
 for verb in list watch create update delete; do refused "$ns" "$verb" secrets; done
 for verb in update patch; do refused "$ns" "$verb" pods; done
+refused "$ns" patch configmaps
 refused "$ns" deletecollection pods
 refused "$ns" create pods exec
 for verb in create update patch delete; do refused - "$verb" nodes; done

@@ -27,6 +27,14 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command == "version") {
+    if (argc > 2 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {
+      std::cout << "Usage: imagebuild-operator version\n\nPrints the operator's version and exits.\n";
+      return 0;
+    }
+    if (argc > 2) {
+      std::cerr << "imagebuild-operator version: unexpected argument \"" << argv[2] << "\" (version takes none)\n";
+      return 2;
+    }
     std::cout << "imagebuild-operator " << IBO_VERSION << "\n";
     return 0;
   }

@@ -18,6 +18,8 @@ expect() {  # expect CODE "pattern" args...: exit code and the one stderr line
 grep -q "run" <<<"$("$bin" --help)" || fail "--help does not list run"
 grep -q -- "--leader-elect" <<<"$("$bin" run --help)" || fail "run --help"
 grep -q -- "--platform-digest" <<<"$("$bin" merge --help)" || fail "merge --help"
+grep -q "Usage: imagebuild-operator version" <<<"$("$bin" version --help)" || fail "version --help"
+expect 2 'unexpected argument "--bogus"' version --bogus
 expect 2 'unknown command "frobnicate"' frobnicate
 expect 2 "unknown flag --no-such-flag" run --no-such-flag
 expect 2 "--max-concurrent-reconciles" run --max-concurrent-reconciles many

@@ -125,13 +125,20 @@ Status ApplyExec(const YAML::Node& exec, const std::string& file, const std::str
   if (plugin.command.find('/') != std::string::npos) plugin.command = Resolve(plugin.command, Dirname(file));
   if (const YAML::Node args = exec["args"]) {
     if (!args.IsSequence()) return FieldError(file, path + ".args", "must be a list of strings");
-    for (const auto& a : args) plugin.args.push_back(a.as<std::string>());
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].IsScalar()) return FieldError(file, path + ".args[" + std::to_string(i) + "]", "must be a string");
+      plugin.args.push_back(args[i].as<std::string>());
+    }
   }
   if (const YAML::Node env = exec["env"]; env && !env.IsNull()) {
     if (!env.IsSequence()) return FieldError(file, path + ".env", "must be a list of {name, value}");
-    for (const auto& e : env) {
-      if (!e["name"]) return FieldError(file, path + ".env[].name", "is required");
-      plugin.env.emplace_back(e["name"].as<std::string>(), e["value"] ? e["value"].as<std::string>() : "");
+    for (size_t i = 0; i < env.size(); ++i) {
+      const YAML::Node e = env[i];
+      const std::string where = path + ".env[" + std::to_string(i) + "]";
+      if (!e.IsMap()) return FieldError(file, where, "must be a mapping {name, value}");
+      if (!e["name"] || !e["name"].IsScalar()) return FieldError(file, where + ".name", "is required and must be a string");
+      IBO_ASSIGN_OR_RETURN(std::string value, StringField(e, "value", file, where));
+      plugin.env.emplace_back(e["name"].as<std::string>(), std::move(value));
     }
   }
   plugin.cluster_server = out.server;
@@ -296,19 +303,33 @@ StatusOr<ClusterConfig> LoadDefaultConfig(const std::string& explicit_kubeconfig
   return LoadKubeconfig({path});
 }
 
+namespace {
+// A member that must be a string when present; absent reads as "".
+StatusOr<std::string> CredentialString(const nlohmann::json& object, const char* key, const char* path) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return InvalidArgument(std::string("exec plugin output: ") + path + " must be a string");
+  return it->get<std::string>();
+}
+}  // namespace
+
 StatusOr<ExecCredential> ParseExecCredential(const std::string& json_text, const std::string& expected_api_version) {
   nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return InvalidArgument("exec plugin printed no ExecCredential JSON");
-  if (doc.value("kind", "") != "ExecCredential") return InvalidArgument("exec plugin output is not kind ExecCredential");
-  if (!expected_api_version.empty() && doc.value("apiVersion", "") != expected_api_version) {
-    return InvalidArgument("exec plugin answered apiVersion \"" + doc.value("apiVersion", "") + "\", expected \"" +
+  IBO_ASSIGN_OR_RETURN(std::string kind, CredentialString(doc, "kind", "kind"));
+  if (kind != "ExecCredential") return InvalidArgument("exec plugin output is not kind ExecCredential");
+  IBO_ASSIGN_OR_RETURN(std::string api_version, CredentialString(doc, "apiVersion", "apiVersion"));
+  if (!expected_api_version.empty() && api_version != expected_api_version) {
+    return InvalidArgument("exec plugin answered apiVersion \"" + api_version + "\", expected \"" +
                            expected_api_version + "\"");
   }
-  const auto status = doc.value("status", nlohmann::json::object());
+  const nlohmann::json status = doc.contains("status") ? doc["status"] : nlohmann::json::object();
+  if (!status.is_object()) return InvalidArgument("exec plugin output: status must be an object");
   ExecCredential out;
-  out.token = status.value("token", "");
-  out.client_certificate_pem = status.value("clientCertificateData", "");
-  out.client_key_pem = status.value("clientKeyData", "");
+  IBO_ASSIGN_OR_RETURN(out.token, CredentialString(status, "token", "status.token"));
+  IBO_ASSIGN_OR_RETURN(out.client_certificate_pem,
+                       CredentialString(status, "clientCertificateData", "status.clientCertificateData"));
+  IBO_ASSIGN_OR_RETURN(out.client_key_pem, CredentialString(status, "clientKeyData", "status.clientKeyData"));
   if (out.token.empty() && (out.client_certificate_pem.empty() || out.client_key_pem.empty())) {
     return InvalidArgument("exec plugin returned neither a token nor a client certificate and key");
   }

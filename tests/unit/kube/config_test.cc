@@ -150,6 +150,24 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
 )", "cfg");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("users[u].user.exec.apiVersion"), std::string::npos);
+
+  // Wrongly typed args and env entries are named, not thrown.
+  struct Case { const char* exec; const char* field; };
+  for (const Case& c : {Case{"args: [--x, {a: b}]", "users[u].user.exec.args[1]"},
+                        Case{"env: [oops]", "users[u].user.exec.env[0]"},
+                        Case{"env: [{value: eu}]", "users[u].user.exec.env[0].name"},
+                        Case{"env: [{name: [A], value: eu}]", "users[u].user.exec.env[0].name"},
+                        Case{"env: [{name: A, value: {x: 1}}]", "users[u].user.exec.env[0].value"}}) {
+    auto typed = ParseKubeconfig(std::string(R"(
+current-context: c
+clusters: [{name: k, cluster: {server: "https://x:1"}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: x, )") + c.exec + R"(}}}]
+contexts: [{name: c, context: {cluster: k, user: u}}]
+)", "cfg");
+    ASSERT_FALSE(typed.ok()) << c.exec;
+    EXPECT_EQ(typed.status().code(), StatusCode::kInvalidArgument) << c.exec;
+    EXPECT_NE(typed.status().message().find(std::string("field ") + c.field), std::string::npos) << typed.status().message();
+  }
 }
 
 TEST(ExecCredentialTest, ParsesTokenAndExpiry) {
@@ -162,6 +180,17 @@ TEST(ExecCredentialTest, ParsesTokenAndExpiry) {
     "status":{"token":"abc"}})", "client.authentication.k8s.io/v1").ok());
   EXPECT_FALSE(ParseExecCredential(R"({"kind":"ExecCredential","status":{}})", "").ok());
   EXPECT_FALSE(ParseExecCredential("not json", "").ok());
+  // Wrong types are errors that name the field, never exceptions.
+  for (const char* text : {R"({"kind":1})", R"({"kind":"ExecCredential","apiVersion":["v1"]})",
+                           R"({"kind":"ExecCredential","status":"token"})",
+                           R"({"kind":"ExecCredential","status":{"token":42}})",
+                           R"({"kind":"ExecCredential","status":{"clientCertificateData":{},"clientKeyData":"k"}})"}) {
+    auto parsed = ParseExecCredential(text, "");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << text;
+  }
+  auto typed = ParseExecCredential(R"({"kind":"ExecCredential","status":{"token":42}})", "");
+  EXPECT_NE(typed.status().message().find("status.token must be a string"), std::string::npos) << typed.status().message();
 }
 
 TEST(CredentialSourceTest, RereadsARotatedTokenFile) {

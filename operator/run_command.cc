@@ -7,12 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include <spdlog/details/fmt_helper.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/log_format.h"
 #include "controller/controller.h"
 #include "kube/config.h"
 #include "kube/event_recorder.h"
@@ -51,31 +50,6 @@ constexpr const char* kHelp =
     "  --insecure-registry HOST[:PORT]    reached over plain HTTP (repeatable)\n"
     "  --registry-ca-file PATH            CA for registries, copied to build and merge pods\n"
     "  --retry-backoff SECONDS            first retry delay of a failed platform (default 10)\n";
-
-// %j: the message as a JSON string body, so that --log-format json writes valid JSON whatever a
-// message holds (quotes, backslashes, control characters).
-class JsonEscapedMessage : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      switch (c) {
-        case '"': spdlog::details::fmt_helper::append_string_view("\\\"", dest); break;
-        case '\\': spdlog::details::fmt_helper::append_string_view("\\\\", dest); break;
-        case '\n': spdlog::details::fmt_helper::append_string_view("\\n", dest); break;
-        case '\t': spdlog::details::fmt_helper::append_string_view("\\t", dest); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            spdlog::details::fmt_helper::append_string_view(buf, dest);
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
-};
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_lost_lease{false};
@@ -201,9 +175,7 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
 
   auto logger = spdlog::stderr_logger_mt("imagebuild-operator");
   if (flags.log_format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonEscapedMessage>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%j"})");
-    logger->set_formatter(std::move(formatter));
+    logger->set_formatter(NewJsonLogFormatter());
   }
   logger->set_level(spdlog::level::from_str(flags.log_level));
   spdlog::set_default_logger(logger);

@@ -4,7 +4,7 @@
 # - the chart's RBAC template and deploy/rbac.yaml grant the same rules (API group, resources,
 #   verbs), none with a wildcard;
 # - every flag that deploy/ and the chart pass to `imagebuild-operator run` is one it knows;
-# - the Argo CD ConfigMap snippet carries deploy/argocd/health.lua verbatim;
+# - the Argo CD ConfigMap snippet and the README carry deploy/argocd/health.lua verbatim;
 # - .dockerignore lets in what operator/Dockerfile copies.
 # usage: manifests_test.sh IMAGEBUILD_OPERATOR_BINARY
 set -euo pipefail
@@ -43,7 +43,7 @@ for rule in "imagebuild.io | imagebuilds | get,list,patch,update,watch" \
             "imagebuild.io | imagebuilds/finalizers | update" \
             " | pods | create,delete,get,list,watch" \
             " | nodes | get,list,watch" \
-            " | configmaps | create,delete,get,list,patch,update,watch" \
+            " | configmaps | create,delete,get,list,update,watch" \
             " | secrets | get" \
             " | events | create,patch" \
             "coordination.k8s.io | leases | create,get,update"; do
@@ -66,6 +66,9 @@ awk '/resource.customizations.health.imagebuild.io_ImageBuild: \|$/ { on = 1; ne
      on && /^[^ ]/ { on = 0 } on { sub(/^    /, ""); print }' "$repo/deploy/argocd/argocd-cm.yaml" > "$tmp/snippet.lua"
 diff -u "$repo/deploy/argocd/health.lua" "$tmp/snippet.lua" >&2 \
   || fail "deploy/argocd/argocd-cm.yaml does not hold deploy/argocd/health.lua verbatim (diff above)"
+awk '/^```lua$/ { on = 1; next } on && /^```$/ { on = 0 } on { print }' "$repo/README.md" > "$tmp/readme.lua"
+diff -u "$repo/deploy/argocd/health.lua" "$tmp/readme.lua" >&2 \
+  || fail "README.md's health check is not deploy/argocd/health.lua (diff above)"
 
 # .dockerignore starts from '*': each source that the Dockerfile COPYs must be let in again.
 grep -qx '\*' "$repo/.dockerignore" || fail ".dockerignore no longer starts from '*'"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 
 #include "common/time_format.h"
 
@@ -544,6 +545,21 @@ Actions Reconcile(const ReconcileInput& in) {
     b.status = {{"buildID", build_id}, {"phase", "Pending"}, {"platforms", Json::array()}, {"conditions", conditions}};
   }
   b.status["observedGeneration"] = generation;
+  // A build whose status write was lost to a conflict (the spec changed between its pods' creation
+  // and the write) is known only by its pods: superseding it is still news to the user.
+  if (superseded.empty()) {
+    std::set<std::string> unrecorded;
+    for (const auto& pod : in.pods) {
+      const std::string id = pod["metadata"].value("labels", Json::object()).value(labels::kBuildId, "");
+      const std::string phase = pod.value("status", Json::object()).value("phase", "");
+      if (!id.empty() && id != build_id && !Terminating(pod) && phase != "Succeeded" && phase != "Failed") unrecorded.insert(id);
+    }
+    for (const auto& id : unrecorded) {
+      superseded = "build " + id + " superseded by generation " + std::to_string(generation) +
+                   (token.empty() ? "" : " (rebuild " + token + ")");
+      b.Event("Normal", "Superseded", superseded);
+    }
+  }
   // Pods of other builds go at once; pods already terminating are never waited on.
   for (const auto& pod : in.pods) {
     if (pod["metadata"].value("labels", Json::object()).value(labels::kBuildId, "") != build_id && !Terminating(pod)) {

@@ -225,6 +225,25 @@ TEST_F(ReconcileTest, ANewGenerationSupersedesTheRunningBuild) {
   EXPECT_TRUE(superseded);
 }
 
+TEST_F(ReconcileTest, ABuildWhoseStatusWriteWasLostIsStillSuperseded) {
+  Step();
+  const std::string old_id = ib["status"]["buildID"];
+  ib.erase("status");  // the write conflicted: only the pods know the build
+  ib["metadata"]["generation"] = 2;
+  Actions a = Step();
+  EXPECT_EQ(a.delete_pods.size(), 2u);
+  std::vector<std::string> messages;
+  for (const auto& e : a.events) if (e.reason == "Superseded") messages.push_back(e.message);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find("build " + old_id + " superseded by generation 2"), std::string::npos) << messages[0];
+
+  // Finished pods of an earlier build supersede nothing.
+  for (auto& p : pods) End(&p, "Succeeded", "build", kDigestA);
+  ib["metadata"]["generation"] = 3;
+  ib.erase("status");
+  for (const auto& e : Step().events) EXPECT_NE(e.reason, "Superseded") << e.message;
+}
+
 TEST_F(ReconcileTest, TheRebuildAnnotationForcesARebuild) {
   Step();
   const std::string old_id = ib["status"]["buildID"];

@@ -533,12 +533,15 @@ Actions Reconcile(const ReconcileInput& in) {
   const std::string build_id = BuildId(meta.value("uid", ""), generation, token);
 
   std::string superseded;  // the message, when this reconcile superseded a running build
+  auto supersede = [&](const std::string& old_id) {
+    superseded = "build " + old_id + " superseded by generation " + std::to_string(generation) +
+                 (token.empty() ? "" : " (rebuild " + token + ")");
+    b.Event("Normal", "Superseded", superseded);
+  };
   if (Str(b.status, "buildID") != build_id) {
     const std::string old_phase = Str(b.status, "phase");
     if (!Str(b.status, "buildID").empty() && (old_phase == "Pending" || old_phase == "Building" || old_phase == "Merging")) {
-      superseded = "build " + Str(b.status, "buildID") + " superseded by generation " + std::to_string(generation) +
-                   (token.empty() ? "" : " (rebuild " + token + ")");
-      b.Event("Normal", "Superseded", superseded);
+      supersede(Str(b.status, "buildID"));
     }
     // startTime is set when the build leaves the queue: time spent Queued does not count.
     Json conditions = b.status.value("conditions", Json::array());
@@ -554,11 +557,7 @@ Actions Reconcile(const ReconcileInput& in) {
       const std::string phase = pod.value("status", Json::object()).value("phase", "");
       if (!id.empty() && id != build_id && !Terminating(pod) && phase != "Succeeded" && phase != "Failed") unrecorded.insert(id);
     }
-    for (const auto& id : unrecorded) {
-      superseded = "build " + id + " superseded by generation " + std::to_string(generation) +
-                   (token.empty() ? "" : " (rebuild " + token + ")");
-      b.Event("Normal", "Superseded", superseded);
-    }
+    for (const auto& id : unrecorded) supersede(id);
   }
   // Pods of other builds go at once; pods already terminating are never waited on.
   for (const auto& pod : in.pods) {

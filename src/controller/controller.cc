@@ -267,10 +267,13 @@ Status ImageBuildController::ReconcileCached(const std::string& key, std::option
         return FailedPrecondition(why);
       }
       // An update with the resourceVersion read above: a concurrent change conflicts and is retried.
-      Json refreshed = *existing;
-      refreshed["data"] = cm["data"];
-      auto updated = client_.Update(kube::resources::kConfigMaps, ns, refreshed);
-      if (!updated.ok()) return updated.status();
+      // A lagging cache may ask for what the server already holds: no write then.
+      if (existing->value("data", Json::object()) != cm["data"]) {
+        Json refreshed = *existing;
+        refreshed["data"] = cm["data"];
+        auto updated = client_.Update(kube::resources::kConfigMaps, ns, refreshed);
+        if (!updated.ok()) return updated.status();
+      }
     } else if (!created.ok()) {
       return created.status();
     }

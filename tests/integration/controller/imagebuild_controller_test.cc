@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "controller/build_pods.h"
 #include "controller/controller.h"
 #include "kube/event_recorder.h"
 #include "registry/digest.h"
@@ -54,11 +55,12 @@ class ControllerTest : public ::testing::Test {
     }
   }
 
-  void StartController(int max_concurrent_builds = 0) {
+  void StartController(int max_concurrent_builds = 0, std::vector<std::string> insecure_registries = {}) {
     ControllerOptions options;
     options.namespaces = {ns_.name()};
     options.workers = 4;  // several at once, as a busy operator runs them
     options.settings.max_concurrent_builds = max_concurrent_builds;
+    options.settings.insecure_registries = std::move(insecure_registries);
     options.settings.retry_backoff = 1s;
     options.settings.merge_image = "imagebuild-operator:test";
     controller_ = std::make_unique<ImageBuildController>(*client_, recorder_, options);
@@ -261,6 +263,34 @@ TEST_F(ControllerTest, AMissingPushSecretStallsWithInvalidSpecAndNoPods) {
   EXPECT_NE(Condition(got, "Ready", "message").find("regcred"), std::string::npos);
   EXPECT_TRUE(Pods().empty());
   EXPECT_TRUE(EventuallyRecorded("nosecret", "InvalidSpec"));
+}
+
+TEST_F(ControllerTest, TheRegistryConfigMapIsKeptCurrentAndNeverTakenFromOthers) {
+  StartHeldKubelet();
+  StartController(0, {"registry.local:5000"});
+  // Someone else's ConfigMap under the name the operator would use: left alone, and said so.
+  ASSERT_TRUE(client_->Create(kube::resources::kConfigMaps, ns_.name(), ibo::testing::ConfigMap(ConfigMapName("taken"), "theirs")).ok());
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("taken", TwoPlatforms())).ok());
+  EXPECT_TRUE(EventuallyRecorded("taken", "ConfigMapConflict"));
+  auto theirs = client_->Get(kube::resources::kConfigMaps, ns_.name(), ConfigMapName("taken"));
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_EQ((*theirs)["data"], Json({{"v", "theirs"}}));
+  EXPECT_FALSE((*theirs)["metadata"].contains("ownerReferences"));
+
+  // Its own ConfigMap: owned by the ImageBuild, and put back when someone edits it.
+  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("owned", TwoPlatforms())).ok());
+  auto config_map = [&] { return client_->Get(kube::resources::kConfigMaps, ns_.name(), ConfigMapName("owned")); };
+  ASSERT_TRUE(Eventually([&] { return config_map().ok(); }, 20s));
+  Json cm = *config_map();
+  const Json want = cm["data"];
+  EXPECT_NE(want.value("buildkitd.toml", "").find("registry.local:5000"), std::string::npos) << want.dump();
+  ASSERT_EQ(cm["metadata"]["ownerReferences"][0]["name"], "owned");
+  EXPECT_TRUE(cm["metadata"]["ownerReferences"][0]["controller"].get<bool>());
+  cm["data"] = {{"buildkitd.toml", "edited by hand"}};
+  ASSERT_TRUE(client_->Update(kube::resources::kConfigMaps, ns_.name(), cm).ok());
+  EXPECT_TRUE(Eventually([&] { auto got = config_map(); return got.ok() && (*got)["data"] == want; }, 20s))
+      << config_map()->dump(2);
+  for (const auto& p : Pods()) EXPECT_NE(Label(p, "imagebuild.io/name"), "taken") << "built on someone else's ConfigMap";
 }
 
 TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {

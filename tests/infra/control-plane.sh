@@ -173,7 +173,7 @@ case $cmd in
     # shellcheck disable=SC1091
     source "$dir/env"
     status=$(ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" endpoint status -w json)
-    [[ $status =~ \"revision\":([0-9]+) ]] || { echo "no revision in: $status" >&2; exit 1; }
+    [[ $status =~ \"revision\":([0-9]+) ]] || fail "no revision in: $status"
     rev=${BASH_REMATCH[1]}
     # Tests on the same control plane compact at once: "already compacted" is what was asked for.
     if ! out=$(ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$ETCD_PORT" compact "$rev" 2>&1); then

@@ -11,9 +11,8 @@ crd=$repo/crds/imagebuild.io_imagebuilds.yaml
 ns=crd-test-$RANDOM
 
 # The CRD is left installed: it is idempotent and other tests on the same control plane use it.
-# Other tests apply the same CRD: two first creations at once leave one with AlreadyExists.
-for _ in 1 2 3 4; do kubectl apply -f "$crd" >/dev/null 2>&1 && break; sleep 1; done
-kubectl apply -f "$crd" >/dev/null || fail "kube-apiserver refused the CRD"
+# Other tests apply the same CRD at the same time (apply.sh retries the race of first creations).
+"$IBO_TEST_INFRA/apply.sh" "$crd" || fail "kube-apiserver refused the CRD"
 kubectl wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null \
   || fail "the CRD did not become Established"
 [[ $(kubectl get crd imagebuilds.imagebuild.io \

@@ -35,9 +35,8 @@ awk 'function flush() { if (doc != "" && doc !~ /(^|\n)kind: (Deployment|Service
      /^---$/ { flush(); next } { doc = doc $0 "\n" } END { flush() }' "$tmp/all.yaml" > "$tmp/rbac.yaml"
 grep -q '^kind: Deployment$' "$tmp/rbac.yaml" && fail "the filter kept the Deployment"
 grep -q '^kind: ClusterRole$' "$tmp/rbac.yaml" || fail "the filter lost the ClusterRole"
-# Other tests apply the same CRD: two first creations at once leave one with AlreadyExists.
-for _ in 1 2 3 4; do kubectl apply -f "$tmp/rbac.yaml" >/dev/null 2>&1 && break; sleep 1; done
-kubectl apply -f "$tmp/rbac.yaml" >/dev/null || fail "applying deploy/'s CRD, ServiceAccount and RBAC failed"
+# Other tests apply the same CRD at the same time (apply.sh retries the race of first creations).
+"$IBO_TEST_INFRA/apply.sh" "$tmp/rbac.yaml" || fail "applying deploy/'s CRD, ServiceAccount and RBAC failed"
 kubectl wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null \
   || fail "the CRD did not become Established"
 

@@ -32,11 +32,10 @@ class ControllerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const std::string repo = ibo::testing::RequiredEnv("IBO_TEST_INFRA") + "/../..";
-    // Other tests apply the same CRD: two first creations at once leave one with AlreadyExists.
-    ASSERT_EQ(std::system(("for i in 1 2 3 4 5; do kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" apply -f " + repo +
-                           "/crds/imagebuild.io_imagebuilds.yaml >/dev/null && break; sleep 1; done && "
-                           "kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" "
-                           "wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null").c_str()),
+    // Other tests apply the same CRD at the same time (apply.sh retries the race of first creations).
+    ibo::testing::RunInfra("apply.sh " + repo + "/crds/imagebuild.io_imagebuilds.yaml");
+    ASSERT_EQ(std::system("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" "
+                          "wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null"),
               0);
     // Nodes as kubelets would register them, one per architecture.
     ibo::testing::RunInfra("node.sh add controller-test-amd64 amd64 >/dev/null");

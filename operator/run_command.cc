@@ -17,6 +17,7 @@
 #include "kube/event_recorder.h"
 #include "kube/leader_election.h"
 #include "kube/rest_client.h"
+#include "operator/metrics_observer.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 
@@ -203,7 +204,8 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
   options.namespaces = flags.namespaces;
   options.workers = flags.workers;
   options.settings = flags.settings;
-  options.metrics = &metrics;
+  MetricsObserver observer(metrics);
+  options.observer = &observer;
   controller::ImageBuildController controller(*client, recorder, options);
   controller.StartInformers();
 

@@ -2,40 +2,34 @@
 
 #include <map>
 
-#include "registry/digest.h"
 
 namespace ibo::controller {
 namespace {
 
-std::string HashHex(const std::string& text, size_t n) {
-  return registry::Sha256Digest(text).substr(7, n);  // after "sha256:"
-}
-
-// Cuts a DNS label prefix so that prefix + suffix fits in 63 characters, without a trailing '-'.
-std::string Fit(std::string prefix, size_t room) {
-  if (prefix.size() > room) prefix.resize(room);
-  while (!prefix.empty() && (prefix.back() == '-' || prefix.back() == '.')) prefix.pop_back();
-  return prefix;
-}
+using api::ConfigMapName;
+using api::HashHex;
+using api::NameLabel;
+using api::Strategy;
+namespace labels = api::labels;
 
 constexpr const char* kWorkspace = "/workspace";
 constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
 constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
 constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
 
-Json OwnerReference(const Json& owner) {
-  return {{"apiVersion", owner.value("apiVersion", "imagebuild.io/v1alpha1")},
-          {"kind", owner.value("kind", "ImageBuild")},
-          {"name", owner["metadata"]["name"]},
-          {"uid", owner["metadata"]["uid"]},
+Json OwnerReference(const api::ObjectMeta& owner) {
+  return {{"apiVersion", api::kApiVersion},
+          {"kind", api::kKind},
+          {"name", owner.name},
+          {"uid", owner.uid},
           {"controller", true},
           {"blockOwnerDeletion", true}};
 }
 
 Json Metadata(const BuildContext& ctx, const std::string& name, const std::string& role) {
-  const std::string ib_name = ctx.owner["metadata"]["name"];
+  const std::string& ib_name = ctx.owner.name;
   return {{"name", name},
-          {"namespace", ctx.owner["metadata"]["namespace"]},
+          {"namespace", ctx.owner.namespace_},
           {"labels",
            {{labels::kName, NameLabel(ib_name)},
             {labels::kBuildId, ctx.build_id},
@@ -102,7 +96,7 @@ void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool
   }
   if (ctx.has_config_map) {
     volumes.push_back({{"name", "registry-config"},
-                       {"configMap", {{"name", ConfigMapName(ctx.owner["metadata"]["name"])}}}});
+                       {"configMap", {{"name", ConfigMapName(ctx.owner.name)}}}});
     mounts.push_back({{"name", "registry-config"}, {"mountPath", kRegistryConfigDir}, {"readOnly", true}});
   }
   if (for_build) {
@@ -128,24 +122,6 @@ std::string CacheRef(const ImageBuildSpec& spec, const std::string& slug) {
 
 }  // namespace
 
-std::string BuildId(const std::string& uid, int64_t generation, const std::string& rebuild_token) {
-  return HashHex(uid + "\n" + std::to_string(generation) + "\n" + rebuild_token, 8);
-}
-
-std::string NameLabel(const std::string& name) { return name.size() <= 63 ? name : "h-" + HashHex(name, 32); }
-
-std::string PodName(const std::string& ib_name, const std::string& uid, int64_t generation,
-                    const std::string& rebuild_token, const std::string& what, int attempt) {
-  const std::string hash = HashHex(uid + "\n" + std::to_string(generation) + "\n" + rebuild_token + "\n" + what +
-                                       "\n" + std::to_string(attempt), 10);
-  return Fit(ib_name, 63 - 11) + "-" + hash;
-}
-
-std::string ConfigMapName(const std::string& ib_name) {
-  static const std::string kSuffix = "-imagebuild-registry";
-  return Fit(ib_name, 253 - kSuffix.size()) + kSuffix;
-}
-
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   const auto& s = *ctx.settings;
   if (s.insecure_registries.empty() && s.registry_ca_pem.empty()) return std::nullopt;
@@ -170,7 +146,7 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   if (!s.registry_ca_pem.empty()) data["ca.crt"] = s.registry_ca_pem;
   data["buildkitd.toml"] = buildkitd;
   data["registries.conf"] = registries_conf;
-  Json metadata = Metadata(ctx, ConfigMapName(ctx.owner["metadata"]["name"]), "registry-config");
+  Json metadata = Metadata(ctx, ConfigMapName(ctx.owner.name), "registry-config");
   metadata["labels"].erase(labels::kBuildId);  // shared by every build of this ImageBuild
   return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
 }

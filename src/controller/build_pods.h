@@ -7,9 +7,17 @@
 #include <string>
 #include <vector>
 
-#include "controller/imagebuild_spec.h"
+#include <nlohmann/json.hpp>
+
+#include "api/imagebuild.h"
+#include "api/names.h"
 
 namespace ibo::controller {
+
+using Json = nlohmann::json;
+using api::ImageBuildSpec;
+using api::PlatformSpec;
+using api::ConfigMapName;  // the ConfigMap RegistryConfigMap() makes
 
 // Operator-wide build settings (flags of `imagebuild-operator run`).
 struct OperatorSettings {
@@ -24,28 +32,9 @@ struct OperatorSettings {
   std::chrono::seconds retry_backoff{10};        // first retry; doubles per attempt, 5 min cap
 };
 
-namespace labels {
-inline constexpr const char* kName = "imagebuild.io/name";
-inline constexpr const char* kBuildId = "imagebuild.io/build-id";
-inline constexpr const char* kRole = "imagebuild.io/role";
-inline constexpr const char* kPlatform = "imagebuild.io/platform";
-inline constexpr const char* kAttempt = "imagebuild.io/attempt";
-inline constexpr const char* kRebuildAnnotation = "imagebuild.io/rebuild";
-}  // namespace labels
-
-// 8 hex characters of sha256(uid, generation, rebuild token).
-std::string BuildId(const std::string& uid, int64_t generation, const std::string& rebuild_token);
-// A label value for the ImageBuild's name: the name, or a hash when over 63 characters.
-std::string NameLabel(const std::string& name);
-// <name cut to fit>-<10 hex of sha256(uid, generation, token, what, attempt)>: stable across
-// operator restarts, different for every attempt.
-std::string PodName(const std::string& ib_name, const std::string& uid, int64_t generation,
-                    const std::string& rebuild_token, const std::string& what, int attempt);
-std::string ConfigMapName(const std::string& ib_name);
-
 // Everything a pod needs to know about its ImageBuild.
 struct BuildContext {
-  Json owner;  // the ImageBuild (apiVersion, kind, metadata)
+  api::ObjectMeta owner;  // the ImageBuild's metadata
   ImageBuildSpec spec;
   std::string build_id;
   const OperatorSettings* settings;

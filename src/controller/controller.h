@@ -1,22 +1,21 @@
-// The ImageBuild controller's adapters: informer caches of ImageBuilds, their pods and ConfigMaps,
-// and Nodes feed a work queue; workers run the pure Reconcile() and apply its actions.
+// The ImageBuild controller: shared informers of ImageBuilds, their pods and ConfigMaps, and
+// Nodes feed a work queue; workers hand each key to the ReconcileAdapter.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "controller/build_pods.h"
+#include "controller/controller_observer.h"
+#include "controller/reconcile_adapter.h"
 #include "kube/client.h"
 #include "kube/event_recorder.h"
-#include "kube/informer.h"
+#include "kube/informer_factory.h"
 #include "kube/work_queue.h"
-#include "server/metrics.h"
 
 namespace ibo::controller {
 
@@ -25,7 +24,7 @@ struct ControllerOptions {
   int workers = 2;
   std::chrono::seconds resync_period{300};
   OperatorSettings settings;
-  server::Metrics* metrics = nullptr;  // optional: reconcile, work queue and build metrics
+  ControllerObserver* observer = nullptr;  // optional: reconcile, work queue and build metrics
 };
 
 class ImageBuildController {
@@ -46,27 +45,22 @@ class ImageBuildController {
   Status ReconcileKey(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
 
  private:
-  Status ReconcileCached(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
+  const kube::Lister* WatchOwned(const kube::ResourceType& type, const std::string& ns);
   void EnqueueOwner(const kube::Json& object);
   void EnqueueUnfinished();
   void Worker();
-  // Counts finished build attempts and merges between the status before and after a reconcile.
-  void RecordBuildMetrics(const kube::Json& before, const kube::Json& after);
-  std::vector<kube::Json> Collect(const std::vector<std::unique_ptr<kube::Informer>>& informers,
-                                  const std::string& index, const std::string& value) const;
 
-  kube::Client& client_;
-  kube::EventRecorder& recorder_;
   ControllerOptions options_;
+  NullObserver null_observer_;
+  ControllerObserver& observer_;
   kube::WorkQueue queue_;
-  std::vector<std::unique_ptr<kube::Informer>> imagebuilds_, pods_, config_maps_;
-  std::unique_ptr<kube::Informer> nodes_;
+  kube::InformerFactory informers_;
+  std::unique_ptr<kube::UnionLister> imagebuilds_, pods_, config_maps_;
+  kube::Informer* nodes_ = nullptr;
+  std::unique_ptr<ReconcileAdapter> adapter_;
   std::vector<std::thread> workers_;
   std::atomic<bool> stopped_{false};
   std::mutex lifecycle_mu_;  // StartWorkers and Stop may come from different threads
-  std::mutex admission_mu_;  // one admission decision at a time under --max-concurrent-builds
-  std::mutex admitted_mu_;
-  std::set<std::string> admitted_;  // keys this process made active, ahead of the cache
 };
 
 }  // namespace ibo::controller

@@ -1,6 +1,6 @@
 // The reconcile decision for one ImageBuild, as a pure function: (the ImageBuild, its pods and
-// ConfigMaps, the nodes, referenced Secrets, the clock, operator settings) -> actions. Adapters
-// (controller.cc) read the inputs from informer caches and apply the actions.
+// ConfigMaps, the nodes, facts about referenced Secrets, the clock, operator settings) ->
+// actions. Adapters (controller.cc) read the inputs from informer caches and apply the actions.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "api/imagebuild.h"
+#include "api/object_views.h"
 #include "controller/build_pods.h"
 
 namespace ibo::controller {
@@ -20,10 +22,10 @@ struct SecretFacts {
 };
 
 struct ReconcileInput {
-  Json imagebuild;
-  std::vector<Json> pods;        // owned by this ImageBuild
-  std::vector<Json> config_maps;  // owned by this ImageBuild
-  std::vector<Json> nodes;
+  api::ImageBuild imagebuild;
+  std::vector<api::PodView> pods;              // owned by this ImageBuild
+  std::vector<api::ConfigMapView> config_maps;  // owned by this ImageBuild
+  std::vector<api::NodeView> nodes;
   std::map<std::string, SecretFacts> secrets;  // by name, for every Secret the spec references
   std::chrono::system_clock::time_point now;
   const OperatorSettings* settings;
@@ -36,21 +38,38 @@ struct EventAction {
   std::string message;
 };
 
+// A finished build attempt or merge, for the metrics: told by the decision, not re-derived.
+struct Outcome {
+  enum class Kind { kBuildAttempt, kMerge } kind;
+  std::string platform;  // build attempts
+  bool succeeded = false;
+  std::optional<double> seconds;  // how long it ran, when known
+};
+
 struct Actions {
   std::vector<Json> create_pods;
   std::vector<std::string> delete_pods;
-  std::optional<Json> apply_config_map;  // create or update
-  std::optional<Json> status;            // the new status, when it changed
-  std::vector<EventAction> events;
+  std::optional<Json> apply_config_map;           // create, or see DecideExistingConfigMap
+  std::optional<api::ImageBuildStatus> status;  // the new status, when it changed
+  std::vector<EventAction> events;              // explain the status: recorded after it is written
+  std::vector<Outcome> outcomes;                // likewise, once the status is written
   std::optional<std::chrono::milliseconds> requeue_after;
 };
 
-// The secrets an ImageBuild references, so the adapter can look them up (existence and type only).
-std::vector<std::string> ReferencedSecrets(const Json& imagebuild);
+// The Secrets an ImageBuild's spec references, so the adapter can look them up.
+std::vector<std::string> ReferencedSecrets(const api::ImageBuildSpec& spec);
 
 Actions Reconcile(const ReconcileInput& input);
 
 // True while the build holds a slot of the operator's concurrency cap.
-bool IsActive(const Json& imagebuild);
+bool IsActive(const api::ImageBuildStatus& status);
+
+// The ConfigMap the decision wants exists already, outside the cache: whose is it?
+struct ExistingConfigMapDecision {
+  enum class Kind { kLeave, kUpdate, kConflict } kind;
+  std::string message;  // kConflict: the event's message
+};
+ExistingConfigMapDecision DecideExistingConfigMap(const api::ConfigMapView& existing, const Json& wanted,
+                                                  const std::string& owner_uid);
 
 }  // namespace ibo::controller

@@ -143,4 +143,29 @@ size_t ObjectCache::Size() const {
   return items_.size();
 }
 
+ObjectPtr UnionLister::Get(const std::string& key) const {
+  for (const auto* p : parts_) {
+    if (auto o = p->Get(key)) return o;
+  }
+  return nullptr;
+}
+
+std::vector<ObjectPtr> UnionLister::List() const {
+  std::vector<ObjectPtr> out;
+  for (const auto* p : parts_) {
+    auto part = p->List();
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  return out;
+}
+
+std::vector<ObjectPtr> UnionLister::ByIndex(const std::string& index, const std::string& value) const {
+  std::vector<ObjectPtr> out;
+  for (const auto* p : parts_) {
+    auto part = p->ByIndex(index, value);
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  return out;
+}
+
 }  // namespace ibo::kube

@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube/lister.h"
+
 namespace ibo::kube {
 
-using Json = nlohmann::json;
-using ObjectPtr = std::shared_ptr<const Json>;
 // The values an object is indexed under.
 using IndexFunc = std::function<std::vector<std::string>(const Json&)>;
 
@@ -31,7 +31,7 @@ IndexFunc ByOwnerUid();
 IndexFunc ByLabel(const std::string& label_key);
 }  // namespace indexes
 
-class ObjectCache {
+class ObjectCache : public Lister {
  public:
   ObjectCache();
   // Indexes must be added before objects are.
@@ -43,9 +43,9 @@ class ObjectCache {
   // Swaps in a full list; returns the objects that disappeared.
   std::vector<ObjectPtr> Replace(std::vector<Json> objects);
 
-  ObjectPtr Get(const std::string& key) const;  // null when absent
-  std::vector<ObjectPtr> List() const;
-  std::vector<ObjectPtr> ByIndex(const std::string& index, const std::string& value) const;
+  ObjectPtr Get(const std::string& key) const override;  // null when absent
+  std::vector<ObjectPtr> List() const override;
+  std::vector<ObjectPtr> ByIndex(const std::string& index, const std::string& value) const override;
   size_t Size() const;
 
  private:

@@ -8,7 +8,7 @@ namespace ibo::kube {
 struct ResourceType {
   std::string group;     // "" for the core group
   std::string version;   // v1, v1alpha1, ...
-  std::string resource;  // plural: pods, imagebuilds
+  std::string resource;  // plural: pods, leases
   bool namespaced = true;
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
@@ -25,7 +25,6 @@ inline const ResourceType kEvents{"", "v1", "events", true};
 inline const ResourceType kNamespaces{"", "v1", "namespaces", false};
 inline const ResourceType kServiceAccounts{"", "v1", "serviceaccounts", true};
 inline const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", true};
-inline const ResourceType kImageBuilds{"imagebuild.io", "v1alpha1", "imagebuilds", true};
 }  // namespace resources
 
 // Escapes a string for a URL query value.

@@ -43,7 +43,7 @@ class ControllerTest : public ::testing::Test {
   }
 
   ControllerTest() : client_(ibo::testing::AdminClient()), ns_(*client_, "ctl"), recorder_(*client_, "imagebuild-operator") {
-    EXPECT_TRUE(Eventually([&] { return client_->List(kube::resources::kImageBuilds, ns_.name(), {}).ok(); }, 10s));
+    EXPECT_TRUE(Eventually([&] { return client_->List(controller::kImageBuildResource, ns_.name(), {}).ok(); }, 10s));
   }
   ~ControllerTest() override {
     if (controller_) controller_->Stop();
@@ -104,7 +104,7 @@ class ControllerTest : public ::testing::Test {
   }
 
   Json Get(const std::string& name) {
-    auto ib = client_->Get(kube::resources::kImageBuilds, ns_.name(), name);
+    auto ib = client_->Get(controller::kImageBuildResource, ns_.name(), name);
     return ib.ok() ? *ib : Json::object();
   }
 
@@ -146,7 +146,7 @@ class ControllerTest : public ::testing::Test {
 TEST_F(ControllerTest, BuildsEachPlatformOnItsArchitectureThenMergesAndIsReady) {
   StartKubelet(SucceedAll);
   StartController();
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("worker", TwoPlatforms())).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("worker", TwoPlatforms())).ok());
   ASSERT_TRUE(Eventually([&] { return Condition(Get("worker"), "Ready") == "True"; }, 60s))
       << Get("worker").value("status", Json::object()).dump(2);
   // What GitOps tools run.
@@ -194,7 +194,7 @@ TEST_F(ControllerTest, RetriesOnlyTheFailedPlatformAndKeepsTheOthersDigest) {
     return SucceedAll(pod, node);
   });
   StartController();
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("flaky", TwoPlatforms())).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("flaky", TwoPlatforms())).ok());
   ASSERT_TRUE(Eventually([&] { return Condition(Get("flaky"), "Ready") == "True"; }, 60s))
       << Get("flaky").value("status", Json::object()).dump(2);
   const Json status = Get("flaky")["status"];
@@ -209,14 +209,14 @@ TEST_F(ControllerTest, RetriesOnlyTheFailedPlatformAndKeepsTheOthersDigest) {
 TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
   StartHeldKubelet();
   StartController();
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("bump", TwoPlatforms())).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("bump", TwoPlatforms())).ok());
   // Running means recorded: the status names the build (it is written after the pods exist).
   ASSERT_TRUE(Eventually([&] {
     return Pods().size() == 2 && !Get("bump").value("status", Json::object()).value("buildID", "").empty();
   }, 20s));
   std::set<std::string> first;
   for (const auto& p : Pods()) first.insert(p["metadata"]["name"]);
-  ASSERT_TRUE(client_->Patch(kube::resources::kImageBuilds, ns_.name(), "bump", kube::PatchType::kMerge,
+  ASSERT_TRUE(client_->Patch(controller::kImageBuildResource, ns_.name(), "bump", kube::PatchType::kMerge,
                              {{"spec", {{"version", "v1.4.3"}}}}).ok());
   // The old build's pods go (never waited on while terminating), the new build's come.
   ASSERT_TRUE(Eventually([&] {
@@ -236,7 +236,7 @@ TEST_F(ControllerTest, ANewGenerationSupersedesTheRunningBuild) {
 TEST_F(ControllerTest, ARestartedControllerAdoptsItsPods) {
   StartHeldKubelet();
   StartController();
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("adopt", TwoPlatforms())).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("adopt", TwoPlatforms())).ok());
   ASSERT_TRUE(Eventually([&] { return Pods().size() == 2; }, 20s));
   controller_->Stop();
   controller_.reset();
@@ -254,7 +254,7 @@ TEST_F(ControllerTest, AMissingPushSecretStallsWithInvalidSpecAndNoPods) {
   StartController();
   Json ib = ImageBuild("nosecret", TwoPlatforms());
   ib["spec"]["pushSecretRef"] = {{"name", "regcred"}};
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ib).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ib).ok());
   ASSERT_TRUE(Eventually([&] { return Condition(Get("nosecret"), "Stalled") == "True"; }, 20s));
   const Json got = Get("nosecret");
   EXPECT_EQ(Condition(got, "Ready"), "False");
@@ -269,7 +269,7 @@ TEST_F(ControllerTest, TheRegistryConfigMapIsKeptCurrentAndNeverTakenFromOthers)
   StartController(0, {"registry.local:5000"});
   // Someone else's ConfigMap under the name the operator would use: left alone, and said so.
   ASSERT_TRUE(client_->Create(kube::resources::kConfigMaps, ns_.name(), ibo::testing::ConfigMap(ConfigMapName("taken"), "theirs")).ok());
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("taken", TwoPlatforms())).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("taken", TwoPlatforms())).ok());
   EXPECT_TRUE(EventuallyRecorded("taken", "ConfigMapConflict"));
   auto theirs = client_->Get(kube::resources::kConfigMaps, ns_.name(), ConfigMapName("taken"));
   ASSERT_TRUE(theirs.ok());
@@ -277,7 +277,7 @@ TEST_F(ControllerTest, TheRegistryConfigMapIsKeptCurrentAndNeverTakenFromOthers)
   EXPECT_FALSE((*theirs)["metadata"].contains("ownerReferences"));
 
   // Its own ConfigMap: owned by the ImageBuild, and put back when someone edits it.
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild("owned", TwoPlatforms())).ok());
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("owned", TwoPlatforms())).ok());
   auto config_map = [&] { return client_->Get(kube::resources::kConfigMaps, ns_.name(), ConfigMapName("owned")); };
   ASSERT_TRUE(Eventually([&] { return config_map().ok(); }, 20s));
   Json cm = *config_map();
@@ -295,7 +295,7 @@ TEST_F(ControllerTest, TheRegistryConfigMapIsKeptCurrentAndNeverTakenFromOthers)
 TEST_F(ControllerTest, APlatformWithoutNodesSaysSoAndKeepsWaiting) {
   StartKubelet(SucceedAll);
   StartController();
-  ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(),
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(),
                               ImageBuild("mainframe", Json::array({{{"platform", "linux/amd64"}}, {{"platform", "linux/s390x"}}})))
                   .ok());
   ASSERT_TRUE(Eventually([&] { return Condition(Get("mainframe"), "Ready", "reason") == "NoNodesForPlatform"; }, 20s))
@@ -314,7 +314,7 @@ TEST_F(ControllerTest, TheConcurrencyCapHoldsWithSeveralWorkers) {
   StartHeldKubelet();
   StartController(/*max_concurrent_builds=*/1);
   for (const char* name : {"cap-a", "cap-b", "cap-c"}) {
-    ASSERT_TRUE(client_->Create(kube::resources::kImageBuilds, ns_.name(), ImageBuild(name, TwoPlatforms())).ok());
+    ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild(name, TwoPlatforms())).ok());
   }
   auto building = [&] {
     std::set<std::string> names;

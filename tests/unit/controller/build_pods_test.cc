@@ -2,6 +2,8 @@
 // what runs in a user's cluster shows up in review. Regenerate with IBO_UPDATE_GOLDEN=1.
 #include "controller/build_pods.h"
 
+#include "api/imagebuild_spec.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,10 +13,14 @@
 namespace ibo::controller {
 namespace {
 
-Json Owner() {
-  return {{"apiVersion", "imagebuild.io/v1alpha1"},
-          {"kind", "ImageBuild"},
-          {"metadata", {{"name", "worker"}, {"namespace", "ci"}, {"uid", "8d6c4d1e-0000-4000-8000-000000000001"}, {"generation", 3}}}};
+using api::BuildId;
+using api::NameLabel;
+using api::ParseImageBuildSpec;
+using api::PodName;
+
+api::ObjectMeta Owner() {
+  return api::DecodeObjectMeta(
+      {{"name", "worker"}, {"namespace", "ci"}, {"uid", "8d6c4d1e-0000-4000-8000-000000000001"}, {"generation", 3}});
 }
 
 Json Spec(const std::string& strategy) {

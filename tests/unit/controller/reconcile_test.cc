@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "common/time_format.h"
+#include "registry/digest.h"
 
 namespace ibo::controller {
 namespace {
@@ -37,10 +41,39 @@ class ReconcileTest : public ::testing::Test {
     now = *ParseTime("2026-11-27T10:00:00Z");
   }
 
+  // Every step's actions, for the golden trace of this scenario (traces/<test>.json).
+  void Record(const Actions& a) {
+    Json step = {{"delete", a.delete_pods}, {"status", a.status ? Json(*a.status) : Json()}};
+    step["create"] = Json::array();
+    for (const auto& p : a.create_pods) step["create"].push_back({{"name", p["metadata"]["name"]}, {"sha256", registry::Sha256Digest(p.dump())}});
+    step["events"] = Json::array();
+    for (const auto& e : a.events) step["events"].push_back({e.type, e.reason, e.message});
+    if (a.requeue_after) step["requeueMs"] = a.requeue_after->count();
+    if (a.apply_config_map) step["configMap"] = *a.apply_config_map;
+    trace.push_back(step);
+  }
+
+  void TearDown() override {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const std::string path = std::string(IBO_TRACE_DIR) + "/" + name + ".json";
+    if (std::getenv("IBO_RECORD_TRACES")) {
+      std::ofstream(path) << trace.dump(1) << "\n";
+      return;
+    }
+    std::ifstream in(path);
+    ASSERT_TRUE(in.good()) << "no golden trace " << path << " (record with IBO_RECORD_TRACES=1)";
+    const Json golden = Json::parse(in);
+    ASSERT_EQ(golden.size(), trace.size()) << path;
+    for (size_t i = 0; i < trace.size(); ++i) EXPECT_EQ(golden[i], trace[i]) << path << " step " << i;
+  }
+
   Actions Step() {
-    ReconcileInput in{ib, pods, {}, nodes, secrets, now, &settings, other_active};
+    ReconcileInput in{api::DecodeImageBuild(ib), {}, {}, {}, secrets, now, &settings, other_active};
+    for (const auto& p : pods) in.pods.push_back(api::DecodePod(p));
+    for (const auto& n : nodes) in.nodes.push_back(api::DecodeNode(n));
     Actions a = Reconcile(in);
-    if (a.status) ib["status"] = *a.status;
+    Record(a);
+    if (a.status) ib["status"] = Json(*a.status);
     for (const auto& p : a.create_pods) {
       Json pod = p;
       pod["metadata"]["creationTimestamp"] = FormatTime(now);
@@ -94,6 +127,7 @@ class ReconcileTest : public ::testing::Test {
   std::map<std::string, SecretFacts> secrets;
   std::chrono::system_clock::time_point now;
   int other_active = 0;
+  Json trace = Json::array();
 };
 
 TEST_F(ReconcileTest, StartsOneNativePodPerPlatform) {

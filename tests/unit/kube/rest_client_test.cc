@@ -39,7 +39,7 @@ TEST(RestClientUnitTest, SendsTheRequestAKubeApiserverExpects) {
   RestClientOptions options;
   options.qps = 0;
   auto client = NewRestClient(TokenConfig(), options, std::move(transport));
-  auto patched = client->Patch(resources::kImageBuilds, "ci", "worker", PatchType::kMerge, {{"spec", {{"version", "v2.0.0"}}}}, "status");
+  auto patched = client->Patch(ResourceType{"imagebuild.io", "v1alpha1", "imagebuilds", true}, "ci", "worker", PatchType::kMerge, {{"spec", {{"version", "v2.0.0"}}}}, "status");
   ASSERT_TRUE(patched.ok()) << patched.status().ToString();
   EXPECT_EQ(seen.method, "PATCH");
   EXPECT_EQ(seen.url, "https://kube.test:6443/apis/imagebuild.io/v1alpha1/namespaces/ci/imagebuilds/worker/status");

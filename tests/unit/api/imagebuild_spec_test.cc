@@ -1,8 +1,8 @@
-#include "controller/imagebuild_spec.h"
+#include "api/imagebuild_spec.h"
 
 #include <gtest/gtest.h>
 
-namespace ibo::controller {
+namespace ibo::api {
 namespace {
 
 using V = std::vector<std::string>;
@@ -56,4 +56,4 @@ TEST(ParseSpecTest, ErrorsNameTheField) {
 }
 
 }  // namespace
-}  // namespace ibo::controller
+}  // namespace ibo::api

@@ -1,4 +1,4 @@
-#include "controller/imagebuild_spec.h"
+#include "api/imagebuild_spec.h"
 
 #include <algorithm>
 #include <regex>
@@ -7,7 +7,7 @@
 #include "registry/platform.h"
 #include "registry/reference.h"
 
-namespace ibo::controller {
+namespace ibo::api {
 namespace {
 
 Status Bad(const std::string& field, const std::string& what) {
@@ -73,24 +73,8 @@ StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const 
 }
 
 namespace {
-StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec);
-}  // namespace
 
-StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec) {
-  // The CRD schema normally guarantees the types; without it (an old CRD, a hand-made object) a
-  // field of the wrong type is an InvalidSpec, never a crash.
-  try {
-    return ParseSpecFields(spec);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(std::string("spec: a field has the wrong type (") + e.what() + ")");
-  }
-}
-
-namespace {
-
-StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
-  if (!spec.is_object()) return InvalidArgument("spec is missing");
-  ImageBuildSpec out;
+Status ParseImage(const Json& spec, ImageBuildSpec& out) {
   out.image = Str(spec, "image");
   if (out.image.empty()) return Bad("image", "is required (a repository such as registry.example.com/org/app)");
   if (out.image.find('@') != std::string::npos) return Bad("image", "must not carry a digest");
@@ -101,8 +85,10 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
   if (spec.contains("tags") && spec["tags"].is_array()) {
     for (const auto& t : spec["tags"]) out.tags.push_back(t.get<std::string>());
   }
-  IBO_RETURN_IF_ERROR(DeriveTags(out.version, out.tags).status());
+  return DeriveTags(out.version, out.tags).status();
+}
 
+Status ParseSource(const Json& spec, ImageBuildSpec& out) {
   const Json source = spec.value("source", Json::object());
   const Json git = source.value("git", Json::object());
   out.git_url = Str(git, "url");
@@ -120,7 +106,10 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
     }
   }
   out.target = Str(spec, "target");
+  return Status::Ok();
+}
 
+Status ParseBuilder(const Json& spec, ImageBuildSpec& out) {
   const Json builder = spec.value("builder", Json::object());
   const std::string strategy = Str(builder, "strategy", "buildkit");
   if (strategy == "buildkit") out.strategy = Strategy::kBuildKit;
@@ -136,40 +125,51 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
   if (out.emulation != Emulation::kNever && out.strategy != Strategy::kBuildKit) {
     return Bad("emulation", "emulated builds need builder.strategy buildkit (QEMU through BuildKit)");
   }
+  return Status::Ok();
+}
 
+StatusOr<PlatformSpec> ParsePlatform(const Json& p, const std::string& field) {
+  PlatformSpec ps;
+  ps.platform = Str(p, "platform");
+  auto parsed = registry::ParsePlatform(ps.platform);
+  if (!parsed.ok()) return Bad(field + ".platform", "\"" + ps.platform + "\" is not os/arch[/variant]");
+  ps.os = parsed->os;
+  ps.arch = parsed->architecture;
+  ps.variant = parsed->variant;
+  if (ps.os != "linux") return Bad(field + ".platform", "only linux platforms can be built (BuildKit and buildah build Linux images)");
+  ps.dockerfile = Str(p, "dockerfile");
+  if (p.contains("nodeSelector") && p["nodeSelector"].is_object()) {
+    for (auto it = p["nodeSelector"].begin(); it != p["nodeSelector"].end(); ++it) {
+      ps.node_selector[it.key()] = it.value().get<std::string>();
+    }
+  }
+  for (const char* fixed : {"kubernetes.io/os", "kubernetes.io/arch"}) {
+    if (ps.node_selector.count(fixed)) {
+      return Bad(field + ".nodeSelector", std::string(fixed) + " comes from the platform and must not be set");
+    }
+  }
+  if (p.contains("tolerations")) ps.tolerations = p["tolerations"];
+  if (p.contains("affinity")) ps.affinity = p["affinity"];
+  if (p.contains("resources")) ps.resources = p["resources"];
+  return ps;
+}
+
+Status ParsePlatforms(const Json& spec, ImageBuildSpec& out) {
   if (!spec.contains("platforms") || !spec["platforms"].is_array() || spec["platforms"].empty()) {
     return Bad("platforms", "at least one platform is required");
   }
   std::set<std::string> seen;
   for (size_t i = 0; i < spec["platforms"].size(); ++i) {
-    const Json& p = spec["platforms"][i];
     const std::string field = "platforms[" + std::to_string(i) + "]";
-    PlatformSpec ps;
-    ps.platform = Str(p, "platform");
-    auto parsed = registry::ParsePlatform(ps.platform);
-    if (!parsed.ok()) return Bad(field + ".platform", "\"" + ps.platform + "\" is not os/arch[/variant]");
-    ps.os = parsed->os;
-    ps.arch = parsed->architecture;
-    ps.variant = parsed->variant;
-    if (ps.os != "linux") return Bad(field + ".platform", "only linux platforms can be built (BuildKit and buildah build Linux images)");
-    if (!seen.insert(ps.platform).second) return Bad(field + ".platform", "\"" + ps.platform + "\" is listed twice");
-    ps.dockerfile = Str(p, "dockerfile");
-    if (p.contains("nodeSelector") && p["nodeSelector"].is_object()) {
-      for (auto it = p["nodeSelector"].begin(); it != p["nodeSelector"].end(); ++it) {
-        ps.node_selector[it.key()] = it.value().get<std::string>();
-      }
-    }
-    for (const char* fixed : {"kubernetes.io/os", "kubernetes.io/arch"}) {
-      if (ps.node_selector.count(fixed)) {
-        return Bad(field + ".nodeSelector", std::string(fixed) + " comes from the platform and must not be set");
-      }
-    }
-    if (p.contains("tolerations")) ps.tolerations = p["tolerations"];
-    if (p.contains("affinity")) ps.affinity = p["affinity"];
-    if (p.contains("resources")) ps.resources = p["resources"];
-    out.platforms.push_back(std::move(ps));
+    auto ps = ParsePlatform(spec["platforms"][i], field);
+    if (!ps.ok()) return ps.status();
+    if (!seen.insert(ps->platform).second) return Bad(field + ".platform", "\"" + ps->platform + "\" is listed twice");
+    out.platforms.push_back(std::move(ps).value());
   }
+  return Status::Ok();
+}
 
+Status ParseRegistryAccess(const Json& spec, ImageBuildSpec& out) {
   const Json cache = spec.value("cache", Json::object());
   out.cache_repository = Str(cache, "repository");
   out.cache_disabled = cache.value("disabled", false);
@@ -189,6 +189,10 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
     }
   }
   out.service_account = Str(spec, "serviceAccountName");
+  return Status::Ok();
+}
+
+Status ParseLifecycle(const Json& spec, ImageBuildSpec& out) {
   for (auto [field, target] : {std::pair{"timeout", &out.timeout}, std::pair{"schedulingTimeout", &out.scheduling_timeout}}) {
     const std::string text = Str(spec, field);
     if (text.empty()) continue;
@@ -206,9 +210,29 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
   if (spec.contains("ttlSecondsAfterFinished") && spec["ttlSecondsAfterFinished"].is_number_integer()) {
     out.ttl_seconds_after_finished = spec["ttlSecondsAfterFinished"].get<int64_t>();
   }
+  return Status::Ok();
+}
+
+StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
+  if (!spec.is_object()) return InvalidArgument("spec is missing");
+  ImageBuildSpec out;
+  // In the order the fields were always checked: the first problem found is the one reported.
+  for (auto* part : {ParseImage, ParseSource, ParseBuilder, ParsePlatforms, ParseRegistryAccess, ParseLifecycle}) {
+    IBO_RETURN_IF_ERROR(part(spec, out));
+  }
   return out;
 }
 
 }  // namespace
 
-}  // namespace ibo::controller
+StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec) {
+  // The CRD schema normally guarantees the types; without it (an old CRD, a hand-made object) a
+  // field of the wrong type is an InvalidSpec, never a crash.
+  try {
+    return ParseSpecFields(spec);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("spec: a field has the wrong type (") + e.what() + ")");
+  }
+}
+
+}  // namespace ibo::api

@@ -1,0 +1,25 @@
+// Parsing and validation of the ImageBuild spec beyond what the CRD schema checks, and the tag
+// rule (semver version -> vX.Y.Z, vX.Y, latest). Messages name the field and how to fix it.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "api/imagebuild.h"
+#include "common/status.h"
+
+namespace ibo::api {
+
+// Reads and checks spec; the error message says which field is wrong and how to fix it.
+StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec);
+
+// "1h", "10m", "90s", "1h30m", "250ms" (Go's time.ParseDuration subset).
+StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
+// The tags to push: from the version (full X.Y.Z -> X.Y.Z, X.Y, latest with the v prefix kept as
+// given; a prerelease only its own tag; +build metadata dropped), then spec.tags; checked against
+// the OCI tag grammar, duplicates removed, order kept.
+StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const std::vector<std::string>& extra);
+
+}  // namespace ibo::api

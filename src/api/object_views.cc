@@ -1,0 +1,103 @@
+#include "api/object_views.h"
+
+#include "api/json_fields.h"
+#include "api/names.h"
+
+namespace ibo::api {
+namespace {
+
+using namespace json_fields;
+
+ContainerView DecodeContainer(const Json& cs) {
+  ContainerView c;
+  c.name = Str(cs, "name");
+  const Json& state = Field(cs, "state");
+  const Json& waiting = Field(state, "waiting");
+  c.waiting_reason = Str(waiting, "reason");
+  c.waiting_message = Str(waiting, "message");
+  const Json& terminated = Field(state, "terminated");
+  c.terminated = terminated.is_object();
+  if (Field(terminated, "exitCode").is_number_integer()) c.exit_code = Field(terminated, "exitCode").get<int>();
+  c.terminated_reason = Str(terminated, "reason");
+  c.terminated_message = Str(terminated, "message");
+  return c;
+}
+
+std::vector<ContainerView> DecodeContainers(const Json& list) {
+  std::vector<ContainerView> out;
+  if (list.is_array()) for (const auto& cs : list) out.push_back(DecodeContainer(cs));
+  return out;
+}
+
+bool IsUnschedulable(const Json& conditions) {
+  if (!conditions.is_array()) return false;
+  for (const auto& c : conditions) {
+    if (Str(c, "type") == "PodScheduled" && Str(c, "status") == "False" && Str(c, "reason") == "Unschedulable") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const ContainerView* PodView::Container(const std::string& container_name) const {
+  for (const auto& c : containers) if (c.name == container_name) return &c;
+  return nullptr;
+}
+
+bool ConfigMapView::ControlledBy(const std::string& uid) const {
+  for (const auto& o : owners) if (o.uid == uid && o.controller) return true;
+  return false;
+}
+
+PodView DecodePod(const Json& pod) {
+  PodView v;
+  const Json& meta = Field(pod, "metadata");
+  const ObjectMeta m = DecodeObjectMeta(meta);
+  v.name = m.name;
+  v.terminating = m.deleting;
+  v.created = m.creation_timestamp;
+  auto label = [&](const char* key) { auto it = m.labels.find(key); return it == m.labels.end() ? "" : it->second; };
+  v.build_id = label(labels::kBuildId);
+  v.role = label(labels::kRole);
+  v.node_name = Str(Field(pod, "spec"), "nodeName");
+  const Json& status = Field(pod, "status");
+  v.phase = Str(status, "phase");
+  v.reason = Str(status, "reason");
+  v.message = Str(status, "message");
+  v.unschedulable = IsUnschedulable(Field(status, "conditions"));
+  v.init_containers = DecodeContainers(Field(status, "initContainerStatuses"));
+  v.containers = DecodeContainers(Field(status, "containerStatuses"));
+  return v;
+}
+
+NodeView DecodeNode(const Json& node) {
+  NodeView v;
+  const ObjectMeta m = DecodeObjectMeta(Field(node, "metadata"));
+  v.name = m.name;
+  if (auto it = m.labels.find("kubernetes.io/os"); it != m.labels.end()) v.os = it->second;
+  if (auto it = m.labels.find("kubernetes.io/arch"); it != m.labels.end()) v.arch = it->second;
+  v.unschedulable = Bool(Field(node, "spec"), "unschedulable");
+  const Json& conditions = Field(Field(node, "status"), "conditions");
+  if (conditions.is_array()) {
+    for (const auto& c : conditions) {
+      if (Str(c, "type") == "Ready") { v.ready = Str(c, "status") == "True"; break; }
+    }
+  }
+  return v;
+}
+
+ConfigMapView DecodeConfigMap(const Json& config_map) {
+  ConfigMapView v;
+  const Json& meta = Field(config_map, "metadata");
+  v.name = Str(meta, "name");
+  const Json& owners = Field(meta, "ownerReferences");
+  if (owners.is_array()) {
+    for (const auto& o : owners) {
+      v.owners.push_back({Str(o, "uid"), Bool(o, "controller")});
+    }
+  }
+  v.data = StringMap(Field(config_map, "data"));
+  return v;
+}
+
+}  // namespace ibo::api

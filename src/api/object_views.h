@@ -1,0 +1,65 @@
+// Small read-only views of the Pod, Node and ConfigMap fields the reconcile decision reads,
+// decoded once at the edge so that the decision never walks raw JSON.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/imagebuild.h"
+
+namespace ibo::api {
+
+struct ContainerView {
+  std::string name;
+  std::string waiting_reason;  // state.waiting
+  std::string waiting_message;
+  bool terminated = false;  // state.terminated
+  int exit_code = 0;
+  std::string terminated_reason;
+  std::string terminated_message;  // the termination message
+};
+
+struct PodView {
+  std::string name;
+  std::string build_id;  // labels
+  std::string role;
+  std::string phase;  // Pending, Running, Succeeded, Failed, Unknown
+  std::string node_name;
+  bool terminating = false;
+  Timestamp created;
+  bool unschedulable = false;  // PodScheduled=False with reason Unschedulable
+  std::string reason, message;  // status.reason and status.message
+  std::vector<ContainerView> init_containers;
+  std::vector<ContainerView> containers;
+
+  bool Finished() const { return phase == "Succeeded" || phase == "Failed"; }
+  const ContainerView* Container(const std::string& container_name) const;
+};
+
+struct NodeView {
+  std::string name;
+  std::string os, arch;  // kubernetes.io/os and kubernetes.io/arch labels
+  bool unschedulable = false;
+  bool ready = false;
+};
+
+struct OwnerRef {
+  std::string uid;
+  bool controller = false;
+};
+
+struct ConfigMapView {
+  std::string name;
+  std::vector<OwnerRef> owners;
+  std::map<std::string, std::string> data;
+
+  bool ControlledBy(const std::string& uid) const;
+};
+
+PodView DecodePod(const Json& pod);
+NodeView DecodeNode(const Json& node);
+ConfigMapView DecodeConfigMap(const Json& config_map);
+
+}  // namespace ibo::api

@@ -1,0 +1,164 @@
+#include "controller/lifecycle.h"
+
+#include <algorithm>
+
+namespace ibo::controller {
+namespace {
+
+using enum Subject;
+using enum Observation;
+using enum Guard;
+
+// Read down a subject's rows to follow its life. Guards pick between rows of the same
+// (phase, observation); the first row whose guard holds wins.
+const std::vector<Transition> kTable = {
+    // A build as a whole.
+    {kBuild, "Pending|Building|Merging|Succeeded|Failed", kNewBuild, kAlways, "Pending", kDeletePods, ""},
+    {kBuild, "Pending|Building|Merging|Succeeded|Failed", kOtherBuildRunning, kAlways, "", kDeletePods, "Superseded"},
+    {kBuild, "Pending|Building|Merging|Failed", kSpecInvalid, kAlways, "Failed", kDeletePods | kFinish | kRequeue, "InvalidSpec"},
+    {kBuild, "Failed", kSpecFixed, kAlways, "Pending", kNoEffect, ""},
+    {kBuild, "Pending", kQueueFull, kAlways, "Pending", kRequeue, ""},
+    {kBuild, "Pending", kAdmitted, kAlways, "Building", kNoEffect, "Building"},
+    {kBuild, "Building|Merging", kTimedOut, kAlways, "Failed", kDeletePods | kFinish, "TimedOut"},
+    {kBuild, "Building", kPlatformFailed, kAllPlatforms, "Failed", kDeletePods | kFinish, "BuildFailed"},
+    {kBuild, "Building", kNoneSucceeded, kAlways, "Failed", kFinish, "BuildFailed"},
+    {kBuild, "Building|Merging", kPlatformsDone, kAlways, "Merging", kNoEffect, ""},
+    {kBuild, "Succeeded|Failed", kTtlExpired, kAlways, "", kDeletePods, ""},
+    // A platform unit: one platform, or every platform of an emulation: Always build.
+    {kPlatform, "Pending", kBackingOff, kAlways, "Pending", kRequeue, ""},
+    {kPlatform, "Pending", kNotCreated, kNodesExist, "Pending", kCreatePod, ""},
+    {kPlatform, "Pending", kNotCreated, kNoNodes, "Pending", kCreatePod | kRequeue, "NoNodesForPlatform"},
+    {kPlatform, "Pending|Building", kCreateRequested, kAlways, "", kCreatePod, ""},
+    {kPlatform, "Pending", kUnbound, kAlways, "Pending", kNoEffect, ""},
+    {kPlatform, "Pending", kWaitingForNodes, kNoNodes, "Pending", kRequeue, "NoNodesForPlatform"},
+    {kPlatform, "Pending", kWaitingForNodes, kNodesExist, "Pending", kRequeue, ""},
+    {kPlatform, "Pending", kSchedulingDeadline, kFallback, "Pending", kDeletePods | kRequeue, "EmulationFallback"},
+    {kPlatform, "Pending", kSchedulingDeadline, kNoFallback, "Failed", kDeletePods | kFinish, "NoNodesForPlatform"},
+    {kPlatform, "Pending|Building", kRunning, kAlways, "Building", kNoEffect, ""},
+    {kPlatform, "Pending|Building", kStuck, kAlways, "Building", kNoEffect, "BuildStuck"},
+    {kPlatform, "Pending|Building", kCannotStart, kRetriesLeft, "Pending", kDeletePods | kNextAttempt | kRequeue, "BuildFailed"},
+    {kPlatform, "Pending|Building", kCannotStart, kNoRetriesLeft, "Failed", kDeletePods | kFinish, "BuildFailed"},
+    {kPlatform, "Pending|Building", kSucceeded, kAlways, "Succeeded", kFinish, "Built"},
+    {kPlatform, "Pending|Building", kFailed, kRetriesLeft, "Pending", kNextAttempt | kRequeue, "BuildFailed"},
+    {kPlatform, "Pending|Building", kFailed, kNoRetriesLeft, "Failed", kFinish, "BuildFailed"},
+    {kPlatform, "Pending|Building", kCancelled, kAllPlatforms, "Cancelled", kDeletePods, ""},
+    // The merge, once every platform finished and one succeeded.
+    {kMerge, "Merging", kBackingOff, kAlways, "Merging", kRequeue, ""},
+    {kMerge, "Merging", kNotCreated, kAlways, "Merging", kCreatePod, "Merging"},
+    {kMerge, "Merging", kCreateRequested, kAlways, "Merging", kCreatePod, ""},
+    {kMerge, "Merging", kUnbound, kAlways, "Merging", kNoEffect, ""},
+    {kMerge, "Merging", kRunning, kAlways, "Merging", kNoEffect, ""},
+    {kMerge, "Merging", kStuck, kAlways, "Merging", kNoEffect, ""},
+    {kMerge, "Merging", kCannotStart, kRetriesLeft, "Merging", kDeletePods | kNextAttempt | kRequeue, "MergeFailed"},
+    {kMerge, "Merging", kCannotStart, kNoRetriesLeft, "Failed", kDeletePods | kFinish, "MergeFailed"},
+    {kMerge, "Merging", kSucceeded, kComplete, "Succeeded", kFinish, "Succeeded"},
+    {kMerge, "Merging", kSucceeded, kPartial, "Succeeded", kFinish, "PartiallySucceeded"},
+    {kMerge, "Merging", kFailed, kRetriesLeft, "Merging", kNextAttempt | kRequeue, "MergeFailed"},
+    {kMerge, "Merging", kFailed, kNoRetriesLeft, "Failed", kFinish, "MergeFailed"},
+};
+
+bool ListHas(const char* list, const std::string& phase) {
+  const std::string text = list;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find('|', start), text.size());
+    if (text.compare(start, end - start, phase) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+const std::vector<Transition>& LifecycleTable() { return kTable; }
+
+const Transition* FindTransition(Subject subject, const std::string& phase, Observation observed,
+                                 const std::vector<Guard>& holding) {
+  for (const auto& t : kTable) {
+    if (t.subject != subject || t.observed != observed || !ListHas(t.from, phase)) continue;
+    if (t.guard == kAlways || std::find(holding.begin(), holding.end(), t.guard) != holding.end()) return &t;
+  }
+  return nullptr;
+}
+
+const char* SubjectName(Subject subject) {
+  switch (subject) {
+    case kBuild: return "build";
+    case kPlatform: return "platform";
+    case kMerge: return "merge";
+  }
+  return "";
+}
+
+const char* ObservationName(Observation o) {
+  switch (o) {
+    case kNewBuild: return "new build ID";
+    case kOtherBuildRunning: return "another build's pods run";
+    case kSpecInvalid: return "spec or Secret invalid";
+    case kSpecFixed: return "spec valid again";
+    case kQueueFull: return "concurrency cap reached";
+    case kAdmitted: return "slot free";
+    case kTimedOut: return "timeout ran out";
+    case kPlatformFailed: return "a platform failed";
+    case kNoneSucceeded: return "all finished, none succeeded";
+    case kPlatformsDone: return "all finished, some succeeded";
+    case kTtlExpired: return "TTL ran out";
+    case kBackingOff: return "backing off";
+    case kNotCreated: return "no pod yet";
+    case kCreateRequested: return "pod asked for, not seen";
+    case kUnbound: return "pod not scheduled yet";
+    case kWaitingForNodes: return "no node fits yet";
+    case kSchedulingDeadline: return "no node fits by the deadline";
+    case kRunning: return "pod running";
+    case kStuck: return "container waiting";
+    case kCannotStart: return "container cannot start";
+    case kSucceeded: return "pod ended with a digest";
+    case kFailed: return "pod failed";
+    case kCancelled: return "another platform failed";
+  }
+  return "";
+}
+
+const char* GuardName(Guard g) {
+  switch (g) {
+    case kAlways: return "";
+    case kRetriesLeft: return "retries left";
+    case kNoRetriesLeft: return "no retries left";
+    case kFallback: return "emulation Fallback";
+    case kNoFallback: return "no fallback";
+    case kNodesExist: return "nodes exist";
+    case kNoNodes: return "no Ready node";
+    case kAllPlatforms: return "AllPlatforms";
+    case kComplete: return "every platform built";
+    case kPartial: return "some platforms failed";
+  }
+  return "";
+}
+
+std::string EffectNames(unsigned effects) {
+  static const std::pair<Effect, const char*> kNames[] = {{kCreatePod, "create pod"}, {kDeletePods, "delete pods"},
+                                                          {kNextAttempt, "next attempt"}, {kFinish, "finish"},
+                                                          {kRequeue, "requeue"}};
+  std::string out;
+  for (const auto& [e, name] : kNames) {
+    if (effects & e) out += (out.empty() ? "" : ", ") + std::string(name);
+  }
+  return out;
+}
+
+std::string LifecycleMarkdown() {
+  std::string out = "| subject | from | observed | guard | to | effects | event |\n| --- | --- | --- | --- | --- | --- | --- |\n";
+  auto cell = [](const std::string& s) {
+    if (s.empty()) return std::string("(same)");
+    std::string c;
+    for (char ch : s) c += ch == '|' ? std::string(", ") : std::string(1, ch);
+    return c;
+  };
+  for (const auto& t : kTable) {
+    out += "| " + std::string(SubjectName(t.subject)) + " | " + cell(t.from) + " | " + ObservationName(t.observed) +
+           " | " + GuardName(t.guard) + " | " + cell(t.to) + " | " + EffectNames(t.effects) + " | " + t.event + " |\n";
+  }
+  return out;
+}
+
+}  // namespace ibo::controller

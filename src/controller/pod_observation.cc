@@ -1,0 +1,104 @@
+#include "controller/pod_observation.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "registry/reference.h"
+
+namespace ibo::controller {
+namespace {
+
+std::string Trim(std::string s) {
+  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+std::string BuildNoDigest(const std::string& message) {
+  return "the build container ended without an image digest (termination message \"" + Bounded(message, 120) + "\")";
+}
+
+std::string MergeNoDigest(const std::string& message) {
+  return "the merge pod ended without an index digest: \"" + Bounded(message, 120) + "\"";
+}
+
+// Why a failed pod failed: the fetching init container first (a clone that failed), then the
+// role's container; reason and the tail of the message.
+std::string FailureOf(const api::PodView& pod, const std::string& container) {
+  for (const auto& cs : pod.init_containers) {
+    if (!cs.terminated || cs.exit_code == 0) continue;
+    const std::string msg = Trim(cs.terminated_message);
+    return "init container " + cs.name + " failed (" + cs.terminated_reason + ")" + (msg.empty() ? "" : ": " + Bounded(msg));
+  }
+  const api::ContainerView* c = pod.Container(container);
+  const std::string reason = c ? c->terminated_reason : "";
+  const std::string msg = c ? Trim(c->terminated_message) : "";
+  if (msg.empty() && reason.empty()) {
+    return "the pod failed" + (pod.reason.empty() ? "" : " (" + pod.reason + ")") +
+           (pod.message.empty() ? "" : ": " + Bounded(pod.message));
+  }
+  return "container " + container + " failed" + (reason.empty() ? "" : " (" + reason + ")") + (msg.empty() ? "" : ": " + Bounded(msg));
+}
+
+// A container that cannot start: a permanent problem (a bad image name, a missing Secret key)
+// fails the attempt; an image pull that backs off is said and waited on.
+bool StuckContainer(const api::PodView& pod, PodReport& report) {
+  for (const auto* list : {&pod.init_containers, &pod.containers}) {
+    for (const auto& cs : *list) {
+      const std::string& reason = cs.waiting_reason;
+      if (reason.empty() || reason == "ContainerCreating" || reason == "PodInitializing") continue;
+      const bool permanent = reason == "InvalidImageName" || reason == "CreateContainerConfigError" ||
+                             reason == "CreateContainerError";
+      report.observed = permanent ? Observation::kCannotStart : Observation::kStuck;
+      report.what = "container " + cs.name + " is waiting (" + reason + ")" +
+                    (cs.waiting_message.empty() ? "" : ": " + Bounded(cs.waiting_message, 200));
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+const PodRole kBuildRole{"build", BuildNoDigest};
+const PodRole kMergeRole{"merge", MergeNoDigest};
+
+std::string Bounded(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  return "..." + s.substr(s.size() - n);
+}
+
+bool IsDigest(const std::string& s) {
+  return s.rfind("sha256:", 0) == 0 && registry::ValidateDigest(s).ok();
+}
+
+PodReport ObservePod(const api::PodView& pod, const PodRole& role) {
+  PodReport report;
+  report.node = pod.node_name;
+  if (pod.phase == "Succeeded") {
+    const api::ContainerView* c = pod.Container(role.container);
+    const std::string message = c ? Trim(c->terminated_message) : "";
+    if (IsDigest(message)) {
+      report.observed = Observation::kSucceeded;
+      report.digest = message;
+    } else {
+      report.observed = Observation::kFailed;
+      report.what = role.no_digest(message);
+    }
+    return report;
+  }
+  if (pod.phase == "Failed") {
+    report.observed = Observation::kFailed;
+    report.what = FailureOf(pod, role.container);
+    return report;
+  }
+  if (pod.node_name.empty()) {
+    report.observed = Observation::kUnbound;
+    return report;
+  }
+  if (!StuckContainer(pod, report)) report.observed = Observation::kRunning;
+  return report;
+}
+
+}  // namespace ibo::controller

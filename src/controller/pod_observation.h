@@ -1,0 +1,36 @@
+// What a build or merge pod says, reduced to one Observation of the lifecycle table and the
+// words that explain it: a digest, why it failed, or which container waits for what.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/object_views.h"
+#include "controller/lifecycle.h"
+
+namespace ibo::controller {
+
+struct PodReport {
+  Observation observed = Observation::kNotCreated;
+  std::string node;    // where the pod runs, when bound
+  std::string digest;  // kSucceeded
+  std::string what;    // kFailed, kStuck, kCannotStart: the cause, for messages and events
+};
+
+// The role's container ("build" or "merge") and how a success without a digest is worded.
+struct PodRole {
+  const char* container;
+  std::string (*no_digest)(const std::string& termination_message);
+};
+extern const PodRole kBuildRole;
+extern const PodRole kMergeRole;
+
+// A pod that exists (not terminating). Scheduling (kUnbound vs kWaitingForNodes and the
+// deadline) is the caller's to refine: it knows the nodes and the clock.
+PodReport ObservePod(const api::PodView& pod, const PodRole& role);
+
+// The tail of a long text, which says most in a log.
+std::string Bounded(const std::string& s, size_t n = 300);
+bool IsDigest(const std::string& s);
+
+}  // namespace ibo::controller

@@ -1,0 +1,158 @@
+#include "controller/reconcile_adapter.h"
+
+#include <spdlog/spdlog.h>
+
+#include "kube/object_cache.h"
+
+namespace ibo::controller {
+
+using kube::Json;
+
+ReconcileAdapter::ReconcileAdapter(kube::Client& client, kube::EventRecorder& recorder, ControllerObserver& observer,
+                                   const OperatorSettings& settings, AdapterListers listers)
+    : client_(client), recorder_(recorder), observer_(observer), settings_(settings), listers_(listers) {}
+
+Status ReconcileAdapter::Reconcile(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after) {
+  kube::ObjectPtr cached = listers_.imagebuilds.Get(key);
+  if (!cached) {  // deleted: the garbage collector removes what it owned
+    std::lock_guard lock(admitted_mu_);
+    admitted_.erase(key);
+    return Status::Ok();
+  }
+  Json object = *cached;
+  if (!object.contains("kind")) object["kind"] = api::kKind;
+  if (!object.contains("apiVersion")) object["apiVersion"] = api::kApiVersion;
+  std::unique_lock<std::mutex> admission;
+  auto input = Gather(key, object, admission);
+  if (!input.ok()) return input.status();
+  const Actions actions = controller::Reconcile(*input);
+  IBO_RETURN_IF_ERROR(Apply(key, object, input->imagebuild.status, actions));
+  if (requeue_after) *requeue_after = actions.requeue_after;
+  return Status::Ok();
+}
+
+StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const Json& object,
+                                                  std::unique_lock<std::mutex>& admission) {
+  ReconcileInput input;
+  input.imagebuild = api::DecodeImageBuild(object);
+  const auto& meta = input.imagebuild.metadata;
+  for (const auto& pod : listers_.pods.ByIndex(kube::indexes::kOwnerUid, meta.uid)) input.pods.push_back(api::DecodePod(*pod));
+  for (const auto& cm : listers_.config_maps.ByIndex(kube::indexes::kOwnerUid, meta.uid)) {
+    input.config_maps.push_back(api::DecodeConfigMap(*cm));
+  }
+  for (const auto& node : listers_.nodes.List()) input.nodes.push_back(api::DecodeNode(*node));
+  input.now = std::chrono::system_clock::now();
+  input.settings = &settings_;
+  // Admissions to the concurrency cap are decided one at a time, counting both what the cache
+  // shows and what this process admitted but the cache may not show yet.
+  const auto& status = input.imagebuild.status;
+  if (settings_.max_concurrent_builds > 0 && !IsActive(status) && status.phase != api::BuildPhase::kSucceeded) {
+    admission = std::unique_lock(admission_mu_);
+  }
+  std::set<std::string> active;
+  for (const auto& other : listers_.imagebuilds.List()) {
+    api::ImageBuildStatus other_status;
+    from_json(other->value("status", Json::object()), other_status);
+    if (IsActive(other_status)) active.insert(kube::ObjectKey(*other));
+  }
+  {
+    std::lock_guard lock(admitted_mu_);
+    active.insert(admitted_.begin(), admitted_.end());
+  }
+  active.erase(key);
+  input.other_active_builds = static_cast<int>(active.size());
+  if (input.imagebuild.spec_error.ok()) IBO_RETURN_IF_ERROR(AddSecretFacts(meta.namespace_, input));
+  return input;
+}
+
+Status ReconcileAdapter::AddSecretFacts(const std::string& ns, ReconcileInput& input) {
+  for (const auto& name : ReferencedSecrets(input.imagebuild.spec)) {
+    // Existence, type and key names only: the data is dropped here and goes nowhere.
+    auto secret = client_.Get(kube::resources::kSecrets, ns, name);
+    SecretFacts facts;
+    if (secret.ok()) {
+      facts.exists = true;
+      facts.type = secret->value("type", "Opaque");
+      if (secret->contains("data") && (*secret)["data"].is_object()) {
+        for (const auto& item : (*secret)["data"].items()) facts.keys.push_back(item.key());
+      }
+    } else if (secret.status().code() != StatusCode::kNotFound) {
+      return secret.status();
+    }
+    input.secrets[name] = facts;
+  }
+  return Status::Ok();
+}
+
+Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const std::string& uid, const Json& wanted) {
+  const std::string ns = owner["metadata"].value("namespace", "");
+  auto created = client_.Create(kube::resources::kConfigMaps, ns, wanted);
+  if (created.ok()) return Status::Ok();
+  if (created.status().code() != StatusCode::kAlreadyExists) return created.status();
+  const std::string name = wanted["metadata"]["name"];
+  auto existing = client_.Get(kube::resources::kConfigMaps, ns, name);
+  if (!existing.ok()) return existing.status();
+  const auto decision = DecideExistingConfigMap(api::DecodeConfigMap(*existing), wanted, uid);
+  switch (decision.kind) {
+    case ExistingConfigMapDecision::Kind::kConflict:
+      recorder_.Record(owner, "Warning", "ConfigMapConflict", decision.message);
+      return FailedPrecondition(decision.message);
+    case ExistingConfigMapDecision::Kind::kUpdate: {
+      // An update with the resourceVersion read above: a concurrent change conflicts and is retried.
+      Json refreshed = *existing;
+      refreshed["data"] = wanted["data"];
+      return client_.Update(kube::resources::kConfigMaps, ns, refreshed).status();
+    }
+    case ExistingConfigMapDecision::Kind::kLeave: break;
+  }
+  return Status::Ok();
+}
+
+Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const api::ImageBuildStatus& before,
+                               const Actions& actions) {
+  const std::string ns = object["metadata"].value("namespace", "");
+  if (actions.apply_config_map) {
+    IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), *actions.apply_config_map));
+  }
+  for (const auto& pod : actions.create_pods) {
+    auto created = client_.Create(kube::resources::kPods, ns, pod);
+    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
+      recorder_.Record(object, "Warning", "PodCreateFailed", created.status().message());
+      return created.status();
+    }
+    spdlog::info("{}: created {} pod {}", key, pod["metadata"]["labels"].value(api::labels::kRole, ""),
+                 pod["metadata"]["name"].get<std::string>());
+  }
+  for (const auto& name : actions.delete_pods) {
+    Status s = client_.Delete(kube::resources::kPods, ns, name);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    spdlog::info("{}: deleted pod {}", key, name);
+  }
+  if (actions.status) IBO_RETURN_IF_ERROR(WriteStatus(key, object, before, *actions.status));
+  // Only now: a status write that lost a conflict is decided again, events and all.
+  for (const auto& e : actions.events) {
+    spdlog::info("{}: {} {}: {}", key, e.type, e.reason, e.message);
+    recorder_.Record(object, e.type, e.reason, e.message);
+  }
+  for (const auto& o : actions.outcomes) observer_.OutcomeRecorded(o);
+  return Status::Ok();
+}
+
+Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object, const api::ImageBuildStatus& before,
+                                     const api::ImageBuildStatus& after) {
+  Json updated = object;
+  updated["status"] = after;
+  auto result = client_.Update(kImageBuildResource, object["metadata"].value("namespace", ""), updated, "status");
+  if (!result.ok()) return result.status();
+  {
+    std::lock_guard lock(admitted_mu_);
+    if (IsActive(after)) admitted_.insert(key);
+    else admitted_.erase(key);
+  }
+  // A slot under the concurrency cap came free: queued builds need not wait for their requeue.
+  if (IsActive(before) && !IsActive(after) && settings_.max_concurrent_builds > 0 && on_slot_freed_) on_slot_freed_();
+  spdlog::info("{}: status phase {}", key, api::BuildPhaseName(after.PhaseOrPending()));
+  return Status::Ok();
+}
+
+}  // namespace ibo::controller

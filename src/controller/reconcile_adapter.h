@@ -1,0 +1,60 @@
+// The thin I/O around the pure decision for one ImageBuild: read its inputs from listers (and
+// the Secrets' key names from the API), run Reconcile(), and apply the actions in a fixed order:
+// creates, deletes, the status write, then the events and outcomes that explain that status.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "controller/controller_observer.h"
+#include "controller/reconcile.h"
+#include "kube/client.h"
+#include "kube/event_recorder.h"
+#include "kube/lister.h"
+
+namespace ibo::controller {
+
+// The ImageBuild resource, for the kube client; the client library itself names no product type.
+inline const kube::ResourceType kImageBuildResource{api::kGroup, "v1alpha1", "imagebuilds", true};
+
+struct AdapterListers {
+  const kube::Lister& imagebuilds;
+  const kube::Lister& pods;         // indexed by owner UID (kube::indexes::kOwnerUid)
+  const kube::Lister& config_maps;  // likewise
+  const kube::Lister& nodes;
+};
+
+class ReconcileAdapter {
+ public:
+  ReconcileAdapter(kube::Client& client, kube::EventRecorder& recorder, ControllerObserver& observer,
+                   const OperatorSettings& settings, AdapterListers listers);
+
+  // Reconciles one "namespace/name"; the requeue the decision asked for.
+  Status Reconcile(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
+  // Called when a slot under --max-concurrent-builds came free.
+  void OnSlotFreed(std::function<void()> callback) { on_slot_freed_ = std::move(callback); }
+
+ private:
+  StatusOr<ReconcileInput> Gather(const std::string& key, const kube::Json& object, std::unique_lock<std::mutex>& admission);
+  Status AddSecretFacts(const std::string& ns, ReconcileInput& input);
+  Status ApplyConfigMap(const kube::Json& owner, const std::string& uid, const kube::Json& wanted);
+  Status Apply(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before, const Actions& actions);
+  Status WriteStatus(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before,
+                     const api::ImageBuildStatus& after);
+
+  kube::Client& client_;
+  kube::EventRecorder& recorder_;
+  ControllerObserver& observer_;
+  const OperatorSettings& settings_;
+  AdapterListers listers_;
+  std::function<void()> on_slot_freed_;
+  std::mutex admission_mu_;  // one admission decision at a time under --max-concurrent-builds
+  std::mutex admitted_mu_;
+  std::set<std::string> admitted_;  // keys this process made active, ahead of the cache
+};
+
+}  // namespace ibo::controller

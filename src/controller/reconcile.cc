@@ -122,7 +122,9 @@ void Decision::Event(const std::string& reason_text, const std::string& text) {
 const Transition& Decision::Step(Subject subject, const std::string& phase, Observation observed,
                                  const std::vector<Guard>& holding) {
   const Transition* t = FindTransition(subject, phase, observed, holding);
-  return t ? *t : kNoTransition;
+  if (!t) return kNoTransition;
+  actions.transitions.push_back(t);
+  return *t;
 }
 
 void Decision::DeleteUnfinishedPods(const std::string& role, const std::string& only_name) {

@@ -12,6 +12,7 @@
 #include "api/imagebuild.h"
 #include "api/object_views.h"
 #include "controller/build_pods.h"
+#include "controller/lifecycle.h"
 
 namespace ibo::controller {
 
@@ -54,6 +55,7 @@ struct Actions {
   std::vector<EventAction> events;              // explain the status: recorded after it is written
   std::vector<Outcome> outcomes;                // likewise, once the status is written
   std::optional<std::chrono::milliseconds> requeue_after;
+  std::vector<const Transition*> transitions;  // the lifecycle rows this pass took, in order
 };
 
 // The Secrets an ImageBuild's spec references, so the adapter can look them up.

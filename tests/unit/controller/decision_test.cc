@@ -1,0 +1,137 @@
+// Scenarios of the decision written after the lifecycle table (no golden trace): the emulated
+// group as one unit, and a merge pod whose container cannot start.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "unit/controller/decision_fixture.h"
+
+namespace ibo::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace decision_testing;
+
+class DecisionTest : public DecisionFixture {
+ public:
+  void TestBody() override {}  // also used as a fresh fixture inside a test
+
+  void Unschedulable(Json* pod) {
+    (*pod)["status"]["conditions"] =
+        Json::array({{{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"}}});
+  }
+  void Waiting(Json* pod, const std::string& container, const std::string& reason, const std::string& message) {
+    (*pod)["spec"]["nodeName"] = "n-amd64";
+    (*pod)["status"] = {{"phase", "Pending"},
+                        {"containerStatuses", Json::array({{{"name", container},
+                                                            {"state", {{"waiting", {{"reason", reason}, {"message", message}}}}}}})}};
+  }
+  void ToMerging() {
+    Step();
+    End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+    End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+    Step();
+  }
+  bool Said(const Actions& a, const std::string& reason, const std::string& part) {
+    for (const auto& e : a.events) {
+      if (e.reason == reason && e.message.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::string ReadyMessage() {
+    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == "Ready") return c.value("message", "");
+    return "";
+  }
+};
+
+// The emulated group used to be its first platform: at the scheduling deadline only that one
+// failed, and the others stayed Pending until the build's timeout.
+TEST_F(DecisionTest, AnUnschedulableEmulatedGroupFailsEveryPlatformAtTheDeadline) {
+  for (const char* policy : {"AllPlatforms", "AvailablePlatforms"}) {
+    SCOPED_TRACE(policy);
+    DecisionTest t;
+    t.ib["spec"]["emulation"] = "Always";
+    t.ib["spec"]["failurePolicy"] = policy;
+    t.ib["spec"]["schedulingTimeout"] = "5m";
+    t.Step();
+    ASSERT_EQ(t.pods.size(), 1u);
+    t.Unschedulable(&t.pods[0]);
+    t.Step();
+    for (const auto& ps : t.ib["status"]["platforms"]) {
+      EXPECT_EQ(ps["message"], "the build pod cannot be scheduled yet") << ps.dump();
+    }
+    t.now += 6min;
+    const Actions a = t.Step();
+    for (const auto& ps : t.ib["status"]["platforms"]) {
+      EXPECT_EQ(ps["phase"], "Failed") << ps.dump();
+      EXPECT_NE(ps["message"].get<std::string>().find("not scheduled within 300s"), std::string::npos);
+    }
+    EXPECT_TRUE(t.Said(a, "NoNodesForPlatform", "linux/amd64"));
+    EXPECT_TRUE(t.Said(a, "NoNodesForPlatform", "linux/arm64"));
+    EXPECT_EQ(t.ib["status"]["phase"], "Failed");  // at the deadline, not at the timeout
+    EXPECT_TRUE(t.pods.empty());
+  }
+}
+
+TEST_F(DecisionTest, AnEmulatedGroupRetriesAsOneUnit) {
+  ib["spec"]["emulation"] = "Always";
+  Step();
+  End(&pods[0], "Failed", "build", "qemu: uncaught target signal 11");
+  Step();
+  for (const auto& ps : ib["status"]["platforms"]) {
+    EXPECT_EQ(ps["attempt"], 2);
+    EXPECT_EQ(ps["phase"], "Pending");
+  }
+  now += 11s;
+  const Actions a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);  // one pod for both, again
+  EXPECT_EQ(a.create_pods[0]["metadata"]["labels"]["imagebuild.io/attempt"], "2");
+}
+
+TEST_F(DecisionTest, AnOldSplitEmulatedStatusFollowsItsLead) {
+  ib["spec"]["emulation"] = "Always";
+  Step();
+  ib["status"]["platforms"][0]["phase"] = "Failed";  // as the old decision left it
+  ib["status"]["platforms"][0]["message"] = "no node";
+  Step();
+  EXPECT_EQ(ib["status"]["platforms"][1]["phase"], "Failed");
+  EXPECT_EQ(ib["status"]["phase"], "Failed");
+}
+
+TEST_F(DecisionTest, AMergePodThatCannotStartFailsTheAttemptAtOnceAndQuotesTheKubelet) {
+  for (const char* reason : {"CreateContainerConfigError", "CreateContainerError", "InvalidImageName"}) {
+    SCOPED_TRACE(reason);
+    DecisionTest t;
+    t.ToMerging();
+    Json* merge = t.PodFor("merge");
+    const std::string first = (*merge)["metadata"]["name"];
+    t.Waiting(merge, "merge", reason, "container has runAsNonRoot and image will run as root");
+    const Actions a = t.Step();
+    EXPECT_NE(std::find(a.delete_pods.begin(), a.delete_pods.end(), first), a.delete_pods.end());
+    EXPECT_EQ(t.ib["status"]["phase"], "Merging");
+    EXPECT_EQ(t.ib["status"]["mergeAttempt"], 2);
+    EXPECT_TRUE(t.Said(a, "MergeFailed", std::string("(") + reason + "): container has runAsNonRoot"));
+    EXPECT_EQ(a.events[0].type, "Warning");
+    EXPECT_NE(t.ReadyMessage().find(reason), std::string::npos) << t.ReadyMessage();
+    // Through the merge's retries: the second attempt is final with retries: 1.
+    t.now += 11s;
+    ASSERT_EQ(t.Step().create_pods.size(), 1u);
+    t.Waiting(t.PodFor("merge"), "merge", reason, "still");
+    t.Step();
+    EXPECT_EQ(t.ib["status"]["phase"], "Failed");
+    EXPECT_NE(t.ReadyMessage().find(reason), std::string::npos);
+  }
+}
+
+TEST_F(DecisionTest, AMergeImagePullBackOffIsSaidAndWaitedOn) {
+  ToMerging();
+  Waiting(PodFor("merge"), "merge", "ImagePullBackOff", "Back-off pulling image \"imagebuild-operator:test\"");
+  const Actions a = Step();
+  EXPECT_TRUE(a.delete_pods.empty());
+  EXPECT_EQ(ib["status"]["phase"], "Merging");
+  EXPECT_NE(ReadyMessage().find("ImagePullBackOff"), std::string::npos) << ReadyMessage();
+  EXPECT_FALSE(ib["status"].contains("mergeAttempt") && ib["status"]["mergeAttempt"] != 1);
+}
+
+}  // namespace
+}  // namespace ibo::controller

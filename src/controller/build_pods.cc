@@ -151,97 +151,136 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
 }
 
+namespace {
+
+// What one build pod builds, whichever the strategy.
+struct BuildTarget {
+  std::string platform_list;  // os/arch[,os/arch...]
+  std::string slug;           // for labels, cache tags and staging tags
+  std::string dockerfile;
+  std::string context;
+  std::string builder_image;
+};
+
+// BuildKit rootless as its upstream documents for Kubernetes: no process sandbox, state in an
+// emptyDir, unconfined seccomp and AppArmor.
+Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volumes, Json& mounts, Json& env,
+                       Json& annotations) {
+  const auto& spec = ctx.spec;
+  volumes.push_back({{"name", "buildkitd"}, {"emptyDir", Json::object()}});
+  mounts.push_back({{"name", "buildkitd"}, {"mountPath", "/home/user/.local/share/buildkit"}});
+  env.push_back({{"name", "BUILDKITD_FLAGS"},
+                 {"value", std::string("--oci-worker-no-process-sandbox") +
+                               (ctx.has_config_map ? std::string(" --config ") + kRegistryConfigDir + "/buildkitd.toml" : "")}});
+  Json args = {"build", "--frontend", "dockerfile.v0", "--local", "context=" + t.context, "--local",
+               "dockerfile=" + t.context, "--opt", "filename=" + t.dockerfile, "--opt", "platform=" + t.platform_list};
+  for (const auto& [k, v] : spec.build_args) { args.push_back("--opt"); args.push_back("build-arg:" + k + "=" + v); }
+  if (!spec.target.empty()) { args.push_back("--opt"); args.push_back("target=" + spec.target); }
+  for (const auto& s : spec.build_secrets) {
+    args.push_back("--secret");
+    args.push_back("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
+  }
+  args.push_back("--output");
+  // OCI media types (BuildKit defaults to Docker's), so the merged index is an OCI index, as
+  // status.manifest.mediaType records; buildah pushes OCI by default.
+  args.push_back("type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true");
+  if (!spec.cache_repository.empty() && !spec.cache_disabled) {
+    args.push_back("--import-cache");
+    args.push_back("type=registry,ref=" + CacheRef(spec, t.slug));
+    args.push_back("--export-cache");
+    args.push_back("type=registry,ref=" + CacheRef(spec, t.slug) + ",mode=max");
+  }
+  args.push_back("--metadata-file");
+  args.push_back("/tmp/metadata.json");
+  const std::string script =
+      "set -eu\n"
+      "buildctl-daemonless.sh \"$@\"\n"
+      "sed -n 's/.*\"containerimage.digest\": *\"\\(sha256:[0-9a-f]*\\)\".*/\\1/p' /tmp/metadata.json "
+      "| head -n1 > /dev/termination-log\n"
+      "cat /dev/termination-log\n";
+  Json command = {"sh", "-c", script, "build"};
+  for (auto& a : args) command.push_back(a);
+  annotations["container.apparmor.security.beta.kubernetes.io/build"] = "unconfined";
+  return {{"name", "build"},
+          {"image", t.builder_image},
+          {"command", command},
+          {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}, {"seccompProfile", {{"type", "Unconfined"}}}}}};
+}
+
+// buildah cannot push by digest alone: it pushes a staging tag and reports the digest.
+Json BuildahContainer(const BuildContext& ctx, const BuildTarget& t, Json& env) {
+  const auto& spec = ctx.spec;
+  const std::string staging = spec.image + ":imagebuild-" + ctx.build_id + "-" + t.slug;
+  // containers/image trusts the *.crt files of --cert-dir for every registry it reaches.
+  const std::string cert_dir = ctx.settings->registry_ca_pem.empty() ? "" : std::string(" --cert-dir ") + kRegistryConfigDir;
+  std::string script = "set -eu\nbuildah build --storage-driver=vfs --isolation=chroot" + cert_dir + " --platform " +
+                       ShellQuote(t.platform_list) + " -f " + ShellQuote(t.context + "/" + t.dockerfile);
+  for (const auto& [k, v] : spec.build_args) script += " --build-arg " + ShellQuote(k + "=" + v);
+  if (!spec.target.empty()) script += " --target " + ShellQuote(spec.target);
+  for (const auto& s : spec.build_secrets) {
+    script += " --secret " + ShellQuote("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
+  }
+  if (!spec.cache_repository.empty() && !spec.cache_disabled) {
+    script += " --layers --cache-from " + ShellQuote(spec.cache_repository) + " --cache-to " + ShellQuote(spec.cache_repository);
+  }
+  script += " -t " + ShellQuote(staging) + " " + ShellQuote(t.context) + "\n";
+  script += "buildah push --storage-driver=vfs" + cert_dir + " --digestfile /tmp/digest " + ShellQuote(staging) + "\n";
+  script += "cat /tmp/digest > /dev/termination-log\ncat /dev/termination-log\n";
+  if (ctx.has_config_map) {
+    env.push_back({{"name", "CONTAINERS_REGISTRIES_CONF"}, {"value", std::string(kRegistryConfigDir) + "/registries.conf"}});
+  }
+  env.push_back({{"name", "BUILDAH_ISOLATION"}, {"value", "chroot"}});
+  return {{"name", "build"},
+          {"image", t.builder_image},
+          {"command", {"sh", "-c", script}},
+          {"securityContext", {{"capabilities", {{"add", {"SETUID", "SETGID"}}}}}}};
+}
+
+// A native build goes to nodes of its architecture; an emulated one to any Linux node.
+void Place(Json& pod_spec, const PlatformSpec& first, bool emulated) {
+  if (emulated) {
+    pod_spec["nodeSelector"] = {{"kubernetes.io/os", "linux"}};
+    return;
+  }
+  Json selector = {{"kubernetes.io/os", first.os}, {"kubernetes.io/arch", first.arch}};
+  for (const auto& [k, v] : first.node_selector) selector[k] = v;
+  pod_spec["nodeSelector"] = selector;
+  if (!first.tolerations.empty()) pod_spec["tolerations"] = first.tolerations;
+  if (!first.affinity.is_null()) pod_spec["affinity"] = first.affinity;
+}
+
+BuildTarget TargetOf(const BuildContext& ctx, const std::vector<const PlatformSpec*>& platforms, bool emulated) {
+  const auto& spec = ctx.spec;
+  const PlatformSpec& first = *platforms.front();
+  BuildTarget t;
+  t.slug = emulated && platforms.size() > 1 ? "multi" : first.Slug();
+  for (const auto* p : platforms) t.platform_list += (t.platform_list.empty() ? "" : ",") + p->platform;
+  t.dockerfile = first.dockerfile.empty() ? spec.dockerfile : first.dockerfile;
+  t.context = std::string(kWorkspace) + "/src/" + spec.context_dir;
+  t.builder_image = !spec.builder_image.empty() ? spec.builder_image
+                    : spec.strategy == Strategy::kBuildKit ? ctx.settings->buildkit_image
+                                                           : ctx.settings->buildah_image;
+  return t;
+}
+
+}  // namespace
+
 Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& platforms, bool emulated,
               const std::string& pod_name, int attempt) {
   const auto& spec = ctx.spec;
   const PlatformSpec& first = *platforms.front();
+  const BuildTarget target = TargetOf(ctx, platforms, emulated);
   Json metadata = Metadata(ctx, pod_name, "build");
-  std::string platform_list, slug = emulated && platforms.size() > 1 ? "multi" : first.Slug();
-  for (const auto* p : platforms) platform_list += (platform_list.empty() ? "" : ",") + p->platform;
-  metadata["labels"][labels::kPlatform] = slug;
+  metadata["labels"][labels::kPlatform] = target.slug;
   metadata["labels"][labels::kAttempt] = std::to_string(attempt);
-  metadata["annotations"] = {{"imagebuild.io/platforms", platform_list}};
+  metadata["annotations"] = {{"imagebuild.io/platforms", target.platform_list}};
 
-  Json volumes = Json::array(), mounts = Json::array();
+  Json volumes = Json::array(), mounts = Json::array(), env = Json::array();
   AddCommonVolumes(ctx, volumes, mounts, true);
-  const std::string dockerfile = first.dockerfile.empty() ? spec.dockerfile : first.dockerfile;
-  const std::string context = std::string(kWorkspace) + "/src/" + spec.context_dir;
-  Json env = Json::array();
-  Json container;
-  const std::string builder_image = !spec.builder_image.empty() ? spec.builder_image
-                                    : spec.strategy == Strategy::kBuildKit ? ctx.settings->buildkit_image
-                                                                           : ctx.settings->buildah_image;
   if (!spec.push_secret.empty()) env.push_back({{"name", "DOCKER_CONFIG"}, {"value", kPushConfigDir}});
-
-  if (spec.strategy == Strategy::kBuildKit) {
-    // BuildKit rootless as its upstream documents for Kubernetes: no process sandbox, state in an
-    // emptyDir, unconfined seccomp and AppArmor.
-    volumes.push_back({{"name", "buildkitd"}, {"emptyDir", Json::object()}});
-    mounts.push_back({{"name", "buildkitd"}, {"mountPath", "/home/user/.local/share/buildkit"}});
-    env.push_back({{"name", "BUILDKITD_FLAGS"},
-                   {"value", std::string("--oci-worker-no-process-sandbox") +
-                                 (ctx.has_config_map ? std::string(" --config ") + kRegistryConfigDir + "/buildkitd.toml" : "")}});
-    Json args = {"build", "--frontend", "dockerfile.v0", "--local", "context=" + context, "--local",
-                 "dockerfile=" + context, "--opt", "filename=" + dockerfile, "--opt", "platform=" + platform_list};
-    for (const auto& [k, v] : spec.build_args) { args.push_back("--opt"); args.push_back("build-arg:" + k + "=" + v); }
-    if (!spec.target.empty()) { args.push_back("--opt"); args.push_back("target=" + spec.target); }
-    for (const auto& s : spec.build_secrets) {
-      args.push_back("--secret");
-      args.push_back("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
-    }
-    args.push_back("--output");
-    // OCI media types (BuildKit defaults to Docker's), so the merged index is an OCI index, as
-    // status.manifest.mediaType records; buildah pushes OCI by default.
-    args.push_back("type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true");
-    if (!spec.cache_repository.empty() && !spec.cache_disabled) {
-      args.push_back("--import-cache");
-      args.push_back("type=registry,ref=" + CacheRef(spec, slug));
-      args.push_back("--export-cache");
-      args.push_back("type=registry,ref=" + CacheRef(spec, slug) + ",mode=max");
-    }
-    args.push_back("--metadata-file");
-    args.push_back("/tmp/metadata.json");
-    const std::string script =
-        "set -eu\n"
-        "buildctl-daemonless.sh \"$@\"\n"
-        "sed -n 's/.*\"containerimage.digest\": *\"\\(sha256:[0-9a-f]*\\)\".*/\\1/p' /tmp/metadata.json "
-        "| head -n1 > /dev/termination-log\n"
-        "cat /dev/termination-log\n";
-    Json command = {"sh", "-c", script, "build"};
-    for (auto& a : args) command.push_back(a);
-    container = {{"name", "build"},
-                 {"image", builder_image},
-                 {"command", command},
-                 {"securityContext",
-                  {{"runAsUser", 1000}, {"runAsGroup", 1000}, {"seccompProfile", {{"type", "Unconfined"}}}}}};
-    metadata["annotations"]["container.apparmor.security.beta.kubernetes.io/build"] = "unconfined";
-  } else {
-    // buildah cannot push by digest alone: it pushes a staging tag and reports the digest.
-    const std::string staging = spec.image + ":imagebuild-" + ctx.build_id + "-" + slug;
-    // containers/image trusts the *.crt files of --cert-dir for every registry it reaches.
-    const std::string cert_dir = ctx.settings->registry_ca_pem.empty() ? "" : std::string(" --cert-dir ") + kRegistryConfigDir;
-    std::string script = "set -eu\nbuildah build --storage-driver=vfs --isolation=chroot" + cert_dir + " --platform " +
-                         ShellQuote(platform_list) + " -f " + ShellQuote(context + "/" + dockerfile);
-    for (const auto& [k, v] : spec.build_args) script += " --build-arg " + ShellQuote(k + "=" + v);
-    if (!spec.target.empty()) script += " --target " + ShellQuote(spec.target);
-    for (const auto& s : spec.build_secrets) {
-      script += " --secret " + ShellQuote("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
-    }
-    if (!spec.cache_repository.empty() && !spec.cache_disabled) {
-      script += " --layers --cache-from " + ShellQuote(spec.cache_repository) + " --cache-to " + ShellQuote(spec.cache_repository);
-    }
-    script += " -t " + ShellQuote(staging) + " " + ShellQuote(context) + "\n";
-    script += "buildah push --storage-driver=vfs" + cert_dir + " --digestfile /tmp/digest " + ShellQuote(staging) + "\n";
-    script += "cat /tmp/digest > /dev/termination-log\ncat /dev/termination-log\n";
-    if (ctx.has_config_map) {
-      env.push_back({{"name", "CONTAINERS_REGISTRIES_CONF"}, {"value", std::string(kRegistryConfigDir) + "/registries.conf"}});
-    }
-    env.push_back({{"name", "BUILDAH_ISOLATION"}, {"value", "chroot"}});
-    container = {{"name", "build"},
-                 {"image", builder_image},
-                 {"command", {"sh", "-c", script}},
-                 {"securityContext", {{"capabilities", {{"add", {"SETUID", "SETGID"}}}}}}};
-  }
+  Json container = spec.strategy == Strategy::kBuildKit
+                       ? BuildKitContainer(ctx, target, volumes, mounts, env, metadata["annotations"])
+                       : BuildahContainer(ctx, target, env);
   container["env"] = env;
   container["volumeMounts"] = mounts;
   container["terminationMessagePolicy"] = "FallbackToLogsOnError";
@@ -255,15 +294,7 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
                    {"containers", Json::array({container})},
                    {"volumes", volumes}};
   if (!spec.service_account.empty()) pod_spec["serviceAccountName"] = spec.service_account;
-  if (!emulated) {
-    Json selector = {{"kubernetes.io/os", first.os}, {"kubernetes.io/arch", first.arch}};
-    for (const auto& [k, v] : first.node_selector) selector[k] = v;
-    pod_spec["nodeSelector"] = selector;
-    if (!first.tolerations.empty()) pod_spec["tolerations"] = first.tolerations;
-    if (!first.affinity.is_null()) pod_spec["affinity"] = first.affinity;
-  } else {
-    pod_spec["nodeSelector"] = {{"kubernetes.io/os", "linux"}};
-  }
+  Place(pod_spec, first, emulated);
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }
 

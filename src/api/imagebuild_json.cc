@@ -4,6 +4,7 @@
 #include "api/imagebuild.h"
 #include "api/imagebuild_spec.h"
 #include "api/json_fields.h"
+#include "common/enum_names.h"
 
 namespace ibo::api {
 namespace {
@@ -22,18 +23,6 @@ constexpr std::pair<Reason, const char*> kReasons[] = {
     {Reason::kMerging, "Merging"}, {Reason::kSucceeded, "Succeeded"}, {Reason::kPartiallySucceeded, "PartiallySucceeded"},
     {Reason::kInvalidSpec, "InvalidSpec"}, {Reason::kBuildFailed, "BuildFailed"}, {Reason::kMergeFailed, "MergeFailed"},
     {Reason::kTimedOut, "TimedOut"}, {Reason::kSuperseded, "Superseded"}, {Reason::kProgressing, "Progressing"}};
-
-template <typename E, size_t N>
-const char* NameOf(const std::pair<E, const char*> (&table)[N], E value) {
-  for (const auto& [e, name] : table) if (e == value) return name;
-  return "";
-}
-
-template <typename E, size_t N>
-std::optional<E> Lookup(const std::pair<E, const char*> (&table)[N], const std::string& text) {
-  for (const auto& [e, name] : table) if (text == name) return e;
-  return std::nullopt;
-}
 
 Timestamp Time(const Json& j, const char* key) {
   const std::string text = Str(j, key);
@@ -116,8 +105,8 @@ ManifestStatus DecodeManifest(const Json& j) {
 const char* BuildPhaseName(BuildPhase phase) { return NameOf(kBuildPhases, phase); }
 const char* PlatformPhaseName(PlatformPhase phase) { return NameOf(kPlatformPhases, phase); }
 const char* ReasonName(Reason reason) { return NameOf(kReasons, reason); }
-std::optional<BuildPhase> ParseBuildPhase(const std::string& text) { return Lookup(kBuildPhases, text); }
-std::optional<PlatformPhase> ParsePlatformPhase(const std::string& text) { return Lookup(kPlatformPhases, text); }
+std::optional<BuildPhase> ParseBuildPhase(const std::string& text) { return ValueOf(kBuildPhases, text); }
+std::optional<PlatformPhase> ParsePlatformPhase(const std::string& text) { return ValueOf(kPlatformPhases, text); }
 
 const Condition* ImageBuildStatus::FindCondition(const std::string& type) const {
   for (const auto& c : conditions) if (c.type == type) return &c;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/enum_names.h"
+
 namespace ibo::controller {
 namespace {
 
@@ -57,6 +59,27 @@ const std::vector<Transition> kTable = {
     {kMerge, "Merging", kFailed, kNoRetriesLeft, "Failed", kFinish, "MergeFailed"},
 };
 
+constexpr std::pair<Subject, const char*> kSubjects[] = {{kBuild, "build"}, {kPlatform, "platform"}, {kMerge, "merge"}};
+
+constexpr std::pair<Observation, const char*> kObservations[] = {
+    {kNewBuild, "new build ID"}, {kOtherBuildRunning, "another build's pods run"},
+    {kSpecInvalid, "spec or Secret invalid"}, {kSpecFixed, "spec valid again"},
+    {kQueueFull, "concurrency cap reached"}, {kAdmitted, "slot free"}, {kTimedOut, "timeout ran out"},
+    {kPlatformFailed, "a platform failed"}, {kNoneSucceeded, "all finished, none succeeded"},
+    {kPlatformsDone, "all finished, some succeeded"}, {kTtlExpired, "TTL ran out"}, {kBackingOff, "backing off"},
+    {kNotCreated, "no pod yet"}, {kCreateRequested, "pod asked for, not seen"}, {kUnbound, "pod not scheduled yet"},
+    {kWaitingForNodes, "no node fits yet"}, {kSchedulingDeadline, "no node fits by the deadline"},
+    {kRunning, "pod running"}, {kStuck, "container waiting"}, {kCannotStart, "container cannot start"},
+    {kSucceeded, "pod ended with a digest"}, {kFailed, "pod failed"}, {kCancelled, "another platform failed"},
+};
+
+constexpr std::pair<Guard, const char*> kGuards[] = {
+    {kAlways, ""}, {kRetriesLeft, "retries left"}, {kNoRetriesLeft, "no retries left"},
+    {kFallback, "emulation Fallback"}, {kNoFallback, "no fallback"}, {kNodesExist, "nodes exist"},
+    {kNoNodes, "no Ready node"}, {kAllPlatforms, "AllPlatforms"}, {kComplete, "every platform built"},
+    {kPartial, "some platforms failed"},
+};
+
 bool ListHas(const char* list, const std::string& phase) {
   const std::string text = list;
   size_t start = 0;
@@ -81,59 +104,9 @@ const Transition* FindTransition(Subject subject, const std::string& phase, Obse
   return nullptr;
 }
 
-const char* SubjectName(Subject subject) {
-  switch (subject) {
-    case kBuild: return "build";
-    case kPlatform: return "platform";
-    case kMerge: return "merge";
-  }
-  return "";
-}
-
-const char* ObservationName(Observation o) {
-  switch (o) {
-    case kNewBuild: return "new build ID";
-    case kOtherBuildRunning: return "another build's pods run";
-    case kSpecInvalid: return "spec or Secret invalid";
-    case kSpecFixed: return "spec valid again";
-    case kQueueFull: return "concurrency cap reached";
-    case kAdmitted: return "slot free";
-    case kTimedOut: return "timeout ran out";
-    case kPlatformFailed: return "a platform failed";
-    case kNoneSucceeded: return "all finished, none succeeded";
-    case kPlatformsDone: return "all finished, some succeeded";
-    case kTtlExpired: return "TTL ran out";
-    case kBackingOff: return "backing off";
-    case kNotCreated: return "no pod yet";
-    case kCreateRequested: return "pod asked for, not seen";
-    case kUnbound: return "pod not scheduled yet";
-    case kWaitingForNodes: return "no node fits yet";
-    case kSchedulingDeadline: return "no node fits by the deadline";
-    case kRunning: return "pod running";
-    case kStuck: return "container waiting";
-    case kCannotStart: return "container cannot start";
-    case kSucceeded: return "pod ended with a digest";
-    case kFailed: return "pod failed";
-    case kCancelled: return "another platform failed";
-  }
-  return "";
-}
-
-const char* GuardName(Guard g) {
-  switch (g) {
-    case kAlways: return "";
-    case kRetriesLeft: return "retries left";
-    case kNoRetriesLeft: return "no retries left";
-    case kFallback: return "emulation Fallback";
-    case kNoFallback: return "no fallback";
-    case kNodesExist: return "nodes exist";
-    case kNoNodes: return "no Ready node";
-    case kAllPlatforms: return "AllPlatforms";
-    case kComplete: return "every platform built";
-    case kPartial: return "some platforms failed";
-  }
-  return "";
-}
+const char* SubjectName(Subject subject) { return NameOf(kSubjects, subject); }
+const char* ObservationName(Observation o) { return NameOf(kObservations, o); }
+const char* GuardName(Guard g) { return NameOf(kGuards, g); }
 
 std::string EffectNames(unsigned effects) {
   static const std::pair<Effect, const char*> kNames[] = {{kCreatePod, "create pod"}, {kDeletePods, "delete pods"},

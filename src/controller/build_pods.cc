@@ -16,6 +16,7 @@ constexpr const char* kWorkspace = "/workspace";
 constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
 constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
 constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
+constexpr int kMergeUser = 65532;  // nonroot in operator/Dockerfile
 
 Json OwnerReference(const api::ObjectMeta& owner) {
   return {{"apiVersion", api::kApiVersion},
@@ -233,7 +234,8 @@ Json BuildahContainer(const BuildContext& ctx, const BuildTarget& t, Json& env) 
   return {{"name", "build"},
           {"image", t.builder_image},
           {"command", {"sh", "-c", script}},
-          {"securityContext", {{"capabilities", {{"add", {"SETUID", "SETGID"}}}}}}};
+          // buildah builds as root inside its container, explicitly: an image's USER does not decide it.
+          {"securityContext", {{"runAsUser", 0}, {"capabilities", {{"add", {"SETUID", "SETGID"}}}}}}};
 }
 
 // A native build goes to nodes of its architecture; an emulated one to any Linux node.
@@ -330,7 +332,10 @@ Json MergePod(const BuildContext& ctx, const std::vector<std::pair<std::string, 
                     {"volumeMounts", mounts},
                     {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"securityContext",
+                     // The operator image's user; a --merge-image built without a USER starts all the same.
                      {{"runAsNonRoot", true},
+                      {"runAsUser", kMergeUser},
+                      {"runAsGroup", kMergeUser},
                       {"allowPrivilegeEscalation", false},
                       {"readOnlyRootFilesystem", true},
                       {"capabilities", {{"drop", {"ALL"}}}}}},

@@ -1,5 +1,9 @@
 #include "registry/docker_config.h"
 
+#include <cerrno>
+
+#include "common/file_error.h"
+
 #include "common/base64.h"
 
 #include <cstdlib>
@@ -57,7 +61,7 @@ StatusOr<DockerConfig> DockerConfig::Parse(std::string_view json, const std::str
 
 StatusOr<DockerConfig> DockerConfig::Load(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return NotFound("registry config " + path + ": cannot be read");
+  if (!in) return FileReadError("registry config", path, errno);
   std::stringstream text;
   text << in.rdbuf();
   return Parse(text.str(), path);

@@ -21,6 +21,9 @@ class KubeletStandIn {
   struct Outcome {
     bool succeeded = true;
     std::string message;  // the termination message
+    // Set: the container does not start but waits, as a kubelet reports it (reason, message);
+    // the pod stays Pending.
+    std::optional<std::pair<std::string, std::string>> waiting;
   };
   // Decides how a bound pod ends, given the pod and its node; nullopt leaves it running for now.
   using Decide = std::function<std::optional<Outcome>(const kube::Json& pod, const kube::Json& node)>;
@@ -86,6 +89,10 @@ class KubeletStandIn {
       auto outcome = decide_(pod, node);
       if (!outcome) continue;
       const std::string container = pod["spec"]["containers"][0]["name"];
+      if (outcome->waiting) {
+        Wait(pod, container, *outcome->waiting);
+        continue;
+      }
       const kube::Json terminated = {{"exitCode", outcome->succeeded ? 0 : 1},
                                      {"reason", outcome->succeeded ? "Completed" : "Error"},
                                      {"message", outcome->message}};
@@ -100,6 +107,20 @@ class KubeletStandIn {
                                                       {"state", {{"terminated", terminated}}}}})}}}};
       (void)client_.Patch(kube::resources::kPods, ns_, name, kube::PatchType::kMerge, status, "status");
     }
+  }
+
+  void Wait(const kube::Json& pod, const std::string& container, const std::pair<std::string, std::string>& why) {
+    const kube::Json waiting = {{"reason", why.first}, {"message", why.second}};
+    const kube::Json status = {
+        {"status",
+         {{"phase", "Pending"},
+          {"containerStatuses", kube::Json::array({{{"name", container},
+                                                    {"image", pod["spec"]["containers"][0]["image"]},
+                                                    {"imageID", ""},
+                                                    {"ready", false},
+                                                    {"restartCount", 0},
+                                                    {"state", {{"waiting", waiting}}}}})}}}};
+    (void)client_.Patch(kube::resources::kPods, ns_, pod["metadata"]["name"], kube::PatchType::kMerge, status, "status");
   }
 
   kube::Client& client_;

@@ -339,5 +339,27 @@ TEST_F(ControllerTest, TheConcurrencyCapHoldsWithSeveralWorkers) {
   }
 }
 
+// A merge pod that cannot start (here: its image runs as root and the pod says runAsNonRoot) is
+// said at once, in the Ready message and a Warning event, and goes through the merge's retries.
+TEST_F(ControllerTest, AMergePodThatCannotStartIsSaidAtOnce) {
+  const std::string why = "container has runAsNonRoot and image will run as root (pod: \"x\", container: merge)";
+  StartKubelet([&](const Json& pod, const Json& node) -> std::optional<ibo::testing::KubeletStandIn::Outcome> {
+    if (Label(pod, "imagebuild.io/role") != "merge") return SucceedAll(pod, node);
+    ibo::testing::KubeletStandIn::Outcome waits;
+    waits.waiting = std::make_pair(std::string("CreateContainerConfigError"), why);
+    return waits;
+  });
+  StartController();
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("rootful", TwoPlatforms())).ok());
+  ASSERT_TRUE(Eventually([&] { return EventuallyRecorded("rootful", "MergeFailed"); }, 30s))
+      << Get("rootful").value("status", Json::object()).dump(2);
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("rootful"), "Stalled", "reason") == "MergeFailed"; }, 30s))
+      << Get("rootful").value("status", Json::object()).dump(2);
+  const std::string message = Condition(Get("rootful"), "Ready", "message");
+  EXPECT_NE(message.find("CreateContainerConfigError"), std::string::npos) << message;
+  EXPECT_NE(message.find("runAsNonRoot"), std::string::npos) << message;
+  EXPECT_EQ(Get("rootful")["status"]["phase"], "Failed");
+}
+
 }  // namespace
 }  // namespace ibo::controller

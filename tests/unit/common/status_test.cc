@@ -1,5 +1,11 @@
 #include "common/status.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/file_error.h"
+
 #include <gtest/gtest.h>
 
 namespace ibo {
@@ -45,6 +51,21 @@ TEST(StatusOrTest, OkStatusIsNotAValue) {
   StatusOr<int> s{Status::Ok()};
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace ibo
+
+namespace ibo {
+namespace {
+
+TEST(FileReadErrorTest, SaysWhatIsWrongAndWhatToDo) {
+  EXPECT_EQ(FileReadError("registry config", "/etc/x.json", ENOENT).message(), "registry config /etc/x.json: does not exist");
+  const Status denied = FileReadError("registry config", "/etc/x.json", EACCES);
+  EXPECT_EQ(denied.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(denied.message().find("uid " + std::to_string(getuid()) + " may not read it"), std::string::npos) << denied.message();
+  EXPECT_NE(denied.message().find("runAsUser"), std::string::npos);
+  EXPECT_NE(FileReadError("CA", "/ca", EIO).message().find("Input/output error"), std::string::npos);
 }
 
 }  // namespace

@@ -78,8 +78,8 @@ class RunMergeCommandTest : public ::testing::Test {
 
 TEST_F(RunMergeCommandTest, MissingRegistryConfigIsNamed) {
   EXPECT_EQ(RunMergeCommand(Args({"--registry-config", "/nonexistent/config.json"}), out_, err_), 1);
-  EXPECT_EQ(err_.str(), "merge: registry config /nonexistent/config.json: cannot be read\n");
-  EXPECT_EQ(ReadFile(log_), "registry config /nonexistent/config.json: cannot be read\n");
+  EXPECT_EQ(err_.str(), "merge: registry config /nonexistent/config.json: does not exist\n");
+  EXPECT_EQ(ReadFile(log_), "registry config /nonexistent/config.json: does not exist\n");
 }
 
 TEST_F(RunMergeCommandTest, UnreachableRegistryExitsOneWithOneLine) {

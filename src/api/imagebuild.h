@@ -179,6 +179,8 @@ struct ImageBuildStatus {
   std::optional<int64_t> observed_generation;
   std::optional<BuildPhase> phase;  // absent until the operator first wrote a status
   std::string build_id;
+  std::string build_identity;              // BuildIdentity() of the spec this build builds
+  std::optional<int64_t> build_generation;  // the generation it started at (names its pods)
   Timestamp start_time;  // when the build left the queue
   Timestamp completion_time;
   MergeStatus merge;
@@ -197,6 +199,7 @@ struct ImageBuild {
   ObjectMeta metadata;
   ImageBuildSpec spec;  // meaningful only when spec_error is OK
   Status spec_error;    // what validation of spec found wrong, naming the field
+  std::string identity;  // BuildIdentity() of the spec as stored, with the rebuild token
   ImageBuildStatus status;
 };
 

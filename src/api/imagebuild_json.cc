@@ -4,6 +4,8 @@
 #include "api/imagebuild.h"
 #include "api/imagebuild_spec.h"
 #include "api/json_fields.h"
+#include "api/names.h"
+#include "api/spec_fields.h"
 #include "common/enum_names.h"
 
 namespace ibo::api {
@@ -123,6 +125,8 @@ void to_json(Json& j, const ImageBuildStatus& s) {
   if (s.observed_generation) j["observedGeneration"] = *s.observed_generation;
   if (s.phase) j["phase"] = BuildPhaseName(*s.phase);
   PutString(j, "buildID", s.build_id);
+  PutString(j, "buildIdentity", s.build_identity);
+  if (s.build_generation) j["buildGeneration"] = *s.build_generation;
   PutTime(j, "startTime", s.start_time);
   PutTime(j, "completionTime", s.completion_time);
   PutString(j, "mergePodName", s.merge.pod_name);
@@ -141,6 +145,8 @@ void from_json(const Json& j, ImageBuildStatus& s) {
   s.observed_generation = Int<int64_t>(j, "observedGeneration");
   s.phase = ParseBuildPhase(Str(j, "phase"));
   s.build_id = Str(j, "buildID");
+  s.build_identity = Str(j, "buildIdentity");
+  s.build_generation = Int<int64_t>(j, "buildGeneration");
   s.start_time = Time(j, "startTime");
   s.completion_time = Time(j, "completionTime");
   s.merge = {Str(j, "mergePodName"), Time(j, "mergeStartTime"), Int<int>(j, "mergeAttempt"), Time(j, "nextMergeTime")};
@@ -170,7 +176,10 @@ ObjectMeta DecodeObjectMeta(const Json& m) {
 ImageBuild DecodeImageBuild(const Json& object) {
   ImageBuild ib;
   ib.metadata = DecodeObjectMeta(Field(object, "metadata"));
-  auto spec = ParseImageBuildSpec(Field(object, "spec").is_null() ? Json::object() : Field(object, "spec"));
+  const Json& raw_spec = Field(object, "spec").is_null() ? Json::object() : Field(object, "spec");
+  auto token = ib.metadata.annotations.find(labels::kRebuildAnnotation);
+  ib.identity = BuildIdentity(raw_spec, token == ib.metadata.annotations.end() ? "" : token->second);
+  auto spec = ParseImageBuildSpec(raw_spec);
   if (spec.ok()) ib.spec = std::move(spec).value();
   else ib.spec_error = spec.status();
   from_json(Field(object, "status"), ib.status);

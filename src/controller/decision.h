@@ -21,7 +21,9 @@ struct Decision {
   Actions actions;
   std::string build_id;
   std::string rebuild_token;
-  int64_t generation;
+  int64_t generation;        // the ImageBuild's, which observedGeneration and the conditions follow
+  int64_t build_generation;  // the generation the build started at: its ID and pod names
+
   // The Ready/Reconciling/Stalled conditions' reason and message, as the pass decides them.
   api::Reason reason = api::Reason::kProgressing;
   std::string message;
@@ -39,6 +41,8 @@ struct Decision {
   void DeleteUnfinishedPods(const std::string& role = "", const std::string& only_name = "");
   const api::PodView* Pod(const std::string& name) const;  // a live (not terminating) owned pod
   std::string PodNameFor(const std::string& what, int attempt) const;
+  // Makes this pass's build the one started at `at`.
+  void BuildAt(int64_t at);
 };
 
 // A platform unit: one platform, or every platform of an emulation: Always build, which share
@@ -50,6 +54,8 @@ struct Unit {
 };
 
 void StartOrSupersede(Decision& d);
+// A finished build whose tags changed since its merge: merge its digests again.
+bool RemergeIfTagsChanged(Decision& d);
 void FinishedBuild(Decision& d);
 bool SpecUsable(Decision& d);  // false: the pass ends with InvalidSpec
 bool Admit(Decision& d);       // false: queued

@@ -26,6 +26,7 @@ const std::vector<Transition> kTable = {
     {kBuild, "Building", kNoneSucceeded, kAlways, "Failed", kFinish, "BuildFailed"},
     {kBuild, "Building|Merging", kPlatformsDone, kAlways, "Merging", kNoEffect, ""},
     {kBuild, "Succeeded|Failed", kTtlExpired, kAlways, "", kDeletePods, ""},
+    {kBuild, "Succeeded", kTagsChanged, kAlways, "Merging", kNoEffect, ""},
     // A platform unit: one platform, or every platform of an emulation: Always build.
     {kPlatform, "Pending", kBackingOff, kAlways, "Pending", kRequeue, ""},
     {kPlatform, "Pending", kNotCreated, kNodesExist, "Pending", kCreatePod, ""},
@@ -66,11 +67,12 @@ constexpr std::pair<Observation, const char*> kObservations[] = {
     {kSpecInvalid, "spec or Secret invalid"}, {kSpecFixed, "spec valid again"},
     {kQueueFull, "concurrency cap reached"}, {kAdmitted, "slot free"}, {kTimedOut, "timeout ran out"},
     {kPlatformFailed, "a platform failed"}, {kNoneSucceeded, "all finished, none succeeded"},
-    {kPlatformsDone, "all finished, some succeeded"}, {kTtlExpired, "TTL ran out"}, {kBackingOff, "backing off"},
-    {kNotCreated, "no pod yet"}, {kCreateRequested, "pod asked for, not seen"}, {kUnbound, "pod not scheduled yet"},
-    {kWaitingForNodes, "no node fits yet"}, {kSchedulingDeadline, "no node fits by the deadline"},
-    {kRunning, "pod running"}, {kStuck, "container waiting"}, {kCannotStart, "container cannot start"},
-    {kSucceeded, "pod ended with a digest"}, {kFailed, "pod failed"}, {kCancelled, "another platform failed"},
+    {kPlatformsDone, "all finished, some succeeded"}, {kTtlExpired, "TTL ran out"}, {kTagsChanged, "tags edited"},
+    {kBackingOff, "backing off"}, {kNotCreated, "no pod yet"}, {kCreateRequested, "pod asked for, not seen"},
+    {kUnbound, "pod not scheduled yet"}, {kWaitingForNodes, "no node fits yet"},
+    {kSchedulingDeadline, "no node fits by the deadline"}, {kRunning, "pod running"}, {kStuck, "container waiting"},
+    {kCannotStart, "container cannot start"}, {kSucceeded, "pod ended with a digest"}, {kFailed, "pod failed"},
+    {kCancelled, "another platform failed"},
 };
 
 constexpr std::pair<Guard, const char*> kGuards[] = {

@@ -23,6 +23,7 @@ enum class Observation {
   kNoneSucceeded,   // every platform finished, none succeeded
   kPlatformsDone,   // every platform finished, at least one succeeded
   kTtlExpired,      // ttlSecondsAfterFinished has run out
+  kTagsChanged,     // a finished build's tags were edited (release fields only)
   // A platform unit's or the merge's pod.
   kBackingOff,          // a retry's backoff has not run out
   kNotCreated,          // no pod for this attempt yet

@@ -80,7 +80,10 @@ void StepMerge(Decision& d, const BuildContext& ctx, const std::vector<std::stri
     digests.emplace_back(ps.platform, ps.digest);
     platforms.push_back(ps.platform);
   }
-  const std::string name = d.PodNameFor("merge", attempt);
+  // A merge again after the tags changed has pods of its own, named by the tags it pushes.
+  std::string joined;
+  for (const auto& t : tags) joined += t + "\n";
+  const std::string name = d.PodNameFor(d.status.manifest ? "merge-" + api::HashHex(joined, 8) : "merge", attempt);
   const api::PodView* pod = d.Pod(name);
   if (!pod) return CreateMergePod(d, ctx, name, attempt, digests, tags);
   const PodReport report = ObservePod(*pod, kMergeRole);

@@ -81,6 +81,8 @@ void ResetStatus(Decision& d) {
   std::vector<api::Condition> conditions = std::move(d.status.conditions);
   d.status = {};
   d.status.build_id = d.build_id;
+  d.status.build_identity = d.in.imagebuild.identity;
+  d.status.build_generation = d.build_generation;
   d.status.phase = BuildPhase::kPending;
   d.status.conditions = std::move(conditions);
 }
@@ -105,7 +107,12 @@ Decision::Decision(const ReconcileInput& input)
   generation = meta.generation;
   auto token = meta.annotations.find(api::labels::kRebuildAnnotation);
   rebuild_token = token == meta.annotations.end() ? "" : token->second;
-  build_id = api::BuildId(meta.uid, generation, rebuild_token);
+  BuildAt(generation);
+}
+
+void Decision::BuildAt(int64_t at) {
+  build_generation = at;
+  build_id = api::BuildId(in.imagebuild.metadata.uid, at, rebuild_token);
 }
 
 void Decision::Requeue(std::chrono::milliseconds after) {
@@ -142,15 +149,33 @@ const api::PodView* Decision::Pod(const std::string& name) const {
 
 std::string Decision::PodNameFor(const std::string& what, int attempt) const {
   const auto& meta = in.imagebuild.metadata;
-  return api::PodName(meta.name, meta.uid, generation, rebuild_token, what, attempt);
+  return api::PodName(meta.name, meta.uid, build_generation, rebuild_token, what, attempt);
+}
+
+// The build in the status goes on when the spec's identity fields are unchanged: edits to
+// in-place and release fields rebuild nothing.
+bool BuildGoesOn(Decision& d) {
+  const auto& s = d.status;
+  if (s.build_id.empty()) return false;
+  if (!s.build_identity.empty()) {
+    if (s.build_identity != d.in.imagebuild.identity || !s.build_generation) return false;
+    d.BuildAt(*s.build_generation);
+    return d.build_id == s.build_id;
+  }
+  // Written before builds had an identity: it is this build when nothing was edited since.
+  if (s.observed_generation != d.generation || s.build_id != d.build_id) return false;
+  d.status.build_identity = d.in.imagebuild.identity;
+  d.status.build_generation = d.generation;
+  return true;
 }
 
 void StartOrSupersede(Decision& d) {
   std::set<std::string> superseded;
-  if (d.status.build_id != d.build_id) {
+  if (!BuildGoesOn(d)) {
     if (!d.status.build_id.empty() && d.status.phase && !api::IsFinished(*d.status.phase)) {
       superseded.insert(d.status.build_id);
     }
+    d.BuildAt(d.generation);
     d.Step(Subject::kBuild, PhaseName(d), kNewBuild);
     ResetStatus(d);
   }
@@ -193,6 +218,18 @@ void FinishedBuild(Decision& d) {
   }
 }
 
+bool RemergeIfTagsChanged(Decision& d) {
+  const auto& ib = d.in.imagebuild;
+  if (!ib.spec_error.ok() || !d.status.manifest) return false;
+  auto tags = api::DeriveTags(ib.spec.version, ib.spec.tags);
+  if (!tags.ok() || *tags == d.status.manifest->tags) return false;
+  Enter(d, d.Step(Subject::kBuild, PhaseName(d), kTagsChanged));
+  d.status.merge = {};
+  d.status.completion_time.reset();
+  d.status.start_time = d.in.now;  // the timeout bounds this merge, not the build long done
+  return true;
+}
+
 bool SpecUsable(Decision& d) {
   const auto* ready = d.old_status.FindCondition("Ready");
   const bool invalid_before = d.status.phase == BuildPhase::kFailed && d.status.FindCondition("Ready") &&
@@ -213,8 +250,10 @@ bool SpecUsable(Decision& d) {
     return false;
   }
   if (invalid_before) {
-    // The problem is gone (a Secret was created or fixed): the same build starts after all.
+    // The problem is gone (a Secret was created or fixed): the build starts after all, named
+    // by this generation, since the pods of an earlier one were deleted.
     d.Step(Subject::kBuild, PhaseName(d), kSpecFixed);
+    d.BuildAt(d.generation);
     ResetStatus(d);
     d.status.observed_generation = d.generation;
   }
@@ -374,7 +413,7 @@ Actions Reconcile(const ReconcileInput& in) {
   const BuildPhase phase = d.status.PhaseOrPending();
   const auto* ready = d.status.FindCondition("Ready");
   const bool invalid_before = phase == BuildPhase::kFailed && ready && ready->reason == api::ReasonName(Reason::kInvalidSpec);
-  if (phase == BuildPhase::kSucceeded || (phase == BuildPhase::kFailed && !invalid_before)) {
+  if ((phase == BuildPhase::kSucceeded && !RemergeIfTagsChanged(d)) || (phase == BuildPhase::kFailed && !invalid_before)) {
     FinishedBuild(d);
     return Conclude(d);
   }

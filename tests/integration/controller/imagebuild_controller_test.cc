@@ -361,5 +361,39 @@ TEST_F(ControllerTest, AMergePodThatCannotStartIsSaidAtOnce) {
   EXPECT_EQ(Get("rootful")["status"]["phase"], "Failed");
 }
 
+// Edits rebuild only what they change: retries on a running build create no pod and move
+// observedGeneration; tags on a Ready build run one merge of the digests already built.
+TEST_F(ControllerTest, EditsRebuildOnlyWhatTheyChange) {
+  StartHeldKubelet();
+  StartController();
+  ASSERT_TRUE(client_->Create(controller::kImageBuildResource, ns_.name(), ImageBuild("edit", TwoPlatforms())).ok());
+  ASSERT_TRUE(Eventually([&] { return Pods().size() == 2 && !Get("edit").value("status", Json::object()).value("buildID", "").empty(); }, 20s));
+  const std::string id = Get("edit")["status"]["buildID"];
+  ASSERT_TRUE(client_->Patch(controller::kImageBuildResource, ns_.name(), "edit", kube::PatchType::kMerge,
+                             {{"spec", {{"retries", 3}, {"timeout", "2h"}}}}).ok());
+  ASSERT_TRUE(Eventually([&] { return Get("edit")["status"].value("observedGeneration", 0) == 2; }, 20s));
+  EXPECT_EQ(Get("edit")["status"]["buildID"], id);
+  EXPECT_EQ(Pods().size(), 2u) << "an in-place edit rebuilt";
+  release_ = true;
+  ASSERT_TRUE(Eventually([&] { return Condition(Get("edit"), "Ready") == "True"; }, 60s));
+  const Json ready = Get("edit");
+  std::set<std::string> before;
+  for (const auto& p : Pods()) before.insert(p["metadata"]["name"]);
+  ASSERT_TRUE(client_->Patch(controller::kImageBuildResource, ns_.name(), "edit", kube::PatchType::kMerge,
+                             {{"spec", {{"tags", {"stable"}}}}}).ok());
+  ASSERT_TRUE(Eventually([&] {
+    const Json status = Get("edit").value("status", Json::object());
+    return Condition(Get("edit"), "Ready") == "True" && status.value("manifest", Json::object()).value("tags", Json::array()).size() == 4;
+  }, 60s)) << Get("edit").value("status", Json::object()).dump(2);
+  std::vector<std::string> added;
+  for (const auto& p : Pods()) if (!before.count(p["metadata"]["name"])) added.push_back(Label(p, "imagebuild.io/role"));
+  EXPECT_EQ(added, std::vector<std::string>{"merge"}) << "a tags edit built again";
+  const Json after = Get("edit");
+  EXPECT_EQ(after["status"]["buildID"], id);
+  EXPECT_EQ(after["status"]["platforms"], ready["status"]["platforms"]);
+  EXPECT_EQ(after["status"]["manifest"]["tags"].back(), "stable");
+  EXPECT_EQ(after["status"]["observedGeneration"], 3);
+}
+
 }  // namespace
 }  // namespace ibo::controller

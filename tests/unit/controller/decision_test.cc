@@ -135,3 +135,126 @@ TEST_F(DecisionTest, AMergeImagePullBackOffIsSaidAndWaitedOn) {
 
 }  // namespace
 }  // namespace ibo::controller
+
+namespace ibo::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace decision_testing;
+
+// Release semantics of edits (issue 13, part 4): what an edit changes decides what is redone.
+class EditTest : public DecisionFixture {
+ public:
+  void TestBody() override {}
+  void Edit(const std::string& field, const Json& value) {
+    ib["spec"][field] = value;
+    ib["metadata"]["generation"] = ib["metadata"]["generation"].get<int>() + 1;
+  }
+  void ToReady() {
+    Step();
+    End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+    End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+    Step();
+    End(PodFor("merge"), "Succeeded", "merge", kIndex);
+    Step();
+  }
+  std::string Ready(const char* field = "status") {
+    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == "Ready") return c.value(field, "");
+    return "";
+  }
+  int64_t ReadyGeneration() {
+    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == "Ready") return c["observedGeneration"];
+    return 0;
+  }
+};
+
+TEST_F(EditTest, InPlaceEditsApplyToTheRunningBuildAndRebuildNothing) {
+  Step();
+  const std::string id = ib["status"]["buildID"];
+  const auto pods_before = pods.size();
+  for (const auto& [field, value] : std::vector<std::pair<std::string, Json>>{
+           {"retries", 3}, {"timeout", "2h"}, {"ttlSecondsAfterFinished", 600}, {"failurePolicy", "AvailablePlatforms"},
+           {"schedulingTimeout", "20m"}}) {
+    SCOPED_TRACE(field);
+    Edit(field, value);
+    const Actions a = Step();
+    EXPECT_TRUE(a.create_pods.empty());
+    EXPECT_TRUE(a.delete_pods.empty());
+    EXPECT_EQ(ib["status"]["buildID"], id);
+    EXPECT_EQ(ib["status"]["observedGeneration"], ib["metadata"]["generation"]);
+    EXPECT_EQ(ReadyGeneration(), ib["metadata"]["generation"].get<int64_t>());
+  }
+  EXPECT_EQ(pods.size(), pods_before);
+  // And they take effect: retries 3 lets arm64 fail three times and still build.
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    Json* latest = nullptr;
+    for (auto& p : pods) if (p["metadata"]["labels"].value("imagebuild.io/platform", "") == "linux-arm64") latest = &p;
+    End(latest, "Failed", "build", "flaky");
+    Step();
+    now += 10min;
+    Step();
+  }
+  EXPECT_EQ(ib["status"]["platforms"][1]["attempt"], 4);
+  EXPECT_EQ(ib["status"]["platforms"][1]["phase"], "Pending");
+}
+
+TEST_F(EditTest, AnInPlaceEditToAFinishedBuildKeepsItReadyAtTheNewGeneration) {
+  ToReady();
+  Edit("retries", 2);
+  const Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_EQ(Ready(), "True");
+  EXPECT_EQ(ReadyGeneration(), 2);
+  EXPECT_EQ(ib["status"]["observedGeneration"], 2);
+}
+
+TEST_F(EditTest, ATagsEditMergesTheSameDigestsAgainAndBuildsNothing) {
+  ToReady();
+  Edit("tags", Json::array({"main", "stable"}));
+  Actions a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  const Json& merge = a.create_pods[0];
+  EXPECT_EQ(merge["metadata"]["labels"]["imagebuild.io/role"], "merge");
+  const std::string args = merge["spec"]["containers"][0]["args"].dump();
+  EXPECT_NE(args.find("linux/amd64=" + kDigestA), std::string::npos);
+  EXPECT_NE(args.find("linux/arm64=" + kDigestB), std::string::npos);
+  EXPECT_NE(args.find("\"stable\""), std::string::npos);
+  EXPECT_EQ(ib["status"]["phase"], "Merging");
+  EXPECT_EQ(ib["status"]["observedGeneration"], 2);
+  const std::string index2 = "sha256:" + std::string(64, 'd');
+  for (auto& p : pods) if (p["metadata"]["name"] == merge["metadata"]["name"]) End(&p, "Succeeded", "merge", index2);
+  Step();
+  EXPECT_EQ(ib["status"]["phase"], "Succeeded");
+  EXPECT_EQ(ib["status"]["manifest"]["digest"], index2);
+  EXPECT_EQ(ib["status"]["manifest"]["tags"].back(), "stable");
+  EXPECT_TRUE(Step().create_pods.empty());  // done: the tags match
+}
+
+TEST_F(EditTest, AnIdentityEditOrTheRebuildAnnotationBuildsEverythingAgain) {
+  ToReady();
+  const std::string id = ib["status"]["buildID"];
+  Edit("dockerfile", "Dockerfile.new");
+  EXPECT_EQ(Step().create_pods.size(), 2u);
+  EXPECT_NE(ib["status"]["buildID"], id);
+  const std::string second = ib["status"]["buildID"];
+  ib["metadata"]["annotations"]["imagebuild.io/rebuild"] = "2026-12-01";
+  EXPECT_EQ(Step().create_pods.size(), 2u);
+  EXPECT_NE(ib["status"]["buildID"], second);
+}
+
+TEST_F(EditTest, ABuildThatSucceededBeforeIdentitiesExistedIsNotRebuiltByTheUpgrade) {
+  ToReady();
+  Json legacy = ib["status"];
+  legacy.erase("buildIdentity");  // as the operator before this change wrote it
+  legacy.erase("buildGeneration");
+  ib["status"] = legacy;
+  const Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_TRUE(a.delete_pods.empty());
+  EXPECT_EQ(ib["status"]["phase"], "Succeeded");
+  EXPECT_FALSE(ib["status"].value("buildIdentity", "").empty());  // adopted once
+  EXPECT_FALSE(Step().status.has_value());
+}
+
+}  // namespace
+}  // namespace ibo::controller

@@ -37,6 +37,11 @@ class LifecycleCase : public DecisionFixture {
  public:
   void TestBody() override {}
   Json& Spec() { return ib["spec"]; }
+  // A spec edit: the API server bumps the generation.
+  void Edit(const std::string& field, const Json& value) {
+    ib["spec"][field] = value;
+    ib["metadata"]["generation"] = ib["metadata"]["generation"].get<int>() + 1;
+  }
   Json* Pod(const std::string& role, const std::string& platform = "") { return PodFor(role, platform); }
   void Run(const std::string& platform, const std::string& container_state, const std::string& reason) {
     Json* pod = PodFor(platform == "merge" ? "merge" : "build", platform == "merge" ? "" : platform);
@@ -68,8 +73,8 @@ LifecycleCase& L(F& f) { return static_cast<LifecycleCase&>(f); }
 const std::vector<Case>& Cases() {
   static const std::vector<Case> cases = {
       // A build as a whole.
-      {"new generation", {kBuild, kNewBuild, Guard::kAlways}, [](F& f) { f.Step(); f.ib["metadata"]["generation"] = 2; }, "Building"},
-      {"superseded", {kBuild, kOtherBuildRunning, Guard::kAlways}, [](F& f) { f.Step(); f.ib["metadata"]["generation"] = 2; }, "Building"},
+      {"new generation", {kBuild, kNewBuild, Guard::kAlways}, [](F& f) { f.Step(); L(f).Edit("version", "v1.4.3"); }, "Building"},
+      {"superseded", {kBuild, kOtherBuildRunning, Guard::kAlways}, [](F& f) { f.Step(); L(f).Edit("version", "v1.4.3"); }, "Building"},
       {"spec invalid", {kBuild, kSpecInvalid, Guard::kAlways},
        [](F& f) { f.Step(); L(f).Spec()["pushSecretRef"] = {{"name", "gone"}}; }, "Failed"},
       {"spec fixed", {kBuild, kSpecFixed, Guard::kAlways},
@@ -94,6 +99,13 @@ const std::vector<Case>& Cases() {
          f.End(f.PodFor("build", "linux-amd64"), "Failed", "build", "boom");
        }, "Failed"},
       {"platforms done", {kBuild, kPlatformsDone, Guard::kAlways}, [](F& f) { f.Step(); L(f).BothBuilt(); }, "Merging"},
+      {"tags edited", {kBuild, kTagsChanged, Guard::kAlways},
+       [](F& f) {
+         L(f).ToMerging();
+         f.End(f.PodFor("merge"), "Succeeded", "merge", kIndex);
+         f.Step();
+         L(f).Edit("tags", Json::array({"main", "stable"}));
+       }, "Merging"},
       {"ttl expired", {kBuild, kTtlExpired, Guard::kAlways},
        [](F& f) {
          L(f).Spec()["ttlSecondsAfterFinished"] = 60;

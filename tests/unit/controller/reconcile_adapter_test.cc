@@ -153,7 +153,7 @@ void BuiltPlatform(kube::ObjectCache& imagebuilds, kube::ObjectCache& pods) {
   const std::string name = api::PodName("worker", "u1", 1, "", "linux/amd64", 1);
   Json ib = *imagebuilds.Get("ci/worker");
   ib["metadata"]["generation"] = 1;
-  ib["status"] = {{"buildID", id}, {"phase", "Building"}, {"startTime", FormatTime(std::chrono::system_clock::now())},
+  ib["status"] = {{"buildID", id}, {"phase", "Building"}, {"observedGeneration", 1}, {"startTime", FormatTime(std::chrono::system_clock::now())},
                   {"platforms", Json::array({{{"platform", "linux/amd64"}, {"phase", "Building"}, {"attempt", 1}, {"podName", name},
                                               {"attemptStartTime", FormatTime(std::chrono::system_clock::now())}}})}};
   imagebuilds.Upsert(ib);

@@ -172,6 +172,7 @@ TEST_F(ReconcileTest, ANewGenerationSupersedesTheRunningBuild) {
   Step();
   const std::string old_id = ib["status"]["buildID"];
   ib["metadata"]["generation"] = 2;
+  ib["spec"]["version"] = "v1.4.3";  // an identity field
   Actions a = Step();
   EXPECT_EQ(a.delete_pods.size(), 2u);
   EXPECT_EQ(a.create_pods.size(), 2u);

@@ -1,0 +1,84 @@
+#include "api/spec_fields.h"
+
+#include "api/names.h"
+
+namespace ibo::api {
+namespace {
+
+using Json = nlohmann::json;
+using enum FieldClass;
+
+const std::vector<SpecField> kFields = {
+    {"spec.image", kIdentity},
+    {"spec.version", kIdentity},  // the version's tags decide what floats, and the image's labels
+    {"spec.tags", kRelease},
+    {"spec.source", kIdentity},
+    {"spec.dockerfile", kIdentity},
+    {"spec.buildArgs", kIdentity},
+    {"spec.target", kIdentity},
+    {"spec.platforms[].platform", kIdentity},
+    {"spec.platforms[].dockerfile", kIdentity},
+    {"spec.platforms[].nodeSelector", kInPlace},  // where pods run, not what they build
+    {"spec.platforms[].tolerations", kInPlace},
+    {"spec.platforms[].affinity", kInPlace},
+    {"spec.platforms[].resources", kInPlace},
+    {"spec.builder", kIdentity},
+    {"spec.emulation", kIdentity},
+    {"spec.cache", kInPlace},  // a cache speeds a build up; it does not change what is built
+    {"spec.pushSecretRef", kInPlace},
+    {"spec.buildSecrets", kIdentity},  // what RUN steps may read
+    {"spec.serviceAccountName", kInPlace},
+    {"spec.timeout", kInPlace},
+    {"spec.schedulingTimeout", kInPlace},
+    {"spec.retries", kInPlace},
+    {"spec.failurePolicy", kInPlace},
+    {"spec.ttlSecondsAfterFinished", kInPlace},
+};
+
+// The part of `value` below the path's components, keeping array positions.
+void Project(const Json& value, const std::vector<std::string>& parts, size_t i, Json& out) {
+  if (i == parts.size()) {
+    out = value;
+    return;
+  }
+  const std::string& part = parts[i];
+  if (part.size() > 2 && part.compare(part.size() - 2, 2, "[]") == 0) {
+    const std::string key = part.substr(0, part.size() - 2);
+    if (!value.is_object() || !value.contains(key) || !value[key].is_array()) return;
+    Json& list = out[key];
+    if (!list.is_array()) list = Json::array();
+    for (size_t n = 0; n < value[key].size(); ++n) {
+      if (list.size() <= n) list.push_back(Json::object());
+      Project(value[key][n], parts, i + 1, list[n]);
+    }
+    return;
+  }
+  if (!value.is_object() || !value.contains(part)) return;
+  Project(value[part], parts, i + 1, out[part]);
+}
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t dot = std::min(path.find('.', start), path.size());
+    parts.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+const std::vector<SpecField>& SpecFields() { return kFields; }
+
+std::string BuildIdentity(const Json& spec, const std::string& rebuild_token) {
+  Json identity = Json::object();
+  const Json root = {{"spec", spec}};
+  for (const auto& f : kFields) {
+    if (f.field_class == kIdentity) Project(root, Split(f.path), 0, identity);
+  }
+  return HashHex(identity.dump() + "\n" + rebuild_token, 16);
+}
+
+}  // namespace ibo::api

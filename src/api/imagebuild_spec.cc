@@ -128,6 +128,14 @@ Status ParseBuilder(const Json& spec, ImageBuildSpec& out) {
   return Status::Ok();
 }
 
+// The variants that exist (the OCI image spec's and Go's GOAMD64/GOARM levels).
+bool KnownVariant(const std::string& arch, const std::string& variant) {
+  if (arch == "amd64") return variant == "v2" || variant == "v3" || variant == "v4";
+  if (arch == "arm64") return variant == "v8";
+  if (arch == "arm") return variant == "v5" || variant == "v6" || variant == "v7";
+  return false;
+}
+
 StatusOr<PlatformSpec> ParsePlatform(const Json& p, const std::string& field) {
   PlatformSpec ps;
   ps.platform = Str(p, "platform");
@@ -137,6 +145,10 @@ StatusOr<PlatformSpec> ParsePlatform(const Json& p, const std::string& field) {
   ps.arch = parsed->architecture;
   ps.variant = parsed->variant;
   if (ps.os != "linux") return Bad(field + ".platform", "only linux platforms can be built (BuildKit and buildah build Linux images)");
+  if (!ps.variant.empty() && !KnownVariant(ps.arch, ps.variant)) {
+    return Bad(field + ".platform", "\"" + ps.platform + "\": " + ps.arch + " has no variant " + ps.variant +
+                                        " (amd64: v2, v3, v4; arm64: v8; arm: v5, v6, v7)");
+  }
   ps.dockerfile = Str(p, "dockerfile");
   if (p.contains("nodeSelector") && p["nodeSelector"].is_object()) {
     for (auto it = p["nodeSelector"].begin(); it != p["nodeSelector"].end(); ++it) {

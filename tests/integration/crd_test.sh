@@ -91,6 +91,16 @@ header=$(kubectl get ib -n "$ns"); header=${header%%$'\n'*}
 grep -Eq '^worker +registry\.example\.com/org/worker +v1\.4\.2 ' <<<"$(kubectl get ib worker -n "$ns" --no-headers)" \
   || fail "kubectl get ib worker prints '$(kubectl get ib worker -n "$ns" --no-headers)'"
 
+# The README's upgrade step, as written there, applies the CRD from a checkout's root.
+upgrade=$(grep -o 'on upgrade, `[^`]*`' "$repo/README.md" | sed 's/^on upgrade, `//; s/`$//')
+[[ $upgrade == "kubectl apply -k crds/" ]] || fail "the README's upgrade step changed: '$upgrade' (test it here)"
+upgrade_out=""
+for _ in 1 2 3 4 5; do  # other tests apply the same CRD at the same time: a conflict is retried
+  if upgrade_out=$(cd "$repo" && $upgrade 2>&1); then upgrade_out=ok; break; fi
+  sleep 1
+done
+[[ $upgrade_out == ok ]] || fail "the README's upgrade step failed: $upgrade_out"
+
 # (b) What the schema can catch is refused by the server, with the field named (1.20 drops list
 # indices from the paths of value errors, but not from Duplicate value errors).
 refused() {  # refused DESCRIPTION FIELD-IN-THE-ERROR SPEC-YAML  (SPEC-YAML is the whole spec)

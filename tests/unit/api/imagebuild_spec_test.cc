@@ -55,5 +55,22 @@ TEST(ParseSpecTest, ErrorsNameTheField) {
   EXPECT_NE(r.status().message().find("nodeSelector"), std::string::npos);
 }
 
+TEST(ParseImageBuildSpecTest, OnlyVariantsThatExistForTheArchitecture) {
+  auto with = [](const std::string& platform) {
+    return ParseImageBuildSpec({{"image", "registry.example.com/a"}, {"version", "v1.0.0"},
+                                {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
+                                {"platforms", Json::array({{{"platform", platform}}})}});
+  };
+  for (const char* ok : {"linux/amd64/v2", "linux/amd64/v4", "linux/arm64/v8", "linux/arm/v6", "linux/arm/v7"}) {
+    EXPECT_TRUE(with(ok).ok()) << ok << ": " << with(ok).status().message();
+  }
+  for (const char* bad : {"linux/amd64/v6", "linux/arm64/v7", "linux/arm/v8", "linux/s390x/v2"}) {
+    const auto parsed = with(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.status().message().find("spec.platforms[0].platform"), std::string::npos);
+    EXPECT_NE(parsed.status().message().find("has no variant"), std::string::npos) << parsed.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace ibo::api

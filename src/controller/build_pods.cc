@@ -2,13 +2,13 @@
 
 #include <map>
 
-#include "registry/digest.h"
+#include "common/oci_digest.h"
 
 namespace ibo::controller {
 namespace {
 
 std::string HashHex(const std::string& text, size_t n) {
-  return registry::Sha256Digest(text).substr(7, n);  // after "sha256:"
+  return oci::Sha256Digest(text).substr(7, n);  // after "sha256:"
 }
 
 // Cuts a DNS label prefix so that prefix + suffix fits in 63 characters, without a trailing '-'.

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "common/flag_table.h"
+#include "common/oci_reference.h"
 #include "http/http_transport.h"
 #include "registry/docker_config.h"
-#include "registry/reference.h"
 
 namespace ibo::merge {
 
@@ -37,7 +37,7 @@ flags::Setter PlatformDigestFlag(std::vector<PlatformDigest>* inputs) {
     if (eq == std::string::npos) {
       return InvalidArgument("--platform-digest \"" + value + "\": expected OS/ARCH[/VARIANT]=sha256:<hex>");
     }
-    IBO_ASSIGN_OR_RETURN(registry::Platform platform, registry::ParsePlatform(value.substr(0, eq)));
+    IBO_ASSIGN_OR_RETURN(oci::Platform platform, oci::ParsePlatform(value.substr(0, eq)));
     inputs->push_back({platform, value.substr(eq + 1)});
     return Status::Ok();
   };
@@ -88,7 +88,7 @@ StatusOr<MergeFlags> ParseMergeFlags(const std::vector<std::string>& args) {
   IBO_RETURN_IF_ERROR(MergeFlagTable(flags).Parse(args, &flags.help));
   if (flags.help) return flags;
   if (flags.repository.empty()) return InvalidArgument("--repository is required");
-  IBO_RETURN_IF_ERROR(registry::ParseRepository(flags.repository).status());
+  IBO_RETURN_IF_ERROR(oci::ParseRepository(flags.repository).status());
   IBO_RETURN_IF_ERROR(ValidateRequest(flags.request));
   return flags;
 }
@@ -114,7 +114,7 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
   };
 
   registry::RegistryOptions options;
-  options.repository = *registry::ParseRepository(flags->repository);
+  options.repository = *oci::ParseRepository(flags->repository);
   options.timeout = flags->timeout;
   const auto& insecure = flags->insecure_registries;
   options.plain_http = std::find(insecure.begin(), insecure.end(), options.repository.host) != insecure.end();

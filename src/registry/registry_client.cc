@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/oci_digest.h"
+#include "common/oci_media_types.h"
 #include "registry/auth_challenge.h"
-#include "registry/digest.h"
-#include "registry/media_types.h"
 
 namespace ibo::registry {
 
@@ -64,10 +64,10 @@ bool IsRedirect(int status) {
 }
 
 const std::string& ManifestAccept() {
-  static const std::string accept = std::string(media_type::kOciIndex) + ", " +
-                                    std::string(media_type::kDockerManifestList) + ", " +
-                                    std::string(media_type::kOciManifest) + ", " +
-                                    std::string(media_type::kDockerManifest);
+  static const std::string accept = std::string(oci::media_type::kOciIndex) + ", " +
+                                    std::string(oci::media_type::kDockerManifestList) + ", " +
+                                    std::string(oci::media_type::kOciManifest) + ", " +
+                                    std::string(oci::media_type::kDockerManifest);
   return accept;
 }
 
@@ -109,9 +109,9 @@ class DistributionClient : public RegistryClient {
     if (response.status != 200) return ErrorFor(response, what);
     Manifest manifest;
     manifest.bytes = std::move(response.body);
-    manifest.digest = Sha256Digest(manifest.bytes);
+    manifest.digest = oci::Sha256Digest(manifest.bytes);
     if (reference.find(':') != std::string::npos) {
-      IBO_RETURN_IF_ERROR(VerifyDigest(reference, manifest.bytes, what));
+      IBO_RETURN_IF_ERROR(oci::VerifyDigest(reference, manifest.bytes, what));
       manifest.digest = reference;
     } else if (auto header = response.Header("Docker-Content-Digest");
                header && header->starts_with("sha256:") && *header != manifest.digest) {
@@ -145,7 +145,7 @@ class DistributionClient : public RegistryClient {
     const std::string what = "pushing " + reference;
     IBO_ASSIGN_OR_RETURN(http::Response response, Execute(request));
     if (response.status != 201 && response.status != 200) return ErrorFor(response, what);
-    const std::string digest = response.Header("Docker-Content-Digest").value_or(Sha256Digest(manifest.bytes));
+    const std::string digest = response.Header("Docker-Content-Digest").value_or(oci::Sha256Digest(manifest.bytes));
     if (digest != manifest.digest) {
       return FailedPrecondition(what + ": registry stored digest " + digest + ", expected " + manifest.digest);
     }
@@ -157,7 +157,7 @@ class DistributionClient : public RegistryClient {
     const std::string what = "blob " + digest;
     IBO_ASSIGN_OR_RETURN(http::Response response, Execute(request));
     if (response.status != 200) return ErrorFor(response, what);
-    IBO_RETURN_IF_ERROR(VerifyDigest(digest, response.body, what));
+    IBO_RETURN_IF_ERROR(oci::VerifyDigest(digest, response.body, what));
     return std::move(response.body);
   }
 

@@ -10,14 +10,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
-#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/time_format.h"
 
 extern char** environ;
 
@@ -230,14 +229,6 @@ std::string JoinPaths(const std::vector<std::string>& paths) {
   return s;
 }
 
-StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& text) {
-  std::tm tm{};
-  std::istringstream in(text);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) return InvalidArgument("not an RFC 3339 time: " + text);
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 }  // namespace
 
 StatusOr<ClusterConfig> ParseKubeconfig(const std::string& yaml_text, const std::string& file_for_messages,
@@ -335,7 +326,7 @@ StatusOr<ExecCredential> ParseExecCredential(const std::string& json_text, const
     return InvalidArgument("exec plugin returned neither a token nor a client certificate and key");
   }
   if (status.contains("expirationTimestamp") && status["expirationTimestamp"].is_string()) {
-    IBO_ASSIGN_OR_RETURN(out.expiration, ParseRfc3339(status["expirationTimestamp"].get<std::string>()));
+    IBO_ASSIGN_OR_RETURN(out.expiration, ParseTime(status["expirationTimestamp"].get<std::string>()));
   }
   return out;
 }

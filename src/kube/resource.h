@@ -28,7 +28,4 @@ inline const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", true};
 inline const ResourceType kImageBuilds{"imagebuild.io", "v1alpha1", "imagebuilds", true};
 }  // namespace resources
 
-// Escapes a string for a URL query value.
-std::string QueryEscape(const std::string& s);
-
 }  // namespace ibo::kube

@@ -8,6 +8,7 @@
 #include "common/base64.h"
 #include "common/oci_digest.h"
 #include "common/oci_media_types.h"
+#include "common/url_escape.h"
 #include "registry/auth_challenge.h"
 
 namespace ibo::registry {
@@ -43,21 +44,6 @@ std::string ResolveLocation(const std::string& from_url, const std::string& loca
 namespace {
 
 constexpr int kMaxRedirects = 5;
-
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
-}
 
 bool IsRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -257,15 +243,15 @@ class DistributionClient : public RegistryClient {
       request.method = "POST";
       request.url = realm;
       request.headers["Content-Type"] = "application/x-www-form-urlencoded";
-      request.body = "grant_type=refresh_token&client_id=imagebuild-operator&service=" + UrlEncode(service) +
-                     "&scope=" + UrlEncode(scopes) +
-                     "&refresh_token=" + UrlEncode(options_.credentials->identity_token);
+      request.body = "grant_type=refresh_token&client_id=imagebuild-operator&service=" + QueryEscape(service) +
+                     "&scope=" + QueryEscape(scopes) +
+                     "&refresh_token=" + QueryEscape(options_.credentials->identity_token);
     } else {
-      request.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + UrlEncode(service);
+      request.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + QueryEscape(service);
       size_t start = 0;
       while (start < scopes.size()) {
         const auto end = std::min(scopes.find(' ', start), scopes.size());
-        request.url += "&scope=" + UrlEncode(scopes.substr(start, end - start));
+        request.url += "&scope=" + QueryEscape(scopes.substr(start, end - start));
         start = end + 1;
       }
       if (HasPassword()) {

@@ -1,7 +1,5 @@
 #include "operator/run_flags.h"
 
-#include "common/flag_table.h"
-
 namespace ibo::operator_main {
 namespace {
 
@@ -67,6 +65,8 @@ std::vector<flags::Flag> BuildFlags(RunFlags& f) {
   };
 }
 
+}  // namespace
+
 flags::FlagTable RunFlagTable(RunFlags& f) {
   std::vector<flags::Flag> all = KubernetesFlags(f);
   for (auto& flag : BuildFlags(f)) all.push_back(std::move(flag));
@@ -75,8 +75,6 @@ flags::FlagTable RunFlagTable(RunFlags& f) {
                                            .reject_positional = false,
                                            .help_ends_parsing = true});
 }
-
-}  // namespace
 
 std::string RunHelp() {
   RunFlags unused;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/flag_table.h"
 #include "common/status.h"
 #include "controller/build_pods.h"
 
@@ -26,6 +27,8 @@ struct RunFlags {
   bool help = false;
 };
 
+// The table, bound to the fields of `f`.
+flags::FlagTable RunFlagTable(RunFlags& f);
 // `imagebuild-operator run --help`.
 std::string RunHelp();
 // The arguments after `run`, defaults first. An error's message is the one line to print after

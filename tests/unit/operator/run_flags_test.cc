@@ -39,6 +39,15 @@ constexpr const char* kHelpBeforeTheTable =
 
 TEST(RunFlags, HelpIsUnchanged) { EXPECT_EQ(RunHelp(), kHelpBeforeTheTable); }
 
+// A repeatable flag says so in its help, and only a repeatable one does.
+TEST(RunFlags, RepeatableFlagsSayTheyAre) {
+  RunFlags f;
+  const flags::FlagTable table = RunFlagTable(f);
+  for (const auto& flag : table.flags()) {
+    EXPECT_EQ(flag.repeatable, flag.help.find("repeatable") != std::string::npos) << flag.name;
+  }
+}
+
 TEST(RunFlags, Defaults) {
   auto f = ParseRunFlags({});
   ASSERT_TRUE(f.ok()) << f.status().message();

@@ -4,8 +4,8 @@
 #include <regex>
 #include <set>
 
-#include "registry/platform.h"
-#include "registry/reference.h"
+#include "common/oci_platform.h"
+#include "common/oci_reference.h"
 
 namespace ibo::api {
 namespace {
@@ -61,7 +61,7 @@ StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const 
   std::vector<std::string> unique;
   std::set<std::string> seen;
   for (size_t i = 0; i < tags.size(); ++i) {
-    Status valid = registry::ValidateTag(tags[i]);
+    Status valid = oci::ValidateTag(tags[i]);
     if (!valid.ok()) {
       return Bad(i < tags.size() - extra.size() ? "version" : "tags",
                  "\"" + tags[i] + "\" is not a valid tag: up to 128 of [A-Za-z0-9_.-], not starting with . or -");
@@ -78,7 +78,7 @@ Status ParseImage(const Json& spec, ImageBuildSpec& out) {
   out.image = Str(spec, "image");
   if (out.image.empty()) return Bad("image", "is required (a repository such as registry.example.com/org/app)");
   if (out.image.find('@') != std::string::npos) return Bad("image", "must not carry a digest");
-  auto repo = registry::ParseRepository(out.image);
+  auto repo = oci::ParseRepository(out.image);
   if (!repo.ok()) return Bad("image", repo.status().message());
   if (repo->path.find(':') != std::string::npos) return Bad("image", "must not carry a tag: put tags in spec.tags or spec.version");
   out.version = Str(spec, "version");
@@ -139,7 +139,7 @@ bool KnownVariant(const std::string& arch, const std::string& variant) {
 StatusOr<PlatformSpec> ParsePlatform(const Json& p, const std::string& field) {
   PlatformSpec ps;
   ps.platform = Str(p, "platform");
-  auto parsed = registry::ParsePlatform(ps.platform);
+  auto parsed = oci::ParsePlatform(ps.platform);
   if (!parsed.ok()) return Bad(field + ".platform", "\"" + ps.platform + "\" is not os/arch[/variant]");
   ps.os = parsed->os;
   ps.arch = parsed->architecture;
@@ -186,7 +186,7 @@ Status ParseRegistryAccess(const Json& spec, ImageBuildSpec& out) {
   out.cache_repository = Str(cache, "repository");
   out.cache_disabled = cache.value("disabled", false);
   if (!out.cache_repository.empty()) {
-    auto cache_repo = registry::ParseRepository(out.cache_repository);
+    auto cache_repo = oci::ParseRepository(out.cache_repository);
     if (!cache_repo.ok()) return Bad("cache.repository", cache_repo.status().message());
   }
   out.push_secret = Str(spec.value("pushSecretRef", Json::object()), "name");

@@ -1,6 +1,6 @@
 #include "api/names.h"
 
-#include "registry/digest.h"
+#include "common/oci_digest.h"
 
 namespace ibo::api {
 namespace {
@@ -15,7 +15,7 @@ std::string Fit(std::string prefix, size_t room) {
 }  // namespace
 
 std::string HashHex(const std::string& text, size_t n) {
-  return registry::Sha256Digest(text).substr(7, n);  // after "sha256:"
+  return oci::Sha256Digest(text).substr(7, n);  // after "sha256:"
 }
 
 std::string BuildId(const std::string& uid, int64_t generation, const std::string& rebuild_token) {

@@ -3,7 +3,7 @@
 // with the index digest, a retry or a failure.
 #include "controller/decision.h"
 #include "controller/retry_policy.h"
-#include "registry/media_types.h"
+#include "common/oci_media_types.h"
 
 namespace ibo::controller {
 
@@ -32,7 +32,7 @@ void Merged(Decision& d, const std::string& digest, const std::vector<std::strin
   const std::string& image = d.in.imagebuild.spec.image;
   const Transition& t = d.Step(Subject::kMerge, "Merging", kSucceeded, {missing.empty() ? Guard::kComplete : Guard::kPartial});
   d.status.manifest = api::ManifestStatus{digest, digest.substr(0, 19), image + "@" + digest,
-                                          std::string(registry::media_type::kOciIndex), tags, platforms};
+                                          std::string(oci::media_type::kOciIndex), tags, platforms};
   if (missing.empty()) {
     return Finish(d, BuildPhase::kSucceeded, Reason::kSucceeded,
                   "pushed " + image + "@" + digest + " for " + std::to_string(platforms.size()) + " platforms", t.event);

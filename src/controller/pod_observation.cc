@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "registry/reference.h"
+#include "common/oci_reference.h"
 
 namespace ibo::controller {
 namespace {
@@ -70,7 +70,7 @@ std::string Bounded(const std::string& s, size_t n) {
 }
 
 bool IsDigest(const std::string& s) {
-  return s.rfind("sha256:", 0) == 0 && registry::ValidateDigest(s).ok();
+  return s.rfind("sha256:", 0) == 0 && oci::ValidateDigest(s).ok();
 }
 
 PodReport ObservePod(const api::PodView& pod, const PodRole& role) {

@@ -7,16 +7,16 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
-#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/time_format.h"
 
 extern char** environ;
 
@@ -229,14 +229,6 @@ std::string JoinPaths(const std::vector<std::string>& paths) {
   return s;
 }
 
-StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& text) {
-  std::tm tm{};
-  std::istringstream in(text);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) return InvalidArgument("not an RFC 3339 time: " + text);
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 }  // namespace
 
 StatusOr<ClusterConfig> ParseKubeconfig(const std::string& yaml_text, const std::string& file_for_messages,
@@ -334,7 +326,7 @@ StatusOr<ExecCredential> ParseExecCredential(const std::string& json_text, const
     return InvalidArgument("exec plugin returned neither a token nor a client certificate and key");
   }
   if (status.contains("expirationTimestamp") && status["expirationTimestamp"].is_string()) {
-    IBO_ASSIGN_OR_RETURN(out.expiration, ParseRfc3339(status["expirationTimestamp"].get<std::string>()));
+    IBO_ASSIGN_OR_RETURN(out.expiration, ParseTime(status["expirationTimestamp"].get<std::string>()));
   }
   return out;
 }
@@ -364,8 +356,17 @@ StatusOr<ExecCredential> RunExecPlugin(const ExecPluginConfig& plugin) {
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  // The plugin starts with no signal blocked, whatever this thread blocks (`run` leaves SIGTERM
+  // and SIGINT to a sigwait thread).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, plugin.command.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int rc = posix_spawnp(&pid, plugin.command.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   if (rc != 0) {

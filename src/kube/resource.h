@@ -27,7 +27,4 @@ inline const ResourceType kServiceAccounts{"", "v1", "serviceaccounts", true};
 inline const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", true};
 }  // namespace resources
 
-// Escapes a string for a URL query value.
-std::string QueryEscape(const std::string& s);
-
 }  // namespace ibo::kube

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/base64.h"
+#include "common/url_escape.h"
 #include "kube/api_error.h"
 #include "kube/rate_limiter.h"
 

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 
-#include "registry/digest.h"
-#include "registry/media_types.h"
+#include "common/oci_digest.h"
+#include "common/oci_media_types.h"
 
 namespace ibo::merge {
 namespace {
 
-namespace mt = registry::media_type;
+namespace mt = oci::media_type;
 
 constexpr const char* kReferenceType = "vnd.docker.reference.type";
 constexpr const char* kReferenceDigest = "vnd.docker.reference.digest";
@@ -29,7 +29,7 @@ std::string StringOr(const nlohmann::json& object, const char* name) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-nlohmann::json PlatformJson(const registry::Platform& p) {
+nlohmann::json PlatformJson(const oci::Platform& p) {
   nlohmann::json out = {{"architecture", p.architecture}, {"os", p.os}};
   if (!p.variant.empty()) out["variant"] = p.variant;
   if (!p.os_version.empty()) out["os.version"] = p.os_version;
@@ -49,10 +49,10 @@ StatusOr<std::string> ConfigDigestOf(const registry::Manifest& image) {
   return digest;
 }
 
-StatusOr<registry::Platform> PlatformFromConfig(const std::string& config_bytes) {
+StatusOr<oci::Platform> PlatformFromConfig(const std::string& config_bytes) {
   nlohmann::json doc = nlohmann::json::parse(config_bytes, nullptr, false);
   if (!doc.is_object()) return FailedPrecondition("image config is not a JSON object");
-  registry::Platform p;
+  oci::Platform p;
   p.os = StringOr(doc, "os");
   p.architecture = StringOr(doc, "architecture");
   p.variant = StringOr(doc, "variant");
@@ -68,17 +68,17 @@ StatusOr<registry::Platform> PlatformFromConfig(const std::string& config_bytes)
   return p;
 }
 
-std::optional<registry::Platform> PlatformOfDescriptor(const nlohmann::json& descriptor) {
+std::optional<oci::Platform> PlatformOfDescriptor(const nlohmann::json& descriptor) {
   auto it = descriptor.find("platform");
   if (it == descriptor.end() || !it->is_object()) return std::nullopt;
-  registry::Platform p;
+  oci::Platform p;
   p.os = StringOr(*it, "os");
   p.architecture = StringOr(*it, "architecture");
   p.variant = StringOr(*it, "variant");
   return p;
 }
 
-StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const registry::Platform& declared) {
+StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const oci::Platform& declared) {
   nlohmann::json doc = nlohmann::json::parse(index.bytes, nullptr, false);
   if (!doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array()) {
     return FailedPrecondition("index " + index.digest + " has no manifests list");
@@ -90,7 +90,7 @@ StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const r
     const auto platform = PlatformOfDescriptor(entry);
     if (!platform) continue;
     offered.push_back(platform->ToString());
-    if (!chosen && registry::SamePlatform(*platform, declared)) chosen = &entry;
+    if (!chosen && oci::SamePlatform(*platform, declared)) chosen = &entry;
   }
   if (!chosen) {
     std::string list;
@@ -108,7 +108,7 @@ StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const r
   return selection;
 }
 
-nlohmann::json ImageDescriptor(const registry::Manifest& image, const registry::Platform& from_config) {
+nlohmann::json ImageDescriptor(const registry::Manifest& image, const oci::Platform& from_config) {
   return {{"mediaType", image.media_type},
           {"size", image.bytes.size()},
           {"digest", image.digest},
@@ -117,7 +117,7 @@ nlohmann::json ImageDescriptor(const registry::Manifest& image, const registry::
 
 registry::Manifest BuildIndex(std::vector<PlatformImage> images) {
   std::sort(images.begin(), images.end(), [](const PlatformImage& a, const PlatformImage& b) {
-    return registry::Normalize(a.declared).ToString() < registry::Normalize(b.declared).ToString();
+    return oci::Normalize(a.declared).ToString() < oci::Normalize(b.declared).ToString();
   });
   nlohmann::json manifests = nlohmann::json::array();
   bool all_docker = true;
@@ -135,7 +135,7 @@ registry::Manifest BuildIndex(std::vector<PlatformImage> images) {
   index.media_type = std::string(all_docker ? mt::kDockerManifestList : mt::kOciIndex);
   const nlohmann::json doc = {{"schemaVersion", 2}, {"mediaType", index.media_type}, {"manifests", manifests}};
   index.bytes = doc.dump();
-  index.digest = registry::Sha256Digest(index.bytes);
+  index.digest = oci::Sha256Digest(index.bytes);
   return index;
 }
 

@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "common/oci_platform.h"
 #include "common/status.h"
-#include "registry/platform.h"
 #include "registry/registry_client.h"
 
 namespace ibo::merge {
 
 // One platform's entry in the index being built.
 struct PlatformImage {
-  registry::Platform declared;               // as given on the command line
+  oci::Platform declared;               // as given on the command line
   nlohmann::json descriptor;                 // mediaType, size, digest, platform from the config
   std::vector<nlohmann::json> attestations;  // input index entries that refer to this image
 };
@@ -29,14 +29,14 @@ struct IndexSelection {
 // The config blob digest of an image manifest.
 StatusOr<std::string> ConfigDigestOf(const registry::Manifest& image);
 // os, architecture, variant, os.version and os.features of an image config.
-StatusOr<registry::Platform> PlatformFromConfig(const std::string& config_bytes);
+StatusOr<oci::Platform> PlatformFromConfig(const std::string& config_bytes);
 // The platform object of a descriptor, if it has one.
-std::optional<registry::Platform> PlatformOfDescriptor(const nlohmann::json& descriptor);
+std::optional<oci::Platform> PlatformOfDescriptor(const nlohmann::json& descriptor);
 // The image manifest for `declared` in an index, and the attestation manifests that refer to it
 // (annotation vnd.docker.reference.digest); NotFound naming the platforms it has otherwise.
-StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const registry::Platform& declared);
+StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const oci::Platform& declared);
 // The index entry for an image: its mediaType, size and digest, and the platform from its config.
-nlohmann::json ImageDescriptor(const registry::Manifest& image, const registry::Platform& from_config);
+nlohmann::json ImageDescriptor(const registry::Manifest& image, const oci::Platform& from_config);
 // The index: images in platform order, then their attestations; a Docker manifest list when every
 // entry is Docker schema 2, an OCI index otherwise. Keys are sorted, so the bytes are stable.
 registry::Manifest BuildIndex(std::vector<PlatformImage> images);

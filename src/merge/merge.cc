@@ -4,14 +4,14 @@
 #include <map>
 #include <set>
 
+#include "common/oci_media_types.h"
+#include "common/oci_reference.h"
 #include "merge/index_builder.h"
-#include "registry/media_types.h"
-#include "registry/reference.h"
 
 namespace ibo::merge {
 namespace {
 
-namespace mt = registry::media_type;
+namespace mt = oci::media_type;
 
 // Runs fn(item) for every item concurrently; the results in the same order.
 template <typename T, typename Fn>
@@ -34,7 +34,7 @@ Status FirstError(const std::vector<Status>& statuses) {
 }
 
 // Checks one platform's image manifest against its config, which it fetches.
-StatusOr<PlatformImage> VerifyImage(registry::RegistryClient& client, const registry::Platform& declared,
+StatusOr<PlatformImage> VerifyImage(registry::RegistryClient& client, const oci::Platform& declared,
                                     const registry::Manifest& image) {
   const std::string where = "platform " + declared.ToString() + ": manifest " + image.digest;
   if (!mt::IsImageManifest(image.media_type)) {
@@ -47,20 +47,20 @@ StatusOr<PlatformImage> VerifyImage(registry::RegistryClient& client, const regi
   if (!config.ok()) return config.status().Annotate(where + ": config");
   auto platform = PlatformFromConfig(*config);
   if (!platform.ok()) return platform.status().Annotate(where + ": config " + *config_digest);
-  if (!registry::SamePlatform(*platform, declared)) {
+  if (!oci::SamePlatform(*platform, declared)) {
     return FailedPrecondition(where + " is built for " + platform->ToString() + ", not " + declared.ToString());
   }
   return PlatformImage{declared, ImageDescriptor(image, *platform), {}};
 }
 
 // An input that is an index: the declared platform's manifest from it, with its attestations.
-StatusOr<PlatformImage> VerifyFromIndex(registry::RegistryClient& client, const registry::Platform& declared,
+StatusOr<PlatformImage> VerifyFromIndex(registry::RegistryClient& client, const oci::Platform& declared,
                                         const registry::Manifest& index) {
   const std::string where = "platform " + declared.ToString();
   auto selection = SelectPlatform(index, declared);
   if (!selection.ok()) return selection.status().Annotate(where);
   const std::string digest = selection->descriptor.value("digest", std::string());
-  if (!registry::ValidateDigest(digest).ok()) {
+  if (!oci::ValidateDigest(digest).ok()) {
     return FailedPrecondition(where + ": index " + index.digest + " has an entry with an invalid digest");
   }
   auto image = client.GetManifest(digest);
@@ -77,14 +77,14 @@ Status ValidateRequest(const MergeRequest& request) {
   if (request.tags.empty()) return InvalidArgument("no --tag given");
   std::set<std::string> platforms;
   for (const auto& input : request.inputs) {
-    if (Status digest = registry::ValidateDigest(input.digest); !digest.ok()) {
+    if (Status digest = oci::ValidateDigest(input.digest); !digest.ok()) {
       return digest.Annotate("platform " + input.platform.ToString());
     }
-    if (!platforms.insert(registry::Normalize(input.platform).ToString()).second) {
+    if (!platforms.insert(oci::Normalize(input.platform).ToString()).second) {
       return InvalidArgument("platform " + input.platform.ToString() + " is given more than once");
     }
   }
-  for (const auto& tag : request.tags) IBO_RETURN_IF_ERROR(registry::ValidateTag(tag));
+  for (const auto& tag : request.tags) IBO_RETURN_IF_ERROR(oci::ValidateTag(tag));
   return Status::Ok();
 }
 

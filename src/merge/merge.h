@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "common/oci_platform.h"
 #include "common/status.h"
-#include "registry/platform.h"
 #include "registry/registry_client.h"
 
 namespace ibo::merge {
 
 struct PlatformDigest {
-  registry::Platform platform;
+  oci::Platform platform;
   std::string digest;  // an image manifest, or an index holding the platform's manifest
 };
 

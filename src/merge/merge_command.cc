@@ -1,32 +1,29 @@
 #include "merge/merge_command.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "common/flag_table.h"
+#include "common/oci_reference.h"
 #include "http/http_transport.h"
 #include "registry/docker_config.h"
-#include "registry/reference.h"
 
 namespace ibo::merge {
 
-const char* const kMergeUsage =
+namespace {
+
+constexpr const char* kDefaultTerminationLog = "/dev/termination-log";
+
+constexpr const char* kSynopsis =
     "usage: imagebuild-operator merge --repository HOST[:PORT]/PATH\n"
     "         --platform-digest OS/ARCH[/VARIANT]=sha256:<hex> ... --tag TAG ...\n"
     "         [--registry-config FILE] [--ca-file FILE] [--insecure-registry HOST[:PORT]]...\n"
     "         [--termination-log FILE] [--timeout SECONDS]\n"
     "\n"
     "Verifies each platform's image (pushed by digest) and pushes their image index under every\n"
-    "tag, then reads each tag back. Prints the index digest as the last line.\n"
-    "  --platform-digest      may name one multi-platform index for several platforms\n"
-    "  --registry-config      docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)\n"
-    "  --ca-file              PEM bundle to trust instead of the system store\n"
-    "  --insecure-registry    use plain HTTP for this registry (repeatable)\n"
-    "  --termination-log      where to write the digest or the error (default /dev/termination-log)\n";
-
-namespace {
-
-constexpr const char* kDefaultTerminationLog = "/dev/termination-log";
+    "tag, then reads each tag back. Prints the index digest as the last line.\n";
 
 void WriteTerminationLog(const std::string& path, const std::string& text) {
   if (path.empty()) return;
@@ -34,58 +31,64 @@ void WriteTerminationLog(const std::string& path, const std::string& text) {
   out << text;
 }
 
+flags::Setter PlatformDigestFlag(std::vector<PlatformDigest>* inputs) {
+  return [inputs](const std::string&, const std::string& value) -> Status {
+    const auto eq = value.find('=');
+    if (eq == std::string::npos) {
+      return InvalidArgument("--platform-digest \"" + value + "\": expected OS/ARCH[/VARIANT]=sha256:<hex>");
+    }
+    IBO_ASSIGN_OR_RETURN(oci::Platform platform, oci::ParsePlatform(value.substr(0, eq)));
+    inputs->push_back({platform, value.substr(eq + 1)});
+    return Status::Ok();
+  };
+}
+
+flags::Setter Seconds(std::chrono::seconds* field) {
+  return [field](const std::string&, const std::string& value) {
+    char* end = nullptr;
+    const long seconds = std::strtol(value.c_str(), &end, 10);
+    if (end == value.c_str() || *end != '\0' || seconds <= 0) {
+      return InvalidArgument("--timeout \"" + value + "\": expected a positive number of seconds");
+    }
+    *field = std::chrono::seconds(seconds);
+    return Status::Ok();
+  };
+}
+
+// `merge` words its usage errors without the "flag " of `run`, and takes no positional argument.
+flags::FlagTable MergeFlagTable(MergeFlags& f) {
+  using namespace flags;
+  return FlagTable(
+      {
+          {"--repository", "HOST[:PORT]/PATH", "", "", Text(&f.repository)},
+          {"--platform-digest", "OS/ARCH[/VARIANT]=sha256:<hex>", "may name one multi-platform index for several platforms",
+           "", PlatformDigestFlag(&f.request.inputs), true},
+          {"--tag", "TAG", "", "", Append(&f.request.tags), true},
+          {"--registry-config", "FILE", "docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)", "",
+           Text(&f.registry_config)},
+          {"--ca-file", "FILE", "PEM bundle to trust instead of the system store", "", Text(&f.ca_file)},
+          {"--insecure-registry", "HOST[:PORT]", "use plain HTTP for this registry (repeatable)", "",
+           Append(&f.insecure_registries), true},
+          {"--termination-log", "FILE", "where to write the digest or the error (default /dev/termination-log)", "",
+           Text(&f.termination_log)},
+          {"--timeout", "SECONDS", "", "60", Seconds(&f.timeout)},
+      },
+      {.unknown_hint = "", .needs_value_prefix = "", .reject_positional = true, .help_ends_parsing = false});
+}
+
 }  // namespace
+
+std::string MergeUsage() {
+  MergeFlags unused;
+  return kSynopsis + MergeFlagTable(unused).Help({.column = 25, .placeholders = false, .undocumented = false});
+}
 
 StatusOr<MergeFlags> ParseMergeFlags(const std::vector<std::string>& args) {
   MergeFlags flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string name = args[i], value;
-    if (name == "--help" || name == "-h") {
-      flags.help = true;
-      continue;
-    }
-    if (!name.starts_with("--")) return InvalidArgument("unexpected argument \"" + name + "\"");
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return InvalidArgument(name + " needs a value");
-    }
-    if (name == "--repository") {
-      flags.repository = value;
-    } else if (name == "--platform-digest") {
-      const auto eq = value.find('=');
-      if (eq == std::string::npos) {
-        return InvalidArgument("--platform-digest \"" + value + "\": expected OS/ARCH[/VARIANT]=sha256:<hex>");
-      }
-      IBO_ASSIGN_OR_RETURN(registry::Platform platform, registry::ParsePlatform(value.substr(0, eq)));
-      flags.request.inputs.push_back({platform, value.substr(eq + 1)});
-    } else if (name == "--tag") {
-      flags.request.tags.push_back(value);
-    } else if (name == "--registry-config") {
-      flags.registry_config = value;
-    } else if (name == "--ca-file") {
-      flags.ca_file = value;
-    } else if (name == "--insecure-registry") {
-      flags.insecure_registries.push_back(value);
-    } else if (name == "--termination-log") {
-      flags.termination_log = value;
-    } else if (name == "--timeout") {
-      char* end = nullptr;
-      const long seconds = std::strtol(value.c_str(), &end, 10);
-      if (end == value.c_str() || *end != '\0' || seconds <= 0) {
-        return InvalidArgument("--timeout \"" + value + "\": expected a positive number of seconds");
-      }
-      flags.timeout = std::chrono::seconds(seconds);
-    } else {
-      return InvalidArgument("unknown flag " + name);
-    }
-  }
+  IBO_RETURN_IF_ERROR(MergeFlagTable(flags).Parse(args, &flags.help));
   if (flags.help) return flags;
   if (flags.repository.empty()) return InvalidArgument("--repository is required");
-  IBO_RETURN_IF_ERROR(registry::ParseRepository(flags.repository).status());
+  IBO_RETURN_IF_ERROR(oci::ParseRepository(flags.repository).status());
   IBO_RETURN_IF_ERROR(ValidateRequest(flags.request));
   return flags;
 }
@@ -97,7 +100,7 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
     return 2;
   }
   if (flags->help) {
-    out << kMergeUsage;
+    out << MergeUsage();
     return 0;
   }
   std::string termination_log = flags->termination_log;
@@ -111,7 +114,7 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
   };
 
   registry::RegistryOptions options;
-  options.repository = *registry::ParseRepository(flags->repository);
+  options.repository = *oci::ParseRepository(flags->repository);
   options.timeout = flags->timeout;
   const auto& insecure = flags->insecure_registries;
   options.plain_http = std::find(insecure.begin(), insecure.end(), options.repository.host) != insecure.end();

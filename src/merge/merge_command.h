@@ -19,11 +19,12 @@ struct MergeFlags {
   std::string ca_file;
   std::vector<std::string> insecure_registries;
   std::string termination_log;  // empty: /dev/termination-log when it exists
-  std::chrono::seconds timeout{60};
+  std::chrono::seconds timeout{};  // default: the flag table's
   bool help = false;
 };
 
-extern const char* const kMergeUsage;
+// `imagebuild-operator merge --help`.
+std::string MergeUsage();
 
 // The arguments after `merge`; --flag value and --flag=value are both accepted.
 StatusOr<MergeFlags> ParseMergeFlags(const std::vector<std::string>& args);

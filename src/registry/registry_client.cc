@@ -6,9 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/oci_digest.h"
+#include "common/oci_media_types.h"
+#include "common/url_escape.h"
 #include "registry/auth_challenge.h"
-#include "registry/digest.h"
-#include "registry/media_types.h"
 
 namespace ibo::registry {
 
@@ -44,30 +45,15 @@ namespace {
 
 constexpr int kMaxRedirects = 5;
 
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
-}
-
 bool IsRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 const std::string& ManifestAccept() {
-  static const std::string accept = std::string(media_type::kOciIndex) + ", " +
-                                    std::string(media_type::kDockerManifestList) + ", " +
-                                    std::string(media_type::kOciManifest) + ", " +
-                                    std::string(media_type::kDockerManifest);
+  static const std::string accept = std::string(oci::media_type::kOciIndex) + ", " +
+                                    std::string(oci::media_type::kDockerManifestList) + ", " +
+                                    std::string(oci::media_type::kOciManifest) + ", " +
+                                    std::string(oci::media_type::kDockerManifest);
   return accept;
 }
 
@@ -109,9 +95,9 @@ class DistributionClient : public RegistryClient {
     if (response.status != 200) return ErrorFor(response, what);
     Manifest manifest;
     manifest.bytes = std::move(response.body);
-    manifest.digest = Sha256Digest(manifest.bytes);
+    manifest.digest = oci::Sha256Digest(manifest.bytes);
     if (reference.find(':') != std::string::npos) {
-      IBO_RETURN_IF_ERROR(VerifyDigest(reference, manifest.bytes, what));
+      IBO_RETURN_IF_ERROR(oci::VerifyDigest(reference, manifest.bytes, what));
       manifest.digest = reference;
     } else if (auto header = response.Header("Docker-Content-Digest");
                header && header->starts_with("sha256:") && *header != manifest.digest) {
@@ -145,7 +131,7 @@ class DistributionClient : public RegistryClient {
     const std::string what = "pushing " + reference;
     IBO_ASSIGN_OR_RETURN(http::Response response, Execute(request));
     if (response.status != 201 && response.status != 200) return ErrorFor(response, what);
-    const std::string digest = response.Header("Docker-Content-Digest").value_or(Sha256Digest(manifest.bytes));
+    const std::string digest = response.Header("Docker-Content-Digest").value_or(oci::Sha256Digest(manifest.bytes));
     if (digest != manifest.digest) {
       return FailedPrecondition(what + ": registry stored digest " + digest + ", expected " + manifest.digest);
     }
@@ -157,7 +143,7 @@ class DistributionClient : public RegistryClient {
     const std::string what = "blob " + digest;
     IBO_ASSIGN_OR_RETURN(http::Response response, Execute(request));
     if (response.status != 200) return ErrorFor(response, what);
-    IBO_RETURN_IF_ERROR(VerifyDigest(digest, response.body, what));
+    IBO_RETURN_IF_ERROR(oci::VerifyDigest(digest, response.body, what));
     return std::move(response.body);
   }
 
@@ -257,15 +243,15 @@ class DistributionClient : public RegistryClient {
       request.method = "POST";
       request.url = realm;
       request.headers["Content-Type"] = "application/x-www-form-urlencoded";
-      request.body = "grant_type=refresh_token&client_id=imagebuild-operator&service=" + UrlEncode(service) +
-                     "&scope=" + UrlEncode(scopes) +
-                     "&refresh_token=" + UrlEncode(options_.credentials->identity_token);
+      request.body = "grant_type=refresh_token&client_id=imagebuild-operator&service=" + QueryEscape(service) +
+                     "&scope=" + QueryEscape(scopes) +
+                     "&refresh_token=" + QueryEscape(options_.credentials->identity_token);
     } else {
-      request.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + UrlEncode(service);
+      request.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "service=" + QueryEscape(service);
       size_t start = 0;
       while (start < scopes.size()) {
         const auto end = std::min(scopes.find(' ', start), scopes.size());
-        request.url += "&scope=" + UrlEncode(scopes.substr(start, end - start));
+        request.url += "&scope=" + QueryEscape(scopes.substr(start, end - start));
         start = end + 1;
       }
       if (HasPassword()) {

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "common/oci_reference.h"
 #include "common/status.h"
 #include "http/http_transport.h"
 #include "registry/docker_config.h"
-#include "registry/reference.h"
 
 namespace ibo::registry {
 
@@ -22,7 +22,7 @@ struct Manifest {
 };
 
 struct RegistryOptions {
-  Repository repository;
+  oci::Repository repository;
   bool plain_http = false;                 // only for registries the user named insecure
   std::optional<Credentials> credentials;  // none: anonymous
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};

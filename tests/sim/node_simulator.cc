@@ -24,11 +24,11 @@
 #include <thread>
 
 #include "common/base64.h"
+#include "common/oci_digest.h"
 #include "common/time_format.h"
 #include "http/http_transport.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
-#include "registry/digest.h"
 
 namespace {
 
@@ -259,12 +259,12 @@ class Simulator {
     const std::string content = "built by imagebuild-node-simulator on a linux/" + node_arch + " node for " +
                                 pod["metadata"]["name"].get<std::string>() + "\n";
     const std::string layer = TarWithFile("etc/imagebuild-sandbox", content);
-    const std::string layer_digest = ibo::registry::Sha256Digest(layer);
+    const std::string layer_digest = ibo::oci::Sha256Digest(layer);
     const Json config = {{"architecture", node_arch}, {"os", "linux"},
                          {"config", {{"Labels", {{"io.imagebuild.simulated", "true"}}}}},
                          {"rootfs", {{"type", "layers"}, {"diff_ids", {layer_digest}}}}};
     const std::string config_bytes = config.dump();
-    const std::string config_digest = ibo::registry::Sha256Digest(config_bytes);
+    const std::string config_digest = ibo::oci::Sha256Digest(config_bytes);
     const Json manifest = {{"schemaVersion", 2},
                            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
                            {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", config_digest},
@@ -272,7 +272,7 @@ class Simulator {
                            {"layers", Json::array({{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
                                                     {"digest", layer_digest}, {"size", layer.size()}}})}};
     const std::string manifest_bytes = manifest.dump();
-    const std::string digest = ibo::registry::Sha256Digest(manifest_bytes);
+    const std::string digest = ibo::oci::Sha256Digest(manifest_bytes);
     ibo::Status s = PushBlob(base, path, layer, layer_digest);
     if (s.ok()) s = PushBlob(base, path, config_bytes, config_digest);
     if (s.ok()) {

@@ -7,10 +7,10 @@
 #include <map>
 #include <set>
 
+#include "common/oci_digest.h"
 #include "controller/build_pods.h"
 #include "controller/controller.h"
 #include "kube/event_recorder.h"
-#include "registry/digest.h"
 #include "support/cluster.h"
 #include "support/kubelet_stand_in.h"
 
@@ -26,7 +26,7 @@ std::string Label(const Json& pod, const char* key) {
 }
 
 // A digest the stand-in reports for a pod, derived from its name so every attempt differs.
-std::string DigestFor(const Json& pod) { return registry::Sha256Digest(pod["metadata"]["name"].get<std::string>()); }
+std::string DigestFor(const Json& pod) { return oci::Sha256Digest(pod["metadata"]["name"].get<std::string>()); }
 
 class ControllerTest : public ::testing::Test {
  protected:
@@ -83,7 +83,7 @@ class ControllerTest : public ::testing::Test {
 
   // Builds succeed with a digest; the merge pod reports an index digest.
   static std::optional<ibo::testing::KubeletStandIn::Outcome> SucceedAll(const Json& pod, const Json&) {
-    if (Label(pod, "imagebuild.io/role") == "merge") return ibo::testing::KubeletStandIn::Outcome{true, registry::Sha256Digest("index")};
+    if (Label(pod, "imagebuild.io/role") == "merge") return ibo::testing::KubeletStandIn::Outcome{true, oci::Sha256Digest("index")};
     return ibo::testing::KubeletStandIn::Outcome{true, DigestFor(pod) + "\n"};
   }
 
@@ -159,9 +159,9 @@ TEST_F(ControllerTest, BuildsEachPlatformOnItsArchitectureThenMergesAndIsReady) 
   EXPECT_EQ(status["observedGeneration"], ib["metadata"]["generation"]);
   EXPECT_EQ(Condition(ib, "Reconciling"), "False");
   EXPECT_EQ(Condition(ib, "Stalled"), "False");
-  EXPECT_EQ(status["manifest"]["digest"], registry::Sha256Digest("index"));
+  EXPECT_EQ(status["manifest"]["digest"], oci::Sha256Digest("index"));
   EXPECT_EQ(status["manifest"]["tags"], (Json{"v1.4.2", "v1.4", "latest"}));
-  EXPECT_EQ(status["manifest"]["reference"], "registry.local:5000/ci/worker@" + registry::Sha256Digest("index"));
+  EXPECT_EQ(status["manifest"]["reference"], "registry.local:5000/ci/worker@" + oci::Sha256Digest("index"));
 
   std::map<std::string, Json> pods;
   for (const auto& p : Pods()) pods[p["metadata"]["name"]] = p;

@@ -8,7 +8,7 @@
 
 #include "common/time_format.h"
 #include "unit/controller/decision_fixture.h"
-#include "registry/digest.h"
+#include "common/oci_digest.h"
 
 namespace ibo::controller {
 namespace {
@@ -27,7 +27,7 @@ class ReconcileTest : public DecisionFixture {
   void Record(const Actions& a) {
     Json step = {{"delete", a.delete_pods}, {"status", a.status ? Json(*a.status) : Json()}};
     step["create"] = Json::array();
-    for (const auto& p : a.create_pods) step["create"].push_back({{"name", p["metadata"]["name"]}, {"sha256", registry::Sha256Digest(p.dump())}});
+    for (const auto& p : a.create_pods) step["create"].push_back({{"name", p["metadata"]["name"]}, {"sha256", oci::Sha256Digest(p.dump())}});
     step["events"] = Json::array();
     for (const auto& e : a.events) step["events"].push_back({e.type, e.reason, e.message});
     if (a.requeue_after) step["requeueMs"] = a.requeue_after->count();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/base64.h"
+#include "common/time_format.h"
 
 namespace ibo::kube {
 namespace {
@@ -176,6 +177,14 @@ TEST(ExecCredentialTest, ParsesTokenAndExpiry) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->token, "abc");
   ASSERT_TRUE(c->expiration.has_value());
+  EXPECT_EQ(FormatTime(*c->expiration), "2030-01-02T03:04:05Z");
+  // RFC 3339 as client-go reads it: an offset counts, fractions are fine, a zone is required.
+  auto offset = ParseExecCredential(R"({"kind":"ExecCredential",
+    "status":{"token":"abc","expirationTimestamp":"2030-01-02T05:04:05.5+02:00"}})", "");
+  ASSERT_TRUE(offset.ok()) << offset.status().ToString();
+  EXPECT_EQ(FormatMicroTime(*offset->expiration), "2030-01-02T03:04:05.500000Z");
+  EXPECT_FALSE(ParseExecCredential(R"({"kind":"ExecCredential",
+    "status":{"token":"abc","expirationTimestamp":"2030-01-02T03:04:05"}})", "").ok());
   EXPECT_FALSE(ParseExecCredential(R"({"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential",
     "status":{"token":"abc"}})", "client.authentication.k8s.io/v1").ok());
   EXPECT_FALSE(ParseExecCredential(R"({"kind":"ExecCredential","status":{}})", "").ok());

@@ -9,7 +9,7 @@ namespace {
 
 using namespace ::ibo::merge::testing;
 
-registry::Platform P(const char* text) { return *registry::ParsePlatform(text); }
+oci::Platform P(const char* text) { return *oci::ParsePlatform(text); }
 
 TEST(PlatformFromConfig, TakesOsArchitectureVariantAndWindowsFields) {
   auto p = PlatformFromConfig(
@@ -24,7 +24,7 @@ TEST(PlatformFromConfig, TakesOsArchitectureVariantAndWindowsFields) {
 
 TEST(ImageDescriptor, KeepsMediaTypeSizeDigestAndConfigPlatform) {
   const auto image = ImageManifest(ConfigBytes("arm64", "v8"), mt::kDockerManifest);
-  registry::Platform platform = P("linux/arm64/v8");
+  oci::Platform platform = P("linux/arm64/v8");
   platform.os_version = "1";
   const auto d = ImageDescriptor(image, platform);
   EXPECT_EQ(d["mediaType"], mt::kDockerManifest);
@@ -60,7 +60,7 @@ TEST(BuildIndex, DeterministicWhateverTheInputOrder) {
   const auto one = BuildIndex({a, b});
   const auto two = BuildIndex({b, a});
   EXPECT_EQ(one.bytes, two.bytes);
-  EXPECT_EQ(one.digest, registry::Sha256Digest(one.bytes));
+  EXPECT_EQ(one.digest, oci::Sha256Digest(one.bytes));
   EXPECT_EQ(one.media_type, mt::kOciIndex);
   const auto doc = nlohmann::json::parse(one.bytes);
   EXPECT_EQ(doc["schemaVersion"], 2);

@@ -16,6 +16,23 @@ using ::testing::HasSubstr;
 
 const std::string kDigest = "sha256:" + std::string(64, 'a');
 
+// `merge --help` as it read before its flags became a table, to the byte.
+constexpr const char* kUsageBeforeTheTable =
+    "usage: imagebuild-operator merge --repository HOST[:PORT]/PATH\n"
+    "         --platform-digest OS/ARCH[/VARIANT]=sha256:<hex> ... --tag TAG ...\n"
+    "         [--registry-config FILE] [--ca-file FILE] [--insecure-registry HOST[:PORT]]...\n"
+    "         [--termination-log FILE] [--timeout SECONDS]\n"
+    "\n"
+    "Verifies each platform's image (pushed by digest) and pushes their image index under every\n"
+    "tag, then reads each tag back. Prints the index digest as the last line.\n"
+    "  --platform-digest      may name one multi-platform index for several platforms\n"
+    "  --registry-config      docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)\n"
+    "  --ca-file              PEM bundle to trust instead of the system store\n"
+    "  --insecure-registry    use plain HTTP for this registry (repeatable)\n"
+    "  --termination-log      where to write the digest or the error (default /dev/termination-log)\n";
+
+TEST(MergeUsage, IsUnchanged) { EXPECT_EQ(MergeUsage(), kUsageBeforeTheTable); }
+
 TEST(ParseMergeFlags, AllFlagsBothSpellings) {
   auto flags = ParseMergeFlags({"--repository", "127.0.0.1:5000/team/app", "--platform-digest",
                                 "linux/amd64=" + kDigest, "--platform-digest=linux/arm/v7=" + kDigest, "--tag",
@@ -44,6 +61,20 @@ TEST(ParseMergeFlags, UsageErrorsAreOneClearLine) {
                   .status()
                   .message(),
               HasSubstr("tag \"a b\""));
+}
+
+TEST(ParseMergeFlags, DefaultsAndHelp) {
+  auto flags = ParseMergeFlags({"--repository", "r/a", "--platform-digest", "linux/amd64=" + kDigest, "--tag", "v1"});
+  ASSERT_TRUE(flags.ok()) << flags.status().message();
+  EXPECT_EQ(flags->timeout, std::chrono::seconds(60));
+  EXPECT_EQ(flags->termination_log, "");
+  EXPECT_EQ(flags->registry_config, "");
+  EXPECT_TRUE(ParseMergeFlags({"--help"})->help);
+  // --help reads on: an error after it is still reported.
+  EXPECT_THAT(ParseMergeFlags({"--help", "--bogus", "x"}).status().message(), HasSubstr("unknown flag --bogus"));
+  EXPECT_EQ(ParseMergeFlags({"stray"}).status().message(), "unexpected argument \"stray\"");
+  EXPECT_EQ(ParseMergeFlags({"--repository", "r/a", "--timeout", "0"}).status().message(),
+            "--timeout \"0\": expected a positive number of seconds");
 }
 
 TEST(RunMergeCommand, UsageErrorExitsTwoWithOneLine) {

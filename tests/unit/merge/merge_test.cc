@@ -13,7 +13,7 @@ using ::testing::_;
 using ::testing::HasSubstr;
 using ::testing::NiceMock;
 
-registry::Platform P(const char* text) { return *registry::ParsePlatform(text); }
+oci::Platform P(const char* text) { return *oci::ParsePlatform(text); }
 
 class MergeTest : public ::testing::Test {
  protected:

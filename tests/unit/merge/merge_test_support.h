@@ -6,13 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "registry/digest.h"
-#include "registry/media_types.h"
+#include "common/oci_digest.h"
+#include "common/oci_media_types.h"
 #include "unit/registry/mock_registry_client.h"
 
 namespace ibo::merge::testing {
 
-namespace mt = registry::media_type;
+namespace mt = oci::media_type;
 
 inline std::string ConfigBytes(const std::string& arch, const std::string& variant = "") {
   nlohmann::json config = {{"architecture", arch}, {"os", "linux"}, {"rootfs", {{"type", "layers"}}}};
@@ -25,11 +25,11 @@ inline registry::Manifest ImageManifest(const std::string& config, std::string_v
                         {"mediaType", media_type},
                         {"config",
                          {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                          {"digest", registry::Sha256Digest(config)},
+                          {"digest", oci::Sha256Digest(config)},
                           {"size", config.size()}}},
                         {"layers", nlohmann::json::array()}};
   registry::Manifest m{std::string(media_type), "", doc.dump()};
-  m.digest = registry::Sha256Digest(m.bytes);
+  m.digest = oci::Sha256Digest(m.bytes);
   return m;
 }
 
@@ -51,7 +51,7 @@ inline nlohmann::json AttestationEntry(const registry::Manifest& m, const std::s
 inline registry::Manifest IndexOf(const nlohmann::json& entries) {
   nlohmann::json doc = {{"schemaVersion", 2}, {"mediaType", mt::kOciIndex}, {"manifests", entries}};
   registry::Manifest m{std::string(mt::kOciIndex), "", doc.dump(2)};
-  m.digest = registry::Sha256Digest(m.bytes);
+  m.digest = oci::Sha256Digest(m.bytes);
   return m;
 }
 
@@ -93,7 +93,7 @@ class FakeContent {
   registry::Manifest AddImage(const std::string& arch, const std::string& variant = "",
                               std::string_view media_type = mt::kOciManifest) {
     const std::string config = ConfigBytes(arch, variant);
-    blobs[registry::Sha256Digest(config)] = config;
+    blobs[oci::Sha256Digest(config)] = config;
     return Add(ImageManifest(config, media_type));
   }
   registry::Manifest Add(registry::Manifest m) {

@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "registry/digest.h"
+#include "common/oci_digest.h"
 #include "unit/http/mock_transport.h"
 
 namespace ibo::registry {
@@ -39,7 +39,7 @@ class RegistryClientTest : public ::testing::Test {
 
 TEST_F(RegistryClientTest, BasicChallengeThenRedirectElsewhereWithoutCredentials) {
   const std::string blob = "config bytes";
-  const std::string digest = Sha256Digest(blob);
+  const std::string digest = oci::Sha256Digest(blob);
   const std::string blob_url = "https://r.example.com/v2/team/app/blobs/" + digest;
   ::testing::InSequence order;
   EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::url, blob_url), Truly([](const http::Request& r) {
@@ -60,7 +60,7 @@ TEST_F(RegistryClientTest, BasicChallengeThenRedirectElsewhereWithoutCredentials
 
 TEST_F(RegistryClientTest, BearerTokenFromRealmWithServiceAndScope) {
   const std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
-  const std::string digest = Sha256Digest(manifest);
+  const std::string digest = oci::Sha256Digest(manifest);
   const std::string manifest_url = "https://r.example.com/v2/team/app/manifests/" + digest;
   ::testing::InSequence order;
   EXPECT_CALL(*transport_, Send(Field(&http::Request::url, manifest_url)))
@@ -95,7 +95,7 @@ TEST_F(RegistryClientTest, RefusedCredentialsNeverAppearInTheError) {
 
 TEST_F(RegistryClientTest, ContentNotMatchingItsDigestIsRefused) {
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Reply(200, "tampered")));
-  auto got = Client(std::nullopt)->GetBlob(Sha256Digest("original"));
+  auto got = Client(std::nullopt)->GetBlob(oci::Sha256Digest("original"));
   ASSERT_FALSE(got.ok());
   EXPECT_THAT(got.status().message(), HasSubstr("does not match its digest"));
 }
@@ -126,7 +126,7 @@ TEST_F(RegistryClientTest, IdentityTokenIsExchangedAsAnOAuth2RefreshToken) {
 
 TEST_F(RegistryClientTest, RedirectFromHttpsToPlainHttpIsRefused) {
   EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Reply(302, "", {{"Location", "http://cdn.example.net/blob"}})));
-  auto got = Client(std::nullopt)->GetBlob(Sha256Digest("x"));
+  auto got = Client(std::nullopt)->GetBlob(oci::Sha256Digest("x"));
   ASSERT_FALSE(got.ok());
   EXPECT_THAT(got.status().message(), HasSubstr("redirected GET to plain HTTP; refused"));
 }

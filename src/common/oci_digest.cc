@@ -1,8 +1,8 @@
-#include "registry/digest.h"
+#include "common/oci_digest.h"
 
 #include <openssl/evp.h>
 
-namespace ibo::registry {
+namespace ibo::oci {
 namespace {
 
 std::string HexDigest(const EVP_MD* md, std::string_view bytes) {
@@ -38,4 +38,4 @@ Status VerifyDigest(std::string_view digest, std::string_view bytes, const std::
   return Status::Ok();
 }
 
-}  // namespace ibo::registry
+}  // namespace ibo::oci

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-namespace ibo::registry::media_type {
+namespace ibo::oci::media_type {
 
 inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
@@ -14,4 +14,4 @@ inline constexpr std::string_view kDockerManifestList =
 inline bool IsImageManifest(std::string_view t) { return t == kOciManifest || t == kDockerManifest; }
 inline bool IsIndex(std::string_view t) { return t == kOciIndex || t == kDockerManifestList; }
 
-}  // namespace ibo::registry::media_type
+}  // namespace ibo::oci::media_type

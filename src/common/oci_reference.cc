@@ -1,8 +1,8 @@
-#include "registry/reference.h"
+#include "common/oci_reference.h"
 
 #include <regex>
 
-namespace ibo::registry {
+namespace ibo::oci {
 namespace {
 
 // distribution/reference: path components are lowercase alphanumerics joined by separators.
@@ -63,4 +63,4 @@ Status ValidateDigest(std::string_view digest) {
   return Status::Ok();
 }
 
-}  // namespace ibo::registry
+}  // namespace ibo::oci

@@ -7,11 +7,11 @@
 
 #include "common/status.h"
 
-namespace ibo::registry {
+namespace ibo::oci {
 
 // "sha256:<hex>" of the bytes.
 std::string Sha256Digest(std::string_view bytes);
 // OK when the bytes hash to `digest` (sha256 or sha512); `what` names the content in the error.
 Status VerifyDigest(std::string_view digest, std::string_view bytes, const std::string& what);
 
-}  // namespace ibo::registry
+}  // namespace ibo::oci

@@ -7,7 +7,7 @@
 
 #include "common/status.h"
 
-namespace ibo::registry {
+namespace ibo::oci {
 
 struct Repository {
   std::string host;  // HOST[:PORT], as the user wrote it
@@ -23,4 +23,4 @@ Status ValidateTag(std::string_view tag);
 // A digest: sha256:<64 lowercase hex> or sha512:<128 lowercase hex>.
 Status ValidateDigest(std::string_view digest);
 
-}  // namespace ibo::registry
+}  // namespace ibo::oci

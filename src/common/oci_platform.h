@@ -8,7 +8,7 @@
 
 #include "common/status.h"
 
-namespace ibo::registry {
+namespace ibo::oci {
 
 struct Platform {
   std::string os;
@@ -29,4 +29,4 @@ Platform Normalize(const Platform& platform);
 // Same os, architecture and variant after normalising.
 bool SamePlatform(const Platform& a, const Platform& b);
 
-}  // namespace ibo::registry
+}  // namespace ibo::oci

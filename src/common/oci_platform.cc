@@ -1,9 +1,9 @@
-#include "registry/platform.h"
+#include "common/oci_platform.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace ibo::registry {
+namespace ibo::oci {
 namespace {
 
 std::string Lower(std::string s) {
@@ -75,4 +75,4 @@ bool SamePlatform(const Platform& a, const Platform& b) {
   return x.os == y.os && x.architecture == y.architecture && x.variant == y.variant;
 }
 
-}  // namespace ibo::registry
+}  // namespace ibo::oci

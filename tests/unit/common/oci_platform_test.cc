@@ -1,8 +1,8 @@
-#include "registry/platform.h"
+#include "common/oci_platform.h"
 
 #include <gtest/gtest.h>
 
-namespace ibo::registry {
+namespace ibo::oci {
 namespace {
 
 Platform P(const char* text) { return *ParsePlatform(text); }
@@ -45,4 +45,4 @@ TEST(SamePlatform, AliasesMatchAndArchitecturesDoNot) {
 }
 
 }  // namespace
-}  // namespace ibo::registry
+}  // namespace ibo::oci

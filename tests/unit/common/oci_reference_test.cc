@@ -1,10 +1,10 @@
-#include "registry/reference.h"
+#include "common/oci_reference.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace ibo::registry {
+namespace ibo::oci {
 namespace {
 
 TEST(ParseRepository, SplitsHostAndPath) {
@@ -41,4 +41,4 @@ TEST(ValidateDigest, NeedsAlgorithmAndHex) {
 }
 
 }  // namespace
-}  // namespace ibo::registry
+}  // namespace ibo::oci

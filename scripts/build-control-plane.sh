@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-scheduler and kube-controller-manager (and kubectl when none is on
-# the PATH) from Debian's `kubernetes` source package, caching the binaries outside the repository.
+# Builds kube-apiserver, kube-scheduler, kube-controller-manager and kubelet (and kubectl when none
+# is on the PATH) from Debian's `kubernetes` source package, caching the binaries outside the repository.
 #   build-control-plane.sh                 build unless cached
 #   build-control-plane.sh --print-bin-dir print where the binaries are
 set -euo pipefail
@@ -10,7 +10,7 @@ cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/imagebuild-operator
 bin_dir=$cache_root/kubernetes-1.20.2-r2/bin
 if [[ ${1:-} == --print-bin-dir ]]; then echo "$bin_dir"; exit 0; fi
 
-wanted=(kube-apiserver kube-scheduler kube-controller-manager)
+wanted=(kube-apiserver kube-scheduler kube-controller-manager kubelet)
 command -v kubectl >/dev/null 2>&1 || wanted+=(kubectl)
 complete=1
 for b in "${wanted[@]}"; do [[ -x $bin_dir/$b ]] || complete=0; done

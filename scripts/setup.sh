@@ -13,7 +13,7 @@ packages=(
   docker-registry skopeo buildah apache2-utils lua5.1
   # the real-node rig (tests/infra/rig.sh): container runtime, pod network, QEMU for arm64, the
   # images' rootfs, and the git server (lighttpd in front of git-http-backend)
-  containerd runc containernetworking-plugins qemu-user-static iproute2 debootstrap lighttpd
+  containerd runc containernetworking-plugins qemu-user-static iproute2 debootstrap lighttpd jq
 )
 
 missing=()

@@ -123,11 +123,17 @@ ensure() {
   key=$( { declare -f "$recipe"; printf '%s\n' "$@"; } | hash)
   name=localhost/ibo-$what:$key
   if ! have_image "$name"; then
-    start=$(date +%s)
-    say "building $name"
-    "$recipe" "$name" >&2
-    have_image "$name" || fail "$recipe did not produce $name"
-    say "built $name in $(( $(date +%s) - start )) s"
+    # One builder of each image at a time; whoever waited finds it built.
+    exec 9>"$cache/.lock-$what"
+    flock -w 3600 9 || fail "another build of $what held its lock for an hour"
+    if ! have_image "$name"; then
+      start=$(date +%s)
+      say "building $name"
+      "$recipe" "$name" >&2
+      have_image "$name" || fail "$recipe did not produce $name"
+      say "built $name in $(( $(date +%s) - start )) s"
+    fi
+    exec 9>&-
   fi
   echo "$name"
 }
@@ -141,14 +147,16 @@ shift
 case $cmd in
   build)
     envfile=${1:?usage: rig-images.sh build ENVFILE}
-    exec 9>"$cache/.lock"
-    flock -w 3600 9 || fail "another rig held the image cache lock for an hour"
     IMG_DEBIAN=$(ensure debian build_rootfs "$suite" "$mirror")
     IMG_BUILDER=$(ensure builder build_builder "$IMG_DEBIAN" "$builder_packages")
     IMG_BASE=$(ensure base build_base "busybox-static")
     if ! "${B[@]}" manifest inspect "$IMG_BASE" >/dev/null 2>&1; then fail "$IMG_BASE is not a manifest list"; fi
     IMG_PAUSE=$(ensure pause build_pause "$(sha256sum <"$pause_c")")
-    IMG_OPERATOR=$(ensure operator build_operator "$IMG_DEBIAN" "$(operator_sources_hash)")
+    if [[ ${RIG_SKIP_OPERATOR_IMAGE:-0} == 1 ]]; then  # for working on the rig itself, not for tests
+      IMG_OPERATOR=""
+    else
+      IMG_OPERATOR=$(ensure operator build_operator "$IMG_DEBIAN" "$(operator_sources_hash)")
+    fi
     {
       echo "IMG_DEBIAN=$IMG_DEBIAN"
       echo "IMG_BUILDER=$IMG_BUILDER"
@@ -161,19 +169,31 @@ case $cmd in
     envfile=${1:?} registry=${2:?} user=${3:?} pass=${4:?}
     # shellcheck disable=SC1090
     source "$envfile"
-    push=(--creds "$user:$pass" --tls-verify=false --retry 2)
+    push=(--creds "$user:$pass" --tls-verify=false)
     ref() { local n=${1#localhost/ibo-}; echo "$registry/ibo/${n%%:*}:${n#*:}"; }
     for v in IMG_PAUSE IMG_BUILDER IMG_OPERATOR; do
+      [[ -n ${!v} ]] || continue
       "${B[@]}" push -q "${push[@]}" "${!v}" "docker://$(ref "${!v}")" || fail "pushing ${!v} to $registry failed"
     done
     "${B[@]}" manifest push -q --all "${push[@]}" "$IMG_BASE" "docker://$(ref "$IMG_BASE")" >/dev/null \
       || fail "pushing the manifest list $IMG_BASE to $registry failed"
+    # Each platform's manifest by digest, as the registry holds them: containerd on node ibo-arm64
+    # is an amd64 program and picks linux/amd64 out of an index, so a pod that must run the arm64
+    # build names it by digest.
+    raw=$(skopeo inspect --raw --tls-verify=false --creds "$user:$pass" "docker://$(ref "$IMG_BASE")") \
+      || fail "cannot read back $(ref "$IMG_BASE")"
+    for arch in amd64 arm64; do
+      d=$(jq -r --arg a "$arch" '.manifests[] | select(.platform.architecture == $a) | .digest' <<<"$raw")
+      [[ $d == sha256:* ]] || fail "$(ref "$IMG_BASE") has no linux/$arch manifest: $raw"
+      base_ref=$(ref "$IMG_BASE")
+      echo "RIG_IMAGE_BASE_${arch^^}=${base_ref%:*}@$d" >>"$envfile"
+    done
     {
       echo "RIG_IMAGE_PAUSE=$(ref "$IMG_PAUSE")"
       echo "RIG_IMAGE_BUILDER=$(ref "$IMG_BUILDER")"
       echo "RIG_IMAGE_GIT=$(ref "$IMG_BUILDER")"
       echo "RIG_IMAGE_BASE=$(ref "$IMG_BASE")"
-      echo "RIG_IMAGE_OPERATOR=$(ref "$IMG_OPERATOR")"
+      [[ -z $IMG_OPERATOR ]] || echo "RIG_IMAGE_OPERATOR=$(ref "$IMG_OPERATOR")"
     } >>"$envfile"
     ;;
   buildah) exec "${B[@]}" "$@" ;;

@@ -51,9 +51,9 @@ phase() {  # phase NAME: the time since the previous phase
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-  local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
+  local secs=$1 deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
   until "$@" >/dev/null 2>&1; do
-    (( $(date +%s) < deadline )) || fail "$what: not within $1 s; logs in $dir/logs"
+    (( $(date +%s) < deadline )) || fail "$what: not within $secs s; logs in $dir/logs"
     sleep 0.5
   done
 }
@@ -84,8 +84,9 @@ rig_pids() {
       fi
       tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" && echo "$p"
     done
-    cat /sys/fs/cgroup/*/"$cgroot"/cgroup.procs /sys/fs/cgroup/*/"$cgroot"/*/cgroup.procs \
-      /sys/fs/cgroup/*/"$cgroot"/*/*/cgroup.procs 2>/dev/null || true
+    local roots; roots=$(ls -d /sys/fs/cgroup/*/"$cgroot" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    [[ -z $roots ]] || find $roots -name cgroup.procs -exec cat {} + 2>/dev/null || true
   } | sort -un | grep -vx -e "$$" -e "$BASHPID" || true
 }
 
@@ -244,6 +245,17 @@ mount -t tmpfs -o mode=0711 tmpfs /run/containerd
 mount --bind "$nd/varlog" /var/log
 mount --bind "$nd/var-lib-cni" /var/lib/cni
 mount --bind "$dir/resolv.conf" /etc/resolv.conf
+# The node's cgroup root in every cgroup v1 hierarchy (kubelet checks that it exists); cpuset
+# needs its cpus and mems set before anything can join.
+for h in /sys/fs/cgroup/*/; do
+  [[ -f \$h/cgroup.procs ]] || continue
+  mkdir -p "\${h}$cgroot/$n"
+  if [[ -f \$h/cpuset.cpus ]]; then
+    for lvl in "\${h}$cgroot" "\${h}$cgroot/$n"; do
+      cat "\$h/cpuset.cpus" >"\$lvl/cpuset.cpus"; cat "\$h/cpuset.mems" >"\$lvl/cpuset.mems"
+    done
+  fi
+done
 containerd --config "$nd/containerd.toml" >"$dir/logs/containerd-$n.log" 2>&1 &
 echo \$! >"$dir/pids/containerd-$n"
 for _ in \$(seq 1 150); do [[ -S "$nd/containerd.sock" ]] && break; sleep 0.2; done
@@ -253,7 +265,7 @@ for _ in \$(seq 1 150); do [[ -S "$nd/containerd.sock" ]] && break; sleep 0.2; d
   --root-dir="$nd/kubelet" --cert-dir="$nd/kubelet/pki" --volume-plugin-dir="$nd/volume-plugins" \\
   --hostname-override="ibo-$n" --node-ip="${node_ip[$n]}" --address="${node_ip[$n]}" --port="${node_port[$n]}" \\
   --read-only-port=0 --healthz-port=0 --fail-swap-on=false --cgroup-driver=cgroupfs \\
-  --cgroups-per-qos=false --enforce-node-allocatable= --cgroup-root="/$cgroot/$n" \\
+  --cgroups-per-qos=true --enforce-node-allocatable= --cgroup-root="/$cgroot/$n" \\
   --resolv-conf="$dir/resolv.conf" --pod-infra-container-image="$RIG_IMAGE_PAUSE" \\
   --eviction-hard="memory.available<50Mi,nodefs.available<2%,imagefs.available<2%" \\
   --serialize-image-pulls=false $labels >"$dir/logs/kubelet-$n.log" 2>&1 &

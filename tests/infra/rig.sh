@@ -111,18 +111,25 @@ stop_rig() {
   netns=ibo-rig-$rig_id cgroot=ibo-rig-$rig_id
   local t0; t0=$(date +%s)
   # kubelets first (they would restart what dies), then the runtimes and the servers.
-  stop_named "$dir"/pids/kubelet-* 
+  stop_named "$dir"/pids/kubelet-*
   stop_named "$dir"/pids/containerd-*
-  [[ -d $dir/cp/pids ]] && "$here/control-plane.sh" stop "$dir/cp" || true
-  [[ -f $dir/registry/pid ]] && "$here/registry.sh" stop "$dir/registry" || true
-  stop_named "$dir"/pids/*
+  phase "stop: kubelets and containerds"
+  # All at once (control-plane.sh stop would wait for each in turn): nothing of theirs is kept.
+  stop_named "$dir"/cp/pids/* "$dir"/registry/pid "$dir"/pids/*
+  phase "stop: control plane and servers"
   # What is left (shims, containers, node namespace holders): KILL until none, at most 30 s.
-  local left deadline=$(( $(date +%s) + 30 ))
+  local left killed="" deadline=$(( $(date +%s) + 30 ))
   while left=$(rig_pids) && [[ -n $left ]]; do
     # shellcheck disable=SC2086
     kill -9 $left 2>/dev/null || true
+    killed+=" $left"
     (( $(date +%s) < deadline )) || { say "stop: processes still alive after 30 s: $(echo $left)"; break; }
     sleep 0.3
+  done
+  # Until the killed are reaped (a zombie still shows in /proc), at most 10 s more.
+  deadline=$(( $(date +%s) + 10 ))
+  for p in $killed; do
+    while [[ -d /proc/$p ]] && (( $(date +%s) < deadline )); do sleep 0.1; done
   done
   # Mounts under DIR in this mount namespace (none are expected: the nodes mount in their own).
   local m
@@ -138,6 +145,7 @@ stop_rig() {
   done
   ip netns delete "$netns" 2>/dev/null || true
   rm -f "$dir/id"
+  phase "stop: the rest (pods, mounts, cgroups, netns)"
   say "stopped in $(( $(date +%s) - t0 )) s"
 }
 

@@ -25,7 +25,9 @@ rig_pids_before_stop=""
 leftovers() {  # prints what the rig left; empty when nothing
   local p
   for p in $rig_pids_before_stop; do
-    [[ -d /proc/$p ]] && echo "process $p still runs: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+    # A zombie (state Z) is dead, waiting for its parent to reap it: not a process left running.
+    [[ -d /proc/$p && $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null) != Z ]] &&
+      echo "process $p still runs: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
   done
   for p in /proc/[0-9]*; do
     tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" && echo "process ${p#/proc/} names $dir: $(tr '\0' ' ' <"$p/cmdline")"

@@ -18,16 +18,17 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/imagebuild-operator/images
+# IBO_RIG_IMAGE_CACHE: another cache (e.g. an empty one, to time a cold start)
+cache=${IBO_RIG_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imagebuild-operator/images}
 mirror=${IBO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
 fail() { echo "rig-images: $*" >&2; exit 1; }
 say() { echo "rig-images: $*" >&2; }
 
 mkdir -p "$cache"
-B=(buildah --root "$cache/storage" --runroot /run/ibo-rig-images --storage-driver overlay)
 
 hash() { sha256sum | cut -c1-16; }
+B=(buildah --root "$cache/storage" --runroot "/run/ibo-rig-images-$(echo "$cache" | hash)" --storage-driver overlay)
 have_image() {  # an image, or a manifest list
   "${B[@]}" inspect --type image "$1" >/dev/null 2>&1 || "${B[@]}" manifest inspect "$1" >/dev/null 2>&1
 }

@@ -187,7 +187,9 @@ done
 arch=$("$RIG_EXEC" skopeo inspect --tls-verify=false --creds "$RIG_REGISTRY_USER:$RIG_REGISTRY_PASSWORD" \
   --format '{{.Os}}/{{.Architecture}}' "docker://$RIG_IMAGE_OPERATOR") || fail "no $RIG_IMAGE_OPERATOR in the registry"
 [[ $arch == linux/amd64 ]] || fail "$RIG_IMAGE_OPERATOR is $arch"
-ok "the operator image $RIG_IMAGE_OPERATOR is in the registry (linux/amd64)"
+m=$(run_pod operator-version amd64 "$RIG_IMAGE_OPERATOR" 'id -u >/dev/termination-log; imagebuild-operator version >>/dev/termination-log 2>&1')
+[[ $m == 65532$'\n'* && $m == *[0-9].[0-9]* ]] || fail "the operator image, run as a pod: $m"
+ok "the operator image $RIG_IMAGE_OPERATOR (linux/amd64) runs as uid 65532: $(echo "$m" | tail -n +2 | tr '\n' ' ')"
 
 # A pod that still runs when the rig stops must be gone afterwards too.
 kc run sleeper --image="$RIG_IMAGE_BASE" --restart=Never --command -- sleep 3600 >/dev/null

@@ -89,14 +89,6 @@ for arch in amd64 arm64; do
 done
 ok "nodes ibo-amd64 and ibo-arm64 are Ready, untainted, and labelled amd64 and arm64"
 
-# --- the namespace has no way out
-[[ -z $("$RIG_EXEC" ip route show default) ]] || fail "the rig's namespace has a default route"
-links=$("$RIG_EXEC" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ')
-for l in $links; do
-  [[ $l == lo || $l == ibo-amd64 || $l == ibo-arm64 || $l == veth* ]] || fail "unexpected link $l in the rig's namespace: $links"
-done
-ok "the rig's namespace has no default route and only lo, its bridges and pods' veths ($links)"
-
 # run_pod NAME NODE-ARCH IMAGE SCRIPT [ENV-YAML]: runs SCRIPT in sh; prints its termination message.
 run_pod() {
   local name=$1 arch=$2 image=$3 script=$4 env=${5:-} deadline phase
@@ -190,6 +182,14 @@ arch=$("$RIG_EXEC" skopeo inspect --tls-verify=false --creds "$RIG_REGISTRY_USER
 m=$(run_pod operator-version amd64 "$RIG_IMAGE_OPERATOR" 'id -u >/dev/termination-log; imagebuild-operator version >>/dev/termination-log 2>&1')
 [[ $m == 65532$'\n'* && $m == *[0-9].[0-9]* ]] || fail "the operator image, run as a pod: $m"
 ok "the operator image $RIG_IMAGE_OPERATOR (linux/amd64) runs as uid 65532: $(echo "$m" | tail -n +2 | tr '\n' ' ')"
+
+# --- the namespace has no way out (checked after the pods, so that their bridges and veths exist)
+[[ -z $("$RIG_EXEC" ip route show default) ]] || fail "the rig's namespace has a default route"
+links=$("$RIG_EXEC" ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ')
+for l in $links; do
+  [[ $l == lo || $l == ibo-amd64 || $l == ibo-arm64 || $l == veth* ]] || fail "unexpected link $l in the rig's namespace: $links"
+done
+ok "the rig's namespace has no default route and only lo, its bridges and pods' veths ($links)"
 
 # A pod that still runs when the rig stops must be gone afterwards too.
 kc run sleeper --image="$RIG_IMAGE_BASE" --restart=Never --command -- sleep 3600 >/dev/null

@@ -123,7 +123,7 @@ stop_rig() {
     # shellcheck disable=SC2086
     kill -9 $left 2>/dev/null || true
     killed+=" $left"
-    (( $(date +%s) < deadline )) || { say "stop: processes still alive after 30 s: $(echo $left)"; break; }
+    (( $(date +%s) < deadline )) || { say "stop: processes still alive after 30 s: ${left//$'\n'/ }"; break; }
     sleep 0.3
   done
   # Until the killed are reaped (a zombie still shows in /proc), at most 10 s more.

@@ -7,6 +7,8 @@
 #   - the registry refuses anonymous pushes (and pulls) and accepts authenticated ones;
 #   - from a pod of the builder (git) image, git clones over smart HTTP with basic auth from a
 #     kubernetes.io/basic-auth Secret, and fails without credentials;
+#   - the builder image builds for linux/arm64 in a pod on ibo-arm64 (the RUN step under QEMU) and
+#     pushes by digest with a dockerconfigjson Secret; the operator image runs as a pod;
 # and after rig.sh stop (also when a check failed): no process of the rig, no mount under its
 # directory, no new cni-* network namespace, no rig network namespace and no rig cgroup is left.
 # It never skips: whatever is missing fails it.
@@ -19,7 +21,8 @@ t0=$(date +%s)
 
 # A short path: containerd's socket paths must stay short.
 dir=$(mktemp -d /tmp/ibo-rig-test.XXXXXX)
-cni_before=$(ls /run/netns 2>/dev/null | grep '^cni-' | sort || true)
+cni_list() { find /run/netns -maxdepth 1 -name 'cni-*' -printf '%f\n' 2>/dev/null | sort; }
+cni_before=$(cni_list)
 rig_pids_before_stop=""
 
 leftovers() {  # prints what the rig left; empty when nothing
@@ -27,13 +30,13 @@ leftovers() {  # prints what the rig left; empty when nothing
   for p in $rig_pids_before_stop; do
     # A zombie (state Z) is dead, waiting for its parent to reap it: not a process left running.
     [[ -d /proc/$p && $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null) != Z ]] &&
-      echo "process $p still runs: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+      echo "process $p still runs: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
   done
   for p in /proc/[0-9]*; do
     tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" && echo "process ${p#/proc/} names $dir: $(tr '\0' ' ' <"$p/cmdline")"
   done
   findmnt -rn -o TARGET | grep -F -- "$dir/" | sed 's/^/mount left: /' || true
-  comm -13 <(echo "$cni_before") <(ls /run/netns 2>/dev/null | grep '^cni-' | sort) | sed 's/^/network namespace left: /' || true
+  comm -13 <(echo "$cni_before") <(cni_list) | sed 's/^/network namespace left: /' || true
   if [[ -n ${RIG_NETNS:-} ]]; then
     ip netns list | grep -w -- "$RIG_NETNS" | sed 's/^/rig network namespace left: /' || true
     ls -d /sys/fs/cgroup/*"$RIG_CGROUP" 2>/dev/null | sed 's/^/cgroup left: /' || true
@@ -105,6 +108,12 @@ spec:
     command: [sh, -c, $(printf '%s' "$script" | jq -Rs .)]
 $env
 YAML
+  wait_pod "$name" "$arch"
+}
+
+# wait_pod NAME NODE-ARCH: waits for it to succeed on ibo-NODE-ARCH; prints its termination message.
+wait_pod() {
+  local name=$1 arch=$2 deadline phase
   deadline=$(( $(date +%s) + 240 ))
   while :; do
     phase=$(kc get pod "$name" -o jsonpath='{.status.phase}')
@@ -174,6 +183,46 @@ for arch in amd64 arm64; do
   [[ $m == "with=cloned; without=refused: "*"Username"* ]] || fail "git from a pod on ibo-$arch: $m"
   ok "git on ibo-$arch: clone with the Secret's credentials works; without: ${m#*without=}"
 done
+
+# --- the builder image builds for linux/arm64 in a pod on ibo-arm64 (buildah 1.28, vfs, chroot
+# isolation, the operator's securityContext for buildah) and pushes with the registry's credentials
+kc create secret generic regcred --type=kubernetes.io/dockerconfigjson \
+  --from-file=.dockerconfigjson="$RIG_REGISTRY_AUTH_FILE" >/dev/null || fail "cannot create the push Secret"
+kc apply -f - >/dev/null <<YAML || fail "cannot create the build pod"
+apiVersion: v1
+kind: Pod
+metadata: {name: build-arm64, namespace: default}
+spec:
+  restartPolicy: Never
+  nodeSelector: {kubernetes.io/arch: arm64}
+  volumes: [{name: auth, secret: {secretName: regcred, items: [{key: .dockerconfigjson, path: config.json}]}}]
+  containers:
+  - name: build
+    image: $RIG_IMAGE_BUILDER
+    securityContext: {capabilities: {add: [SETUID, SETGID]}}
+    env: [{name: REGISTRY_AUTH_FILE, value: /auth/config.json}]
+    volumeMounts: [{name: auth, mountPath: /auth}]
+    command: [sh, -ec]
+    args:
+    - |
+      mkdir /ctx && cd /ctx
+      printf 'FROM $RIG_IMAGE_BASE\nRUN uname -m > /arch\n' >Dockerfile
+      buildah build -q --storage-driver=vfs --isolation=chroot --platform linux/arm64 --tls-verify=false \
+        -t $RIG_REGISTRY/rig-test/built:arm64 .
+      buildah push -q --storage-driver=vfs --tls-verify=false --digestfile /tmp/digest $RIG_REGISTRY/rig-test/built:arm64
+      cat /tmp/digest >/dev/termination-log
+YAML
+digest=$(wait_pod build-arm64 arm64)
+[[ $digest == sha256:* ]] || fail "the build pod's termination message is not a digest: $digest"
+img=$(mktemp -d)
+"$RIG_EXEC" skopeo copy -q --src-tls-verify=false --src-creds "$RIG_REGISTRY_USER:$RIG_REGISTRY_PASSWORD" \
+  "docker://$RIG_REGISTRY/rig-test/built@$digest" "dir:$img/i" || fail "cannot read back $digest"
+config=$(jq -r .config.digest "$img/i/manifest.json"); layer=$(jq -r '.layers[-1].digest' "$img/i/manifest.json")
+platform=$(jq -r '.os + "/" + .architecture' "$img/i/${config#sha256:}")
+written=$(tar -xzOf "$img/i/${layer#sha256:}" arch 2>/dev/null || true)
+rm -rf "$img"
+[[ $platform == linux/arm64 && $written == aarch64 ]] || fail "the arm64 build: config says $platform, its RUN layer holds '$written'"
+ok "the builder image built for linux/arm64 in a pod on ibo-arm64: config linux/arm64, RUN layer holds aarch64, pushed as $digest"
 
 # The operator's image is in the registry (built from operator/Dockerfile, linux/amd64).
 arch=$("$RIG_EXEC" skopeo inspect --tls-verify=false --creds "$RIG_REGISTRY_USER:$RIG_REGISTRY_PASSWORD" \

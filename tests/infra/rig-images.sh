@@ -38,7 +38,7 @@ build_rootfs() {  # debootstrap, host side; the archive stays in /etc/apt/source
   local name=$1 t c
   command -v debootstrap >/dev/null || fail "debootstrap is not installed: run scripts/setup.sh"
   t=$(mktemp -d "$cache/tmp.rootfs.XXXXXX")
-  debootstrap --variant=minbase "$suite" "$t/root" "$mirror" >"$t/debootstrap.log" 2>&1 \
+  timeout 1200 debootstrap --variant=minbase "$suite" "$t/root" "$mirror" >"$t/debootstrap.log" 2>&1 \
     || { tail -n 20 "$t/debootstrap.log" >&2; rm -rf "$t"; fail "debootstrap failed"; }
   printf 'deb %s %s main\n' "$mirror" "$suite" >"$t/root/etc/apt/sources.list"
   rm -rf "$t/root/var/lib/apt/lists/"* "$t/root/var/cache/apt/"*.bin "$t/root/var/cache/apt/archives/"*.deb
@@ -55,7 +55,7 @@ builder_packages="buildah git ca-certificates"
 build_builder() {  # FROM the rootfs, apt-get install in it (debootstrap --include trips on container-network-stack)
   local name=$1 c
   c=$("${B[@]}" from --pull=never "$IMG_DEBIAN")
-  "${B[@]}" run --isolation chroot --network host "$c" -- sh -ec "
+  timeout 1200 "${B[@]}" run --isolation chroot --network host "$c" -- sh -ec "
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $builder_packages >/dev/null
@@ -68,13 +68,13 @@ build_builder() {  # FROM the rootfs, apt-get install in it (debootstrap --inclu
 build_base() {  # busybox-static for amd64 and arm64 (apt-get download with an arm64-only apt state)
   local name=$1 t arch c applets
   t=$(mktemp -d "$cache/tmp.base.XXXXXX")
-  (cd "$t" && apt-get download busybox-static:amd64 >/dev/null 2>&1) || { rm -rf "$t"; fail "apt-get download busybox-static:amd64 failed"; }
+  (cd "$t" && timeout 600 apt-get download busybox-static:amd64 >/dev/null 2>&1) || { rm -rf "$t"; fail "apt-get download busybox-static:amd64 failed"; }
   mkdir -p "$t/apt-arm64/lists/partial" "$t/apt-arm64/cache/archives/partial"
   : >"$t/apt-arm64/status"
   local apt_arm64=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State="$t/apt-arm64"
     -o Dir::State::Lists="$t/apt-arm64/lists" -o Dir::State::status="$t/apt-arm64/status" -o Dir::Cache="$t/apt-arm64/cache")
-  apt-get "${apt_arm64[@]}" update -qq >"$t/apt.log" 2>&1 \
-    && (cd "$t" && apt-get "${apt_arm64[@]}" download busybox-static:arm64 >>"$t/apt.log" 2>&1) \
+  timeout 600 apt-get "${apt_arm64[@]}" update -qq >"$t/apt.log" 2>&1 \
+    && (cd "$t" && timeout 600 apt-get "${apt_arm64[@]}" download busybox-static:arm64 >>"$t/apt.log" 2>&1) \
     || { cat "$t/apt.log" >&2; rm -rf "$t"; fail "could not download busybox-static:arm64"; }
   "${B[@]}" manifest rm "$name" >/dev/null 2>&1 || true
   "${B[@]}" manifest create "$name" >/dev/null
@@ -112,7 +112,7 @@ build_pause() {  # the tree's pause.c, linked statically
 build_operator() {  # operator/Dockerfile on the local base, amd64 only; compiles the project (minutes)
   local name=$1
   say "building the operator image from operator/Dockerfile (compiles the project: several minutes)"
-  "${B[@]}" bud --isolation chroot --network host --platform linux/amd64 --pull=never \
+  timeout 3600 "${B[@]}" bud --isolation chroot --network host --platform linux/amd64 --pull=never \
     --build-arg BUILD_BASE="$IMG_DEBIAN" --build-arg RUNTIME_BASE="$IMG_DEBIAN" \
     -f "$repo/operator/Dockerfile" -t "$name" "$repo" >"$cache/operator-build.log" 2>&1 \
     || { tail -n 30 "$cache/operator-build.log" >&2; fail "operator image build failed; log in $cache/operator-build.log"; }

@@ -4,6 +4,8 @@
 # all inside a network namespace of its own that has no route out.
 #   rig.sh start DIR    start it (stopping whatever an earlier start left in DIR); writes DIR/rig.env
 #   rig.sh stop DIR     stop it and leave nothing: no process, no mount, no netns, no cgroup
+# IBO_RIG_TTL=SECONDS (start): the rig stops by itself that long after it started, in case whoever
+# started it dies without stopping it (a killed test). Unset or 0: it runs until stopped.
 # DIR/rig.env (shell syntax) names everything: KUBECONFIG, RIG_KUBECTL (kubectl run inside the
 # namespace), RIG_EXEC (runs any command inside it), the registry, the git server, the nodes and the
 # images pushed to the registry (RIG_IMAGE_*). Nothing in the namespace is reachable from the root
@@ -90,12 +92,12 @@ rig_pids() {
   } | sort -un | grep -vx -e "$$" -e "$BASHPID" || true
 }
 
-stop_named() {  # stop_named PIDFILE...: TERM, up to 10 s, then KILL
-  local pids=() f p
+stop_named() {  # stop_named SECONDS PIDFILE...: TERM, up to SECONDS, then KILL
+  local pids=() f p steps=$(( $1 * 5 )); shift
   for f in "$@"; do [[ -f $f ]] && pids+=("$(cat "$f")"); done
   ((${#pids[@]})) || return 0
   kill "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 "$steps"); do
     local alive=0
     for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
     ((alive)) || break
@@ -110,12 +112,18 @@ stop_rig() {
   rig_id=$(cat "$dir/id")
   netns=ibo-rig-$rig_id cgroot=ibo-rig-$rig_id
   local t0; t0=$(date +%s)
+  t_start=$(date +%s.%N) t_phase=$t_start
+  if [[ -f $dir/watchdog.pid && $(cat "$dir/watchdog.pid") != "$$" ]]; then
+    kill "$(cat "$dir/watchdog.pid")" 2>/dev/null || true
+  fi
+  rm -f "$dir/watchdog.pid"
   # kubelets first (they would restart what dies), then the runtimes and the servers.
-  stop_named "$dir"/pids/kubelet-*
-  stop_named "$dir"/pids/containerd-*
+  stop_named 10 "$dir"/pids/kubelet-*
+  stop_named 10 "$dir"/pids/containerd-*
   phase "stop: kubelets and containerds"
-  # All at once (control-plane.sh stop would wait for each in turn): nothing of theirs is kept.
-  stop_named "$dir"/cp/pids/* "$dir"/registry/pid "$dir"/pids/*
+  # All at once, and no long grace (kube-apiserver's graceful shutdown takes 10 s): nothing of
+  # theirs is kept.
+  stop_named 2 "$dir"/cp/pids/* "$dir"/registry/pid "$dir"/pids/*
   phase "stop: control plane and servers"
   # What is left (shims, containers, node namespace holders): KILL until none, at most 30 s.
   local left killed="" deadline=$(( $(date +%s) + 30 ))
@@ -334,7 +342,7 @@ start_rig() {
   phase "registry"
 
   # The images go in while the control plane starts.
-  in_ns "$here/rig-images.sh" push "$dir/images.env" "$registry" "$reg_user" "$reg_pass" >"$dir/logs/push.log" 2>&1 &
+  in_ns timeout 600 "$here/rig-images.sh" push "$dir/images.env" "$registry" "$reg_user" "$reg_pass" >"$dir/logs/push.log" 2>&1 &
   local push_pid=$!
 
   start_git_server
@@ -389,6 +397,10 @@ start_rig() {
     grep '^RIG_IMAGE_' "$dir/images.env"
     grep '^IMG_' "$dir/images.env" | sed 's/^IMG_/RIG_LOCAL_IMAGE_/'
   } >"$dir/rig.env"
+  if [[ ${IBO_RIG_TTL:-0} != 0 ]]; then
+    setsid "$0" _watchdog "$dir" "$rig_id" "$IBO_RIG_TTL" </dev/null >>"$dir/logs/watchdog.log" 2>&1 &
+    wait_for 10 "the watchdog (IBO_RIG_TTL)" test -s "$dir/watchdog.pid"
+  fi
   trap - EXIT
   phase "up"
   echo "rig up: source $dir/rig.env; \"\$RIG_KUBECTL\" get nodes"
@@ -397,5 +409,12 @@ start_rig() {
 case $cmd in
   start) start_rig ;;
   stop) stop_rig ;;
+  _watchdog)  # _watchdog DIR ID SECONDS: stop the rig ID after SECONDS unless it is gone already
+    echo $$ >"$dir/watchdog.pid"
+    sleep "${4:?}" &
+    trap 'kill $! 2>/dev/null; exit 0' TERM
+    wait $!
+    if [[ $(cat "$dir/id" 2>/dev/null) == "$3" ]]; then say "IBO_RIG_TTL=$4 s reached: stopping"; stop_rig; fi
+    ;;
   *) fail "unknown command $cmd" ;;
 esac

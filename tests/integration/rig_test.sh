@@ -32,9 +32,8 @@ leftovers() {  # prints what the rig left; empty when nothing
     [[ -d /proc/$p && $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null) != Z ]] &&
       echo "process $p still runs: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
   done
-  for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" && echo "process ${p#/proc/} names $dir: $(tr '\0' ' ' <"$p/cmdline")"
-  done
+  # Any process naming DIR (the rig's servers, its watchdog); pgrep leaves itself out.
+  pgrep -af -- "$dir" | sed "s#^#process naming $dir: #" || true
   findmnt -rn -o TARGET | grep -F -- "$dir/" | sed 's/^/mount left: /' || true
   comm -13 <(echo "$cni_before") <(cni_list) | sed 's/^/network namespace left: /' || true
   if [[ -n ${RIG_NETNS:-} ]]; then
@@ -73,7 +72,8 @@ finish() {
 trap finish EXIT
 
 s=$(date +%s)
-timeout 900 "$infra/rig.sh" start "$dir" || fail "rig.sh start failed"
+# The rig stops by itself after 25 minutes should this test be killed (ctest's timeout is 30).
+IBO_RIG_TTL=1500 timeout 900 "$infra/rig.sh" start "$dir" || fail "rig.sh start failed"
 echo "rig started in $(( $(date +%s) - s )) s"
 # shellcheck disable=SC1091
 source "$dir/rig.env"

@@ -33,7 +33,7 @@ leftovers() {  # prints what the rig left; empty when nothing
       echo "process $p still runs: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
   done
   # Any process naming DIR (the rig's servers, its watchdog); pgrep leaves itself out.
-  pgrep -af -- "$dir" | sed "s#^#process naming $dir: #" || true
+  pgrep -af -- "$dir" | sed "s/^/process naming the rig directory: /" || true
   findmnt -rn -o TARGET | grep -F -- "$dir/" | sed 's/^/mount left: /' || true
   comm -13 <(echo "$cni_before") <(cni_list) | sed 's/^/network namespace left: /' || true
   if [[ -n ${RIG_NETNS:-} ]]; then

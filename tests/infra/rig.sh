@@ -386,8 +386,8 @@ start_rig() {
   {
     printf 'RIG_DIR=%q\nRIG_ID=%q\nRIG_NETNS=%q\nRIG_NETNS_PATH=%q\nRIG_CGROUP=%q\n' \
       "$dir" "$rig_id" "$netns" "/run/netns/$netns" "/$cgroot"
-    printf 'KUBECONFIG=%q\nRIG_KUBECTL=%q\nRIG_EXEC=%q\nRIG_APISERVER=%q\n' \
-      "$dir/kubeconfig" "$dir/bin/kubectl" "$dir/bin/rig-exec" "https://$cp_ip:$APISERVER_PORT"
+    printf 'KUBECONFIG=%q\nRIG_KUBECTL=%q\nRIG_EXEC=%q\nRIG_APISERVER=%q\nRIG_CA_FILE=%q\n' \
+      "$dir/kubeconfig" "$dir/bin/kubectl" "$dir/bin/rig-exec" "https://$cp_ip:$APISERVER_PORT" "$dir/cp/pki/ca.crt"
     printf 'RIG_REGISTRY=%q\nRIG_REGISTRY_USER=%q\nRIG_REGISTRY_PASSWORD=%q\nRIG_REGISTRY_AUTH_FILE=%q\n' \
       "$registry" "$reg_user" "$reg_pass" "$dir/registry-auth.json"
     printf 'RIG_GIT_URL=%q\nRIG_GIT_USER=%q\nRIG_GIT_PASSWORD=%q\nRIG_GIT_ROOT=%q\nRIG_GIT_TEST_REPO=%q\n' \

@@ -9,6 +9,7 @@
 #     kubernetes.io/basic-auth Secret, and fails without credentials;
 #   - the builder image builds for linux/arm64 in a pod on ibo-arm64 (the RUN step under QEMU) and
 #     pushes by digest with a dockerconfigjson Secret; the operator image runs as a pod;
+#   - pods reach the API server at its address in the namespace and verify its certificate;
 # and after rig.sh stop (also when a check failed): no process of the rig, no mount under its
 # directory, no new cni-* network namespace, no rig network namespace and no rig cgroup is left.
 # It never skips: whatever is missing fails it.
@@ -79,7 +80,7 @@ echo "rig started in $(( $(date +%s) - s )) s"
 source "$dir/rig.env"
 for v in RIG_KUBECTL RIG_EXEC RIG_REGISTRY RIG_REGISTRY_USER RIG_REGISTRY_PASSWORD RIG_GIT_TEST_REPO RIG_GIT_USER \
          RIG_GIT_PASSWORD RIG_IMAGE_BASE RIG_IMAGE_BASE_AMD64 RIG_IMAGE_BASE_ARM64 RIG_IMAGE_BUILDER RIG_IMAGE_GIT \
-         RIG_IMAGE_PAUSE RIG_IMAGE_OPERATOR RIG_NETNS RIG_CGROUP; do
+         RIG_IMAGE_PAUSE RIG_IMAGE_OPERATOR RIG_NETNS RIG_CGROUP RIG_APISERVER RIG_CA_FILE; do
   [[ -n ${!v:-} ]] || fail "rig.env has no $v"
 done
 kc() { "$RIG_KUBECTL" --request-timeout=30s "$@"; }
@@ -223,6 +224,16 @@ written=$(tar -xzOf "$img/i/${layer#sha256:}" arch 2>/dev/null || true)
 rm -rf "$img"
 [[ $platform == linux/arm64 && $written == aarch64 ]] || fail "the arm64 build: config says $platform, its RUN layer holds '$written'"
 ok "the builder image built for linux/arm64 in a pod on ibo-arm64: config linux/arm64, RUN layer holds aarch64, pushed as $digest"
+
+# --- pods reach the API server at its address in the namespace, with its certificate (for an
+# in-cluster client): anonymous, so 403, but only once TLS verified against the rig's CA
+kc create configmap rig-ca --from-file=ca.crt="$RIG_CA_FILE" >/dev/null || fail "cannot create the CA ConfigMap"
+m=$(run_pod api-amd64 amd64 "$RIG_IMAGE_BUILDER" \
+  "git -c http.sslCAInfo=/ca/ca.crt ls-remote $RIG_APISERVER/version.git >/dev/termination-log 2>&1 || true" \
+  '    volumeMounts: [{name: ca, mountPath: /ca}]
+  volumes: [{name: ca, configMap: {name: rig-ca}}]')
+[[ $m == *"returned error: 403"* ]] || fail "a pod could not reach $RIG_APISERVER with the rig's CA: $m"
+ok "pods reach the API server at $RIG_APISERVER and verify its certificate with the rig's CA"
 
 # The operator's image is in the registry (built from operator/Dockerfile, linux/amd64).
 arch=$("$RIG_EXEC" skopeo inspect --tls-verify=false --creds "$RIG_REGISTRY_USER:$RIG_REGISTRY_PASSWORD" \

@@ -14,6 +14,8 @@
 #   rig-images.sh push ENVFILE REGISTRY USER PASSWORD
 #                                   push them (plain HTTP, with credentials) to REGISTRY/ibo/...;
 #                                   append RIG_IMAGE_* references to ENVFILE (run it where REGISTRY is reachable)
+#   rig-images.sh prune             remove every ibo-* image but this work tree's current ones (others'
+#                                   work trees sharing the cache rebuild theirs at their next start)
 #   rig-images.sh buildah ARGS...   buildah on the rig's image storage (for looking around)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -123,7 +125,7 @@ ensure() {
   local what=$1 recipe=$2 key name start; shift 2
   key=$( { declare -f "$recipe"; printf '%s\n' "$@"; } | hash)
   name=localhost/ibo-$what:$key
-  if ! have_image "$name"; then
+  if [[ -z ${names_only:-} ]] && ! have_image "$name"; then
     # One builder of each image at a time; whoever waited finds it built.
     exec 9>"$cache/.lock-$what"
     flock -w 3600 9 || fail "another build of $what held its lock for an hour"
@@ -196,6 +198,20 @@ case $cmd in
       echo "RIG_IMAGE_BASE=$(ref "$IMG_BASE")"
       [[ -z $IMG_OPERATOR ]] || echo "RIG_IMAGE_OPERATOR=$(ref "$IMG_OPERATOR")"
     } >>"$envfile"
+    ;;
+  prune)
+    names_only=1
+    IMG_DEBIAN=$(ensure debian build_rootfs "$suite" "$mirror")
+    keep=("$IMG_DEBIAN" "$(ensure builder build_builder "$IMG_DEBIAN" "$builder_packages")"
+      "$(ensure pause build_pause "$(sha256sum <"$pause_c")")"
+      "$(ensure operator build_operator "$IMG_DEBIAN" "$(operator_sources_hash)")")
+    base=$(ensure base build_base "busybox-static")
+    keep+=("$base" "$base-amd64" "$base-arm64")
+    "${B[@]}" images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/ibo-' | sort -u | while read -r img; do
+      printf '%s\n' "${keep[@]}" | grep -qxF "$img" && continue
+      say "removing $img"
+      "${B[@]}" manifest rm "$img" >/dev/null 2>&1 || "${B[@]}" rmi -f "$img" >/dev/null || true
+    done
     ;;
   buildah) exec "${B[@]}" "$@" ;;
   *) fail "unknown command $cmd" ;;

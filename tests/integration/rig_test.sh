@@ -128,7 +128,7 @@ wait_pod() {
 }
 
 # --- a pod on each node, from the multi-arch base
-probe='uname -m >/dev/termination-log
+probe='echo "log line from $(hostname)"; uname -m >/dev/termination-log
 if ip route | grep -q default; then echo "a default route in the pod" >>/dev/termination-log; fi
 if grep nameserver /etc/resolv.conf | grep -vq "nameserver 127.0.0.1"; then echo "a name server outside" >>/dev/termination-log; fi'
 m=$(run_pod uname-amd64 amd64 "$RIG_IMAGE_BASE" "$probe")
@@ -138,6 +138,12 @@ m=$(run_pod uname-arm64 arm64 "$RIG_IMAGE_BASE_ARM64" "$probe")
 [[ $m == aarch64 ]] || fail "on ibo-arm64, the base image's arm64 manifest says: $m"
 ok "pod from the base's arm64 manifest on ibo-arm64: uname -m = aarch64 (qemu-user-static through binfmt_misc)"
 grep -q '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || fail "qemu-aarch64 is not registered with the F flag"
+# kubectl logs: the API server reaches each kubelet at its InternalIP in the namespace, and each
+# node keeps its own /var/log/pods.
+for arch in amd64 arm64; do
+  [[ $(kc logs "uname-$arch") == "log line from uname-$arch" ]] || fail "kubectl logs uname-$arch: $(kc logs "uname-$arch" 2>&1)"
+done
+ok "kubectl logs reaches both kubelets (API server to kubelet by InternalIP)"
 # What the README says about node ibo-arm64: its containerd is an amd64 program, so an index gives it amd64.
 m=$(run_pod index-arm64 arm64 "$RIG_IMAGE_BASE" 'uname -m >/dev/termination-log')
 [[ $m == x86_64 ]] || fail "on ibo-arm64, the base image's index was expected to resolve to amd64 (containerd's own platform), got $m"

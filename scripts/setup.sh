@@ -11,6 +11,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev
   docker-registry skopeo buildah apache2-utils lua5.1
+  # the real-node rig (tests/infra/rig.sh): container runtime, pod network, QEMU for arm64, the
+  # images' rootfs, and the git server (lighttpd in front of git-http-backend)
+  containerd runc containernetworking-plugins qemu-user-static iproute2 debootstrap lighttpd jq
 )
 
 missing=()
@@ -24,7 +27,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Debian registry package starts a system service on port 5000; tests run their own instances.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+# containerd and lighttpd likewise: each rig runs its own.
+if command -v systemctl >/dev/null 2>&1; then
+  for unit in docker-registry containerd lighttpd; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
+fi
 
 "$here/build-control-plane.sh"
 

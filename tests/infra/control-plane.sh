@@ -6,6 +6,9 @@
 #   control-plane.sh stop DIR
 #   control-plane.sh restart-apiserver DIR     (stop and start kube-apiserver alone, same port)
 #   control-plane.sh compact-etcd DIR          (compact etcd to its current revision)
+# Environment (for the real-node rig, tests/infra/rig.sh, which runs this inside its network namespace):
+#   IBO_CP_SANS         more subjectAltName entries for the kube-apiserver certificate, e.g. IP:10.87.0.1
+#   IBO_CP_CONTROLLERS  kube-controller-manager's --controllers (default: the four below)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -63,7 +66,7 @@ make_certs() {
     openssl x509 -req -in "$c/$1.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial -days 3650 \
       -extfile "$ext" -out "$c/$1.crt" 2>/dev/null
   }
-  sign apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost"
+  sign apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost${IBO_CP_SANS:+,$IBO_CP_SANS}"
   sign admin "/O=system:masters/CN=admin"
   openssl genrsa -out "$c/sa.key" 2048 2>/dev/null
   openssl rsa -in "$c/sa.key" -pubout -out "$c/sa.pub" 2>/dev/null
@@ -154,7 +157,7 @@ case $cmd in
       >"$dir/logs/kube-scheduler.log" 2>&1 &
     echo $! >"$dir/pids/kube-scheduler"
     "$bin_dir/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --leader-elect=false --port=0 \
-      --secure-port=0 --controllers=garbagecollector,serviceaccount-token,serviceaccount,namespace \
+      --secure-port=0 --controllers="${IBO_CP_CONTROLLERS:-garbagecollector,serviceaccount-token,serviceaccount,namespace}" \
       --service-account-private-key-file="$dir/pki/sa.key" --root-ca-file="$dir/pki/ca.crt" \
       >"$dir/logs/kube-controller-manager.log" 2>&1 &
     echo $! >"$dir/pids/kube-controller-manager"

@@ -4,11 +4,14 @@
 #     prints HOST:PORT, writes DIR/address; --token is the `auth: token` scheme (JWTs signed by a
 #     key whose certificate is in CERTBUNDLE)
 #   registry.sh stop DIR
+# IBO_REGISTRY_HOST: the address to listen on (default 127.0.0.1; the real-node rig, tests/infra/rig.sh,
+# runs this inside its network namespace on an address of that namespace).
 set -euo pipefail
 cmd=${1:?usage: registry.sh start|stop DIR}
 dir=${2:?usage: registry.sh $cmd DIR}
 shift 2
 fail() { echo "registry: $*" >&2; exit 1; }
+host=${IBO_REGISTRY_HOST:-127.0.0.1}
 # shellcheck source=free-port.sh
 source "$(dirname "$0")/free-port.sh"
 
@@ -37,19 +40,19 @@ storage:
   filesystem: {rootdirectory: $dir/storage}
   delete: {enabled: true}
 http:
-  addr: 127.0.0.1:$port$tls
+  addr: $host:$port$tls
 $auth
 CFG
       "$bin" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
       pid=$!
       echo "$pid" >"$dir/pid"
       for _ in $(seq 1 300); do
-        code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
-        [[ $code == 200 || $code == 401 ]] && { echo "127.0.0.1:$port" | tee "$dir/address"; exit 0; }
+        code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://$host:$port/v2/" || true)
+        [[ $code == 200 || $code == 401 ]] && { echo "$host:$port" | tee "$dir/address"; exit 0; }
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
       done
-      kill -0 "$pid" 2>/dev/null && { "$0" stop "$dir"; fail "did not answer on 127.0.0.1:$port within 30 s: $(cat "$dir/registry.log")"; }
+      kill -0 "$pid" 2>/dev/null && { "$0" stop "$dir"; fail "did not answer on $host:$port within 30 s: $(cat "$dir/registry.log")"; }
       rm -f "$dir/pid"
       grep -q "address already in use" "$dir/registry.log" || fail "exited at start: $(cat "$dir/registry.log")"
     done

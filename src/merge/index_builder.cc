@@ -115,28 +115,30 @@ nlohmann::json ImageDescriptor(const registry::Manifest& image, const oci::Platf
           {"platform", PlatformJson(from_config)}};
 }
 
-registry::Manifest BuildIndex(std::vector<PlatformImage> images) {
+registry::Manifest BuildIndex(std::vector<PlatformImage> images, const std::map<std::string, std::string>& annotations) {
   std::sort(images.begin(), images.end(), [](const PlatformImage& a, const PlatformImage& b) {
     return oci::Normalize(a.declared).ToString() < oci::Normalize(b.declared).ToString();
   });
   nlohmann::json manifests = nlohmann::json::array();
-  bool all_docker = true;
+  for (const auto& image : images) manifests.push_back(image.descriptor);
   for (const auto& image : images) {
-    manifests.push_back(image.descriptor);
-    all_docker = all_docker && StringOr(image.descriptor, "mediaType") == mt::kDockerManifest;
+    for (const auto& attestation : image.attestations) manifests.push_back(attestation);
   }
-  for (const auto& image : images) {
-    for (const auto& attestation : image.attestations) {
-      manifests.push_back(attestation);
-      all_docker = all_docker && StringOr(attestation, "mediaType") == mt::kDockerManifest;
-    }
-  }
+  // Always an OCI index, also of Docker schema 2 images: a Docker manifest list has no
+  // annotations, and the version annotation is what keeps floating tags from moving backwards.
   registry::Manifest index;
-  index.media_type = std::string(all_docker ? mt::kDockerManifestList : mt::kOciIndex);
-  const nlohmann::json doc = {{"schemaVersion", 2}, {"mediaType", index.media_type}, {"manifests", manifests}};
+  index.media_type = std::string(mt::kOciIndex);
+  nlohmann::json doc = {{"schemaVersion", 2}, {"mediaType", index.media_type}, {"manifests", manifests}};
+  if (!annotations.empty()) doc["annotations"] = annotations;
   index.bytes = doc.dump();
   index.digest = oci::Sha256Digest(index.bytes);
   return index;
+}
+
+std::string IndexAnnotation(const std::string& manifest_bytes, const std::string& key) {
+  const auto doc = nlohmann::json::parse(manifest_bytes, nullptr, false);
+  if (!doc.is_object() || !doc.contains("manifests")) return "";
+  return Annotation(doc, key.c_str());
 }
 
 }  // namespace ibo::merge

@@ -3,6 +3,8 @@
 // for the same inputs.
 #pragma once
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -37,8 +39,10 @@ std::optional<oci::Platform> PlatformOfDescriptor(const nlohmann::json& descript
 StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const oci::Platform& declared);
 // The index entry for an image: its mediaType, size and digest, and the platform from its config.
 nlohmann::json ImageDescriptor(const registry::Manifest& image, const oci::Platform& from_config);
-// The index: images in platform order, then their attestations; a Docker manifest list when every
-// entry is Docker schema 2, an OCI index otherwise. Keys are sorted, so the bytes are stable.
-registry::Manifest BuildIndex(std::vector<PlatformImage> images);
+// The index: images in platform order, then their attestations, always an OCI index, with the
+// given annotations. Keys are sorted, so the bytes are stable.
+registry::Manifest BuildIndex(std::vector<PlatformImage> images, const std::map<std::string, std::string>& annotations = {});
+// An annotation of an index ("" when the bytes are no index or lack it).
+std::string IndexAnnotation(const std::string& manifest_bytes, const std::string& key);
 
 }  // namespace ibo::merge

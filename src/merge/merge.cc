@@ -6,6 +6,7 @@
 
 #include "common/oci_media_types.h"
 #include "common/oci_reference.h"
+#include "common/semver.h"
 #include "merge/index_builder.h"
 
 namespace ibo::merge {
@@ -70,11 +71,58 @@ StatusOr<PlatformImage> VerifyFromIndex(registry::RegistryClient& client, const 
   return verified;
 }
 
+// Where a floating tag may go: registries have no conditional write, so the merge reads what the
+// tag holds now (merges into one repository are serialized by the controller).
+struct FloatingDecision {
+  std::string held_reason;  // non-empty: leave the tag where it is
+  bool unversioned = false;  // moved off an index that named no version
+};
+
+StatusOr<FloatingDecision> DecideFloatingTag(registry::RegistryClient& client, const std::string& tag,
+                                             const std::string& version) {
+  const auto ours = ParseSemver(version);
+  if (ours->IsPrerelease()) return FloatingDecision{"a prerelease (" + version + ") moves no floating tag", false};
+  auto current = client.GetManifest(tag);
+  if (!current.ok()) {
+    if (current.status().code() == StatusCode::kNotFound) return FloatingDecision{};
+    return current.status().Annotate("tag " + tag);
+  }
+  const std::string held = IndexAnnotation(current->bytes, kVersionAnnotation);
+  const auto theirs = ParseSemver(held);
+  if (held.empty() || !theirs) return FloatingDecision{"", true};
+  if (CompareSemver(*theirs, *ours) > 0) {
+    return FloatingDecision{"holds " + held + ", newer than " + version, false};
+  }
+  return FloatingDecision{};
+}
+
+// Pushes every tag not already at the index.
+Status PushTags(registry::RegistryClient& client, MergeResult& result, const std::vector<std::string>& tags) {
+  const auto pushed = ForEachConcurrently(tags, [&](const std::string& tag) -> StatusOr<bool> {
+    auto current = client.HeadManifest(tag);
+    if (current.ok() && *current == result.index.digest) return false;
+    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
+      return current.status().Annotate("tag " + tag);
+    }
+    auto put = client.PutManifest(tag, result.index);
+    if (!put.ok()) return put.status().Annotate("tag " + tag);
+    return true;
+  });
+  for (size_t i = 0; i < pushed.size(); ++i) {
+    if (!pushed[i].ok()) return pushed[i].status();
+    (*pushed[i] ? result.tags_updated : result.tags_unchanged).push_back(tags[i]);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateRequest(const MergeRequest& request) {
   if (request.inputs.empty()) return InvalidArgument("no --platform-digest given");
-  if (request.tags.empty()) return InvalidArgument("no --tag given");
+  if (request.tags.empty() && request.floating_tags.empty()) return InvalidArgument("no --tag given");
+  if (!request.floating_tags.empty() && !ParseSemver(request.version)) {
+    return InvalidArgument("--floating-tag needs --version, a semantic version such as v1.4.2");
+  }
   std::set<std::string> platforms;
   for (const auto& input : request.inputs) {
     if (Status digest = oci::ValidateDigest(input.digest); !digest.ok()) {
@@ -84,7 +132,9 @@ Status ValidateRequest(const MergeRequest& request) {
       return InvalidArgument("platform " + input.platform.ToString() + " is given more than once");
     }
   }
-  for (const auto& tag : request.tags) IBO_RETURN_IF_ERROR(oci::ValidateTag(tag));
+  for (const auto* list : {&request.tags, &request.floating_tags}) {
+    for (const auto& tag : *list) IBO_RETURN_IF_ERROR(oci::ValidateTag(tag));
+  }
   return Status::Ok();
 }
 
@@ -114,26 +164,28 @@ StatusOr<MergeResult> Merge(registry::RegistryClient& client, const MergeRequest
   }
 
   MergeResult result;
-  result.index = BuildIndex(std::move(images));
+  result.index = BuildIndex(std::move(images), request.annotations);
+  result.report.digest = result.index.digest;
 
-  // A tag already at the index digest is left alone: a rerun changes nothing.
-  const auto pushed = ForEachConcurrently(request.tags, [&](const std::string& tag) -> StatusOr<bool> {
-    auto current = client.HeadManifest(tag);
-    if (current.ok() && *current == result.index.digest) return false;
-    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
-      return current.status().Annotate("tag " + tag);
-    }
-    auto put = client.PutManifest(tag, result.index);
-    if (!put.ok()) return put.status().Annotate("tag " + tag);
-    return true;
+  // Floating tags first decide whether they move; then every tag that moves is pushed.
+  std::vector<std::string> to_push = request.tags;
+  const auto floating = ForEachConcurrently(request.floating_tags, [&](const std::string& tag) {
+    return DecideFloatingTag(client, tag, request.version);
   });
-  for (size_t i = 0; i < pushed.size(); ++i) {
-    if (!pushed[i].ok()) return pushed[i].status();
-    (*pushed[i] ? result.tags_updated : result.tags_unchanged).push_back(request.tags[i]);
+  for (size_t i = 0; i < floating.size(); ++i) {
+    if (!floating[i].ok()) return floating[i].status();
+    const FloatingDecision& f = *floating[i];
+    if (!f.held_reason.empty()) {
+      result.report.held.push_back({request.floating_tags[i], f.held_reason});
+      continue;
+    }
+    if (f.unversioned) result.report.unversioned.push_back(request.floating_tags[i]);
+    to_push.push_back(request.floating_tags[i]);
   }
+  IBO_RETURN_IF_ERROR(PushTags(client, result, to_push));
 
   // Read every tag back: the registry must serve the index we built under each of them.
-  const auto read_back = ForEachConcurrently(request.tags, [&](const std::string& tag) -> Status {
+  const auto read_back = ForEachConcurrently(to_push, [&](const std::string& tag) -> Status {
     auto manifest = client.GetManifest(tag);
     if (!manifest.ok()) return manifest.status().Annotate("reading back tag " + tag);
     if (manifest->digest != result.index.digest) {

@@ -2,8 +2,11 @@
 // it under every tag and read each tag back. Nothing is pushed unless every check passes.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
+
+#include "api/merge_report.h"
 
 #include "common/oci_platform.h"
 #include "common/status.h"
@@ -18,14 +21,21 @@ struct PlatformDigest {
 
 struct MergeRequest {
   std::vector<PlatformDigest> inputs;
-  std::vector<std::string> tags;
+  std::vector<std::string> tags;           // always pushed: the exact version and explicit tags
+  std::vector<std::string> floating_tags;  // latest, vX.Y, vX: never moved to a lower version
+  std::string version;                     // this release's semantic version
+  std::map<std::string, std::string> annotations;  // on the index (org.opencontainers.image.*)
 };
 
 struct MergeResult {
   registry::Manifest index;
   std::vector<std::string> tags_updated;    // tags that pointed elsewhere (or nowhere) before
   std::vector<std::string> tags_unchanged;  // tags already at the index digest
+  api::MergeReport report;                  // the digest, the floating tags held back and why
 };
+
+// The annotation a floating tag's current index is judged by.
+inline constexpr const char* kVersionAnnotation = "org.opencontainers.image.version";
 
 // Checks what can be checked without the registry: digests, tags, no platform given twice.
 Status ValidateRequest(const MergeRequest& request);

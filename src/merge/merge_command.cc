@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "common/flag_table.h"
 #include "common/oci_reference.h"
@@ -19,11 +20,14 @@ constexpr const char* kDefaultTerminationLog = "/dev/termination-log";
 constexpr const char* kSynopsis =
     "usage: imagebuild-operator merge --repository HOST[:PORT]/PATH\n"
     "         --platform-digest OS/ARCH[/VARIANT]=sha256:<hex> ... --tag TAG ...\n"
+    "         [--floating-tag TAG... --version SEMVER] [--annotation KEY=VALUE]...\n"
     "         [--registry-config FILE] [--ca-file FILE] [--insecure-registry HOST[:PORT]]...\n"
     "         [--termination-log FILE] [--timeout SECONDS]\n"
     "\n"
     "Verifies each platform's image (pushed by digest) and pushes their image index under every\n"
-    "tag, then reads each tag back. Prints the index digest as the last line.\n";
+    "tag, then reads each tag back. A floating tag stays where it is when the index it holds names a\n"
+    "higher version. Prints the index digest as the last line; the termination log gets the report\n"
+    "(the digest, then the floating tags held back).\n";
 
 void WriteTerminationLog(const std::string& path, const std::string& text) {
   if (path.empty()) return;
@@ -39,6 +43,15 @@ flags::Setter PlatformDigestFlag(std::vector<PlatformDigest>* inputs) {
     }
     IBO_ASSIGN_OR_RETURN(oci::Platform platform, oci::ParsePlatform(value.substr(0, eq)));
     inputs->push_back({platform, value.substr(eq + 1)});
+    return Status::Ok();
+  };
+}
+
+flags::Setter AnnotationFlag(std::map<std::string, std::string>* annotations) {
+  return [annotations](const std::string&, const std::string& value) -> Status {
+    const auto eq = value.find('=');
+    if (eq == std::string::npos || eq == 0) return InvalidArgument("--annotation \"" + value + "\": expected KEY=VALUE");
+    (*annotations)[value.substr(0, eq)] = value.substr(eq + 1);
     return Status::Ok();
   };
 }
@@ -64,12 +77,18 @@ flags::FlagTable MergeFlagTable(MergeFlags& f) {
           {"--platform-digest", "OS/ARCH[/VARIANT]=sha256:<hex>", "may name one multi-platform index for several platforms",
            "", PlatformDigestFlag(&f.request.inputs), true},
           {"--tag", "TAG", "", "", Append(&f.request.tags), true},
+          {"--floating-tag", "TAG", "moved only to an equal or higher --version (repeatable)", "",
+           Append(&f.request.floating_tags), true},
+          {"--version", "SEMVER", "this release's version, judged against what floating tags hold", "",
+           Text(&f.request.version)},
+          {"--annotation", "KEY=VALUE", "an annotation of the index (repeatable)", "", AnnotationFlag(&f.request.annotations),
+           true},
           {"--registry-config", "FILE", "docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)", "",
            Text(&f.registry_config)},
           {"--ca-file", "FILE", "PEM bundle to trust instead of the system store", "", Text(&f.ca_file)},
           {"--insecure-registry", "HOST[:PORT]", "use plain HTTP for this registry (repeatable)", "",
            Append(&f.insecure_registries), true},
-          {"--termination-log", "FILE", "where to write the digest or the error (default /dev/termination-log)", "",
+          {"--termination-log", "FILE", "where to write the report or the error (default /dev/termination-log)", "",
            Text(&f.termination_log)},
           {"--timeout", "SECONDS", "", "60", Seconds(&f.timeout)},
       },
@@ -141,8 +160,9 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
   if (!result.ok()) return fail(result.status());
   for (const auto& tag : result->tags_updated) out << "pushed " << flags->repository << ":" << tag << "\n";
   for (const auto& tag : result->tags_unchanged) out << "unchanged " << flags->repository << ":" << tag << "\n";
+  for (const auto& held : result->report.held) out << "held " << flags->repository << ":" << held.tag << ": " << held.reason << "\n";
   out << result->index.digest << "\n";
-  WriteTerminationLog(termination_log, result->index.digest);
+  WriteTerminationLog(termination_log, api::FormatMergeReport(result->report));
   return 0;
 }
 

@@ -51,11 +51,11 @@ for _ in $(seq 1 50); do grep -q listening "$tmp/token.log" && break; sleep 0.1;
 grep -q listening "$tmp/token.log" || fail "token server did not start: $(cat "$tmp/token.log")"
 
 # ---- the inputs, pushed once through the plain registry (see registry-fixtures.sh) -------------
-repos=(ibo/oci ibo/docker ibo/buildkit ibo/emulated ibo/refused ibo/basic ibo/token ibo/tls)
+repos=(ibo/oci ibo/docker ibo/buildkit ibo/emulated ibo/refused ibo/basic ibo/token ibo/tls ibo/release)
 fixtures=$("$infra/registry-fixtures.sh" "$plain" "${repos[@]}") || fail "cannot push the test images"
 eval "$fixtures"
 OCI_I=application/vnd.oci.image.index.v1+json
-DOCKER_L=application/vnd.docker.distribution.manifest.list.v2+json
+DOCKER_M=application/vnd.docker.distribution.manifest.v2+json
 
 # ---- helpers to run the merge and check with skopeo -------------------------------------------
 echo '{"auths":{}}' >"$tmp/no-auth.json"
@@ -122,8 +122,37 @@ pass "rerun in another flag order: same digest, nothing pushed"
 
 run_merge docker --repository "$plain/ibo/docker" "${plain_flags[@]}" --platform-digest "linux/amd64=$D_AMD" \
   --platform-digest "linux/arm64=$D_ARM" --tag v2
-skopeo_check docker "$plain" ibo/docker "$(expect_success docker)" "$DOCKER_L" v2
-pass "Docker schema 2 inputs: a Docker manifest list"
+skopeo_check docker "$plain" ibo/docker "$(expect_success docker)" "$OCI_I" v2
+grep -q "\"mediaType\":\"$DOCKER_M\"" "$tmp/docker.raw" || fail "docker: the entries are not Docker schema 2"
+pass "Docker schema 2 inputs: an OCI index of them, which can carry annotations"
+
+# ---- floating tags never move backwards (judged by the index's version annotation) ------------
+release() {  # release NAME VERSION DIGEST FLOATING...
+  local name=$1 version=$2 digest=$3; shift 3
+  local floating=(); for t in "$@"; do floating+=(--floating-tag "$t"); done
+  run_merge "$name" --repository "$plain/ibo/release" "${plain_flags[@]}" --platform-digest "linux/amd64=$digest" \
+    --tag "$version" --version "$version" --annotation "org.opencontainers.image.version=$version" "${floating[@]}"
+  [[ $(cat "$tmp/$name.rc") == 0 ]] || fail "$name: exit $(cat "$tmp/$name.rc"): $(cat "$tmp/$name.err")"
+  tail -n1 "$tmp/$name.out"
+}
+newer=$(release rel_newer v1.4.2 "$AMD" v1 latest)
+timeout 30 skopeo inspect --raw --tls-verify=false "docker://$plain/ibo/release:latest" >"$tmp/rel.raw"
+grep -q '"org.opencontainers.image.version":"v1.4.2"' "$tmp/rel.raw" || fail "release: the index has no version annotation"
+older=$(release rel_older v1.3.9 "$D_AMD" v1.3 v1 latest)
+[[ $older != "$newer" ]] || fail "release: the older release built the same index"
+for tag in v1 latest; do
+  [[ $(sha <(timeout 30 skopeo inspect --raw --tls-verify=false "docker://$plain/ibo/release:$tag")) == "$newer" ]] ||
+    fail "release: $tag moved back to v1.3.9"
+done
+[[ $(sha <(timeout 30 skopeo inspect --raw --tls-verify=false "docker://$plain/ibo/release:v1.3")) == "$older" ]] ||
+  fail "release: v1.3 did not move"
+grep -qx "held latest holds v1.4.2, newer than v1.3.9" "$tmp/rel_older.log" ||
+  fail "release: the termination log does not say latest was held: $(cat "$tmp/rel_older.log")"
+[[ $(head -n1 "$tmp/rel_older.log") == "$older" ]] || fail "release: the report does not start with the digest"
+again=$(release rel_same v1.4.2 "$D_AMD" v1 latest)
+[[ $(sha <(timeout 30 skopeo inspect --raw --tls-verify=false "docker://$plain/ibo/release:latest")) == "$again" ]] ||
+  fail "release: an equal version did not move latest"
+pass "floating tags: v1.3.9 after v1.4.2 leaves v1 and latest, held with the reason; an equal version moves them"
 
 run_merge buildkit --repository "$plain/ibo/buildkit" "${plain_flags[@]}" \
   --platform-digest "linux/amd64=$BUILDKIT" --platform-digest "linux/arm64=$ARM" --tag v3

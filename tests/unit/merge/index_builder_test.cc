@@ -70,16 +70,20 @@ TEST(BuildIndex, DeterministicWhateverTheInputOrder) {
   EXPECT_EQ(doc["manifests"][1]["digest"], arm.digest);
 }
 
-TEST(BuildIndex, DockerManifestListOnlyWhenEveryEntryIsDockerSchema2) {
+TEST(BuildIndex, AlwaysAnOciIndexWithItsAnnotationsAlsoOfDockerSchema2Images) {
   const auto amd = ImageManifest(ConfigBytes("amd64"), mt::kDockerManifest);
   const auto arm = ImageManifest(ConfigBytes("arm64"), mt::kDockerManifest);
-  const auto oci_arm = ImageManifest(ConfigBytes("arm64"));
   PlatformImage a{P("linux/amd64"), ImageDescriptor(amd, P("linux/amd64")), {}};
   PlatformImage b{P("linux/arm64"), ImageDescriptor(arm, P("linux/arm64")), {}};
-  EXPECT_EQ(BuildIndex({a, b}).media_type, mt::kDockerManifestList);
-  EXPECT_EQ(nlohmann::json::parse(BuildIndex({a, b}).bytes)["mediaType"], mt::kDockerManifestList);
-  PlatformImage c{P("linux/arm64"), ImageDescriptor(oci_arm, P("linux/arm64")), {}};
-  EXPECT_EQ(BuildIndex({a, c}).media_type, mt::kOciIndex);
+  const auto index = BuildIndex({a, b}, {{"org.opencontainers.image.version", "v1.4.2"}});
+  EXPECT_EQ(index.media_type, mt::kOciIndex);
+  const auto doc = nlohmann::json::parse(index.bytes);
+  EXPECT_EQ(doc["mediaType"], mt::kOciIndex);
+  EXPECT_EQ(doc["manifests"][0]["mediaType"], mt::kDockerManifest);
+  EXPECT_EQ(IndexAnnotation(index.bytes, "org.opencontainers.image.version"), "v1.4.2");
+  EXPECT_FALSE(nlohmann::json::parse(BuildIndex({a, b}).bytes).contains("annotations"));
+  EXPECT_EQ(IndexAnnotation(amd.bytes, "org.opencontainers.image.version"), "");  // not an index
+  EXPECT_EQ(IndexAnnotation("not json", "x"), "");
 }
 
 TEST(BuildIndex, AttestationsFollowTheImages) {

@@ -17,21 +17,27 @@ using ::testing::HasSubstr;
 const std::string kDigest = "sha256:" + std::string(64, 'a');
 
 // `merge --help` as it read before its flags became a table, to the byte.
-constexpr const char* kUsageBeforeTheTable =
+constexpr const char* kUsage =
     "usage: imagebuild-operator merge --repository HOST[:PORT]/PATH\n"
     "         --platform-digest OS/ARCH[/VARIANT]=sha256:<hex> ... --tag TAG ...\n"
+    "         [--floating-tag TAG... --version SEMVER] [--annotation KEY=VALUE]...\n"
     "         [--registry-config FILE] [--ca-file FILE] [--insecure-registry HOST[:PORT]]...\n"
     "         [--termination-log FILE] [--timeout SECONDS]\n"
     "\n"
     "Verifies each platform's image (pushed by digest) and pushes their image index under every\n"
-    "tag, then reads each tag back. Prints the index digest as the last line.\n"
+    "tag, then reads each tag back. A floating tag stays where it is when the index it holds names a\n"
+    "higher version. Prints the index digest as the last line; the termination log gets the report\n"
+    "(the digest, then the floating tags held back).\n"
     "  --platform-digest      may name one multi-platform index for several platforms\n"
+    "  --floating-tag         moved only to an equal or higher --version (repeatable)\n"
+    "  --version              this release's version, judged against what floating tags hold\n"
+    "  --annotation           an annotation of the index (repeatable)\n"
     "  --registry-config      docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)\n"
     "  --ca-file              PEM bundle to trust instead of the system store\n"
     "  --insecure-registry    use plain HTTP for this registry (repeatable)\n"
-    "  --termination-log      where to write the digest or the error (default /dev/termination-log)\n";
+    "  --termination-log      where to write the report or the error (default /dev/termination-log)\n";
 
-TEST(MergeUsage, IsUnchanged) { EXPECT_EQ(MergeUsage(), kUsageBeforeTheTable); }
+TEST(MergeUsage, SaysEveryFlag) { EXPECT_EQ(MergeUsage(), kUsage); }
 
 TEST(ParseMergeFlags, AllFlagsBothSpellings) {
   auto flags = ParseMergeFlags({"--repository", "127.0.0.1:5000/team/app", "--platform-digest",

@@ -129,5 +129,60 @@ TEST(ValidateRequest, RefusesDuplicatePlatformsBadTagsAndDigests) {
   EXPECT_FALSE(ValidateRequest({{{P("linux/amd64"), d}}, {}}).ok());
 }
 
+// Floating tags never move backwards: each is judged by the version its current index names.
+MergeRequest Release(const std::string& digest, const std::string& version, std::vector<std::string> floating) {
+  MergeRequest r{{{P("linux/amd64"), digest}}, {version}};
+  r.floating_tags = std::move(floating);
+  r.version = version;
+  r.annotations = {{kVersionAnnotation, version}};
+  return r;
+}
+
+TEST_F(MergeTest, AFloatingTagMovesOnlyToAnEqualOrHigherVersion) {
+  const auto amd = content_.AddImage("amd64");
+  auto newer = Merge(client_, Release(amd.digest, "v1.4.2", {"v1", "latest"}));
+  ASSERT_TRUE(newer.ok()) << newer.status().message();
+  const auto arm = content_.AddImage("arm64");
+  MergeRequest older = Release(arm.digest, "v1.3.9", {"v1.3", "v1", "latest"});
+  older.inputs = {{P("linux/arm64"), arm.digest}};
+  auto result = Merge(client_, older);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(content_.manifests.at("latest").digest, newer->index.digest);  // held
+  EXPECT_EQ(content_.manifests.at("v1").digest, newer->index.digest);
+  EXPECT_EQ(content_.manifests.at("v1.3").digest, result->index.digest);  // it held nothing
+  EXPECT_EQ(content_.manifests.at("v1.3.9").digest, result->index.digest);
+  ASSERT_EQ(result->report.held.size(), 2u);
+  EXPECT_EQ(result->report.held[1].tag, "latest");
+  EXPECT_EQ(result->report.held[1].reason, "holds v1.4.2, newer than v1.3.9");
+  // An equal version moves them: a security rebuild of the same release.
+  MergeRequest same = Release(arm.digest, "v1.4.2", {"v1", "latest"});
+  same.inputs = {{P("linux/arm64"), arm.digest}};
+  auto rebuild = Merge(client_, same);
+  ASSERT_TRUE(rebuild.ok());
+  EXPECT_TRUE(rebuild->report.held.empty());
+  EXPECT_EQ(content_.manifests.at("latest").digest, rebuild->index.digest);
+}
+
+TEST_F(MergeTest, ATagOnAnIndexWithoutAVersionIsMovedAndSaidSo) {
+  const auto amd = content_.AddImage("amd64");
+  auto old = Merge(client_, {{{P("linux/amd64"), amd.digest}}, {"latest"}});  // as pushed before versions
+  ASSERT_TRUE(old.ok());
+  auto result = Merge(client_, Release(amd.digest, "v0.1.0", {"latest"}));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->report.unversioned, std::vector<std::string>{"latest"});
+  EXPECT_EQ(content_.manifests.at("latest").digest, result->index.digest);
+}
+
+TEST_F(MergeTest, APrereleaseMovesNoFloatingTagAndFloatingTagsNeedAVersion) {
+  const auto amd = content_.AddImage("amd64");
+  auto result = Merge(client_, Release(amd.digest, "v2.0.0-rc.1", {"latest"}));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(content_.manifests.count("latest"), 0u);
+  ASSERT_EQ(result->report.held.size(), 1u);
+  EXPECT_THAT(result->report.held[0].reason, HasSubstr("prerelease"));
+  MergeRequest unversioned = Release(amd.digest, "", {"latest"});
+  EXPECT_THAT(Merge(client_, unversioned).status().message(), HasSubstr("--floating-tag needs --version"));
+}
+
 }  // namespace
 }  // namespace ibo::merge

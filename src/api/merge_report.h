@@ -1,0 +1,37 @@
+// What the merge pod reports through its termination message (4 KiB at most, by Kubernetes):
+//   line 1:  the index digest, sha256:<hex>
+//   then:    "held <tag> <reason>" for a floating tag kept where it was,
+//            "unversioned <tag>" for a floating tag moved off an index that named no version.
+// Every other requested tag points at the index. A message of the digest alone (older merge
+// images) is a report with nothing held.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ibo::api {
+
+inline constexpr size_t kTerminationMessageLimit = 4096;
+
+struct HeldTag {
+  std::string tag;
+  std::string reason;
+
+  bool operator==(const HeldTag&) const = default;
+};
+
+struct MergeReport {
+  std::string digest;
+  std::vector<HeldTag> held;
+  std::vector<std::string> unversioned;
+
+  bool operator==(const MergeReport&) const = default;
+};
+
+// Reasons are cut so that the report always fits the termination message.
+std::string FormatMergeReport(const MergeReport& report);
+StatusOr<MergeReport> ParseMergeReport(const std::string& text);
+
+}  // namespace ibo::api

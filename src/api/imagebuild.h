@@ -63,6 +63,8 @@ struct PlatformSpec {
 };
 
 enum class Emulation { kNever, kFallback, kAlways };
+// The tags a version gives: vX.Y.Z, vX.Y, vX, latest (the v prefix as the version has it).
+enum class DerivedTag { kVersion, kMinor, kMajor, kLatest };
 enum class FailurePolicy { kAllPlatforms, kAvailablePlatforms };
 enum class Strategy { kBuildKit, kBuildah };
 
@@ -89,6 +91,8 @@ struct ImageBuildSpec {
   int retries = 1;
   FailurePolicy failure_policy = FailurePolicy::kAllPlatforms;
   std::optional<int64_t> ttl_seconds_after_finished;
+  std::vector<DerivedTag> derived_tags = {DerivedTag::kVersion, DerivedTag::kMinor, DerivedTag::kLatest};
+  bool float_partial_merges = false;  // a merge lacking platforms moves floating tags too
 
   bool operator==(const ImageBuildSpec&) const = default;
 };
@@ -163,14 +167,24 @@ struct MergeStatus {
   bool operator==(const MergeStatus&) const = default;
 };
 
+// A floating tag the merge left where it was.
+struct HeldBackTag {
+  std::string tag;
+  std::string reason;
+
+  bool operator==(const HeldBackTag&) const = default;
+};
+
 // status.manifest: the pushed index.
 struct ManifestStatus {
   std::string digest;
   std::string short_digest;
   std::string reference;  // image@digest
   std::string media_type;
-  std::vector<std::string> tags;
+  std::vector<std::string> tags;  // the tags that point at this index
   std::vector<std::string> platforms;
+  std::vector<HeldBackTag> held_back;                // floating tags left where they were, and why
+  std::vector<std::string> moved_from_unversioned;  // floating tags taken off an index with no version
 
   bool operator==(const ManifestStatus&) const = default;
 };

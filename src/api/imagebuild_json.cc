@@ -94,12 +94,22 @@ Json Encode(const ManifestStatus& m) {
   PutString(j, "mediaType", m.media_type);
   j["tags"] = m.tags;
   j["platforms"] = m.platforms;
+  for (const auto& h : m.held_back) {
+    Json entry = {{"tag", h.tag}};
+    PutString(entry, "reason", h.reason);
+    j["heldBack"].push_back(entry);
+  }
+  if (!m.moved_from_unversioned.empty()) j["movedFromUnversioned"] = m.moved_from_unversioned;
   return j;
 }
 
 ManifestStatus DecodeManifest(const Json& j) {
-  return {Str(j, "digest"), Str(j, "shortDigest"), Str(j, "reference"), Str(j, "mediaType"),
-          Strings(Field(j, "tags")), Strings(Field(j, "platforms"))};
+  ManifestStatus m{Str(j, "digest"), Str(j, "shortDigest"), Str(j, "reference"), Str(j, "mediaType"),
+                   Strings(Field(j, "tags")), Strings(Field(j, "platforms")), {}, Strings(Field(j, "movedFromUnversioned"))};
+  if (Field(j, "heldBack").is_array()) {
+    for (const auto& h : Field(j, "heldBack")) m.held_back.push_back({Str(h, "tag"), Str(h, "reason")});
+  }
+  return m;
 }
 
 }  // namespace

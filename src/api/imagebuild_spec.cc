@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "common/enum_names.h"
 #include "common/oci_platform.h"
 #include "common/oci_reference.h"
 
@@ -39,37 +40,60 @@ StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }
 
-StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const std::vector<std::string>& extra) {
-  std::vector<std::string> tags;
-  if (!version.empty()) {
-    static const std::regex kSemver(
-        R"(^(v?)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$)");
-    std::smatch m;
-    if (!std::regex_match(version, m, kSemver)) {
-      return Bad("version", "\"" + version + "\" is not a semantic version X.Y.Z (optionally v-prefixed, e.g. v1.4.2 or 1.4.2-rc.1)");
-    }
-    const std::string v = m[1], major = m[2], minor = m[3], patch = m[4], pre = m[5];
-    if (!pre.empty()) {
-      tags.push_back(v + major + "." + minor + "." + patch + pre);
-    } else {
-      tags.push_back(v + major + "." + minor + "." + patch);
-      tags.push_back(v + major + "." + minor);
-      tags.push_back("latest");
-    }
+namespace {
+
+// The version's tags, each marked floating or not, in the order status lists them.
+StatusOr<std::vector<std::pair<std::string, bool>>> VersionTags(const std::string& version,
+                                                                const std::vector<DerivedTag>& derive) {
+  std::vector<std::pair<std::string, bool>> tags;
+  if (version.empty()) return tags;
+  static const std::regex kSemver(
+      R"(^(v?)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$)");
+  std::smatch m;
+  if (!std::regex_match(version, m, kSemver)) {
+    return Bad("version", "\"" + version + "\" is not a semantic version X.Y.Z (optionally v-prefixed, e.g. v1.4.2 or 1.4.2-rc.1)");
   }
-  for (const auto& t : extra) tags.push_back(t);
-  std::vector<std::string> unique;
+  const std::string v = m[1], major = m[2], minor = m[3], patch = m[4], pre = m[5];
+  auto wanted = [&](DerivedTag t) { return std::find(derive.begin(), derive.end(), t) != derive.end(); };
+  if (wanted(DerivedTag::kVersion)) tags.push_back({v + major + "." + minor + "." + patch + pre, false});
+  if (!pre.empty()) return tags;  // a prerelease moves no floating tag
+  if (wanted(DerivedTag::kMinor)) tags.push_back({v + major + "." + minor, true});
+  if (wanted(DerivedTag::kMajor)) tags.push_back({v + major, true});
+  if (wanted(DerivedTag::kLatest)) tags.push_back({"latest", true});
+  return tags;
+}
+
+}  // namespace
+
+StatusOr<ReleaseTags> DeriveReleaseTags(const std::string& version, const std::vector<DerivedTag>& derive,
+                                        const std::vector<std::string>& extra) {
+  IBO_ASSIGN_OR_RETURN(auto tags, VersionTags(version, derive));
+  const size_t derived = tags.size();
+  for (const auto& t : extra) tags.push_back({t, false});
+  ReleaseTags out;
   std::set<std::string> seen;
   for (size_t i = 0; i < tags.size(); ++i) {
-    Status valid = oci::ValidateTag(tags[i]);
-    if (!valid.ok()) {
-      return Bad(i < tags.size() - extra.size() ? "version" : "tags",
-                 "\"" + tags[i] + "\" is not a valid tag: up to 128 of [A-Za-z0-9_.-], not starting with . or -");
+    const auto& [tag, floating] = tags[i];
+    if (!oci::ValidateTag(tag).ok()) {
+      return Bad(i < derived ? "version" : "tags",
+                 "\"" + tag + "\" is not a valid tag: up to 128 of [A-Za-z0-9_.-], not starting with . or -");
     }
-    if (seen.insert(tags[i]).second) unique.push_back(tags[i]);
+    if (!seen.insert(tag).second) continue;  // a tag listed again keeps its first meaning
+    out.all.push_back(tag);
+    (floating ? out.floating : out.exact).push_back(tag);
   }
-  if (unique.empty()) return Bad("version", "neither a version nor tags are set: the image would have no tag");
-  return unique;
+  if (out.all.empty()) return Bad("version", "neither a version nor tags are set: the image would have no tag");
+  return out;
+}
+
+StatusOr<ReleaseTags> DeriveReleaseTags(const ImageBuildSpec& spec) {
+  return DeriveReleaseTags(spec.version, spec.derived_tags, spec.tags);
+}
+
+StatusOr<std::vector<std::string>> DeriveTags(const std::string& version, const std::vector<std::string>& extra) {
+  IBO_ASSIGN_OR_RETURN(ReleaseTags tags,
+                       DeriveReleaseTags(version, {DerivedTag::kVersion, DerivedTag::kMinor, DerivedTag::kLatest}, extra));
+  return tags.all;
 }
 
 namespace {
@@ -85,7 +109,18 @@ Status ParseImage(const Json& spec, ImageBuildSpec& out) {
   if (spec.contains("tags") && spec["tags"].is_array()) {
     for (const auto& t : spec["tags"]) out.tags.push_back(t.get<std::string>());
   }
-  return DeriveTags(out.version, out.tags).status();
+  if (spec.contains("derivedTags") && spec["derivedTags"].is_array()) {
+    out.derived_tags.clear();
+    for (const auto& t : spec["derivedTags"]) {
+      static const std::pair<DerivedTag, const char*> kNames[] = {
+          {DerivedTag::kVersion, "version"}, {DerivedTag::kMinor, "minor"}, {DerivedTag::kMajor, "major"}, {DerivedTag::kLatest, "latest"}};
+      auto kind = ValueOf(kNames, t.get<std::string>());
+      if (!kind) return Bad("derivedTags", "\"" + t.get<std::string>() + "\" is none of version, minor, major, latest");
+      out.derived_tags.push_back(*kind);
+    }
+  }
+  out.float_partial_merges = spec.value("floatPartialMerges", false);
+  return DeriveReleaseTags(out).status();
 }
 
 Status ParseSource(const Json& spec, ImageBuildSpec& out) {

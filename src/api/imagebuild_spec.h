@@ -17,6 +17,19 @@ StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec);
 // "1h", "10m", "90s", "1h30m", "250ms" (Go's time.ParseDuration subset).
 StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
+// A release's tags: `exact` always move (the version's own tag and spec.tags); `floating` (vX.Y,
+// vX, latest) move only to an equal or higher version, never for a prerelease.
+struct ReleaseTags {
+  std::vector<std::string> exact;
+  std::vector<std::string> floating;
+  std::vector<std::string> all;  // every tag, in the order they are listed in status
+
+  bool operator==(const ReleaseTags&) const = default;
+};
+StatusOr<ReleaseTags> DeriveReleaseTags(const std::string& version, const std::vector<DerivedTag>& derive,
+                                        const std::vector<std::string>& extra);
+StatusOr<ReleaseTags> DeriveReleaseTags(const ImageBuildSpec& spec);
+
 // The tags to push: from the version (full X.Y.Z -> X.Y.Z, X.Y, latest with the v prefix kept as
 // given; a prerelease only its own tag; +build metadata dropped), then spec.tags; checked against
 // the OCI tag grammar, duplicates removed, order kept.

@@ -12,6 +12,8 @@ const std::vector<SpecField> kFields = {
     {"spec.image", kIdentity},
     {"spec.version", kIdentity},  // the version's tags decide what floats, and the image's labels
     {"spec.tags", kRelease},
+    {"spec.derivedTags", kRelease},
+    {"spec.floatPartialMerges", kRelease},
     {"spec.source", kIdentity},
     {"spec.dockerfile", kIdentity},
     {"spec.buildArgs", kIdentity},

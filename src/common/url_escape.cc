@@ -26,4 +26,14 @@ std::string QueryEscape(std::string_view s) {
   return out;
 }
 
+std::string WithoutCredentials(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t host = scheme + 3;
+  const size_t end = std::min(url.find('/', host), url.size());
+  const size_t at = url.rfind('@', end - 1);
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
+}
+
 }  // namespace ibo

@@ -300,15 +300,20 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }
 
-Json MergePod(const BuildContext& ctx, const std::vector<std::pair<std::string, std::string>>& platform_digests,
-              const std::vector<std::string>& tags, const std::string& pod_name) {
+Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::string& pod_name) {
   Json metadata = Metadata(ctx, pod_name, "merge");
   Json args = {"merge", "--repository", ctx.spec.image};
-  for (const auto& [platform, digest] : platform_digests) {
+  for (const auto& [platform, digest] : inputs.platform_digests) {
     args.push_back("--platform-digest");
     args.push_back(platform + "=" + digest);
   }
-  for (const auto& t : tags) { args.push_back("--tag"); args.push_back(t); }
+  for (const auto& t : inputs.tags.exact) { args.push_back("--tag"); args.push_back(t); }
+  if (inputs.move_floating && !inputs.tags.floating.empty()) {
+    for (const auto& t : inputs.tags.floating) { args.push_back("--floating-tag"); args.push_back(t); }
+    args.push_back("--version");
+    args.push_back(ctx.spec.version);
+  }
+  for (const auto& [key, value] : inputs.annotations) { args.push_back("--annotation"); args.push_back(key + "=" + value); }
   if (!ctx.spec.push_secret.empty()) {
     args.push_back("--registry-config");
     args.push_back(std::string(kPushConfigDir) + "/config.json");

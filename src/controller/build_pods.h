@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/imagebuild.h"
+#include "api/imagebuild_spec.h"
 #include "api/names.h"
 
 namespace ibo::controller {
@@ -45,9 +47,15 @@ struct BuildContext {
 // multi-platform build (emulation: Always); emulated pods carry no architecture selector.
 Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& platforms, bool emulated,
               const std::string& pod_name, int attempt);
+// What the merge pod merges and pushes.
+struct MergeInputs {
+  std::vector<std::pair<std::string, std::string>> platform_digests;  // platform -> digest
+  api::ReleaseTags tags;
+  bool move_floating = true;  // false: the floating tags are left out (a merge lacking platforms)
+  std::map<std::string, std::string> annotations;  // on the index
+};
 // The merge pod: `imagebuild-operator merge` with every platform=digest pair and tag.
-Json MergePod(const BuildContext& ctx, const std::vector<std::pair<std::string, std::string>>& platform_digests,
-              const std::vector<std::string>& tags, const std::string& pod_name);
+Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::string& pod_name);
 // buildkitd.toml, registries.conf and ca.crt for the build and merge pods; nullopt when the
 // operator has neither insecure registries nor a CA.
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx);

@@ -7,6 +7,7 @@
 
 #include "controller/lifecycle.h"
 #include "controller/pod_observation.h"
+#include "api/imagebuild_spec.h"
 #include "controller/reconcile.h"
 
 namespace ibo::controller {
@@ -62,8 +63,8 @@ bool Admit(Decision& d);       // false: queued
 bool TimedOut(Decision& d);
 void AlignPlatforms(Decision& d);
 void StepUnit(Decision& d, const BuildContext& ctx, Unit& unit);
-void StepBuild(Decision& d, const BuildContext& ctx, const std::vector<std::string>& tags);
-void StepMerge(Decision& d, const BuildContext& ctx, const std::vector<std::string>& tags,
+void StepBuild(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tags);
+void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tags,
                const std::vector<std::string>& missing);
 void Finish(Decision& d, api::BuildPhase phase, api::Reason reason, const std::string& message,
             const std::string& event);

@@ -1,9 +1,10 @@
 // The merge moved one step on: its pod created with every built platform's digest, watched
 // (a container that cannot start fails the attempt, as for build pods), and its attempt ended
-// with the index digest, a retry or a failure.
+// with the index digest and the tags it held back, a retry or a failure.
+#include "common/oci_media_types.h"
+#include "common/url_escape.h"
 #include "controller/decision.h"
 #include "controller/retry_policy.h"
-#include "common/oci_media_types.h"
 
 namespace ibo::controller {
 
@@ -27,26 +28,64 @@ void MergeFailed(Decision& d, const std::string& what, Observation observed) {
   d.RequeueAt(plan.next_time);
 }
 
-void Merged(Decision& d, const std::string& digest, const std::vector<std::string>& tags,
-            const std::vector<std::string>& platforms, const std::vector<std::string>& missing) {
-  const std::string& image = d.in.imagebuild.spec.image;
-  const Transition& t = d.Step(Subject::kMerge, "Merging", kSucceeded, {missing.empty() ? Guard::kComplete : Guard::kPartial});
-  d.status.manifest = api::ManifestStatus{digest, digest.substr(0, 19), image + "@" + digest,
-                                          std::string(oci::media_type::kOciIndex), tags, platforms};
-  if (missing.empty()) {
-    return Finish(d, BuildPhase::kSucceeded, Reason::kSucceeded,
-                  "pushed " + image + "@" + digest + " for " + std::to_string(platforms.size()) + " platforms", t.event);
-  }
-  std::string list;
-  for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-  Finish(d, BuildPhase::kSucceeded, Reason::kPartiallySucceeded, "pushed " + image + "@" + digest + " without " + list, t.event);
+std::string List(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
 }
 
-void CreateMergePod(Decision& d, const BuildContext& ctx, const std::string& name, int attempt,
-                    const std::vector<std::pair<std::string, std::string>>& digests, const std::vector<std::string>& tags) {
-  d.actions.create_pods.push_back(MergePod(ctx, digests, tags, name));
+bool MovesFloating(const Decision& d, const std::vector<std::string>& missing) {
+  return missing.empty() || d.in.imagebuild.spec.float_partial_merges;
+}
+
+// The manifest status: the tags that point at the index, and those held back with the reason.
+api::ManifestStatus ManifestOf(const Decision& d, const PodReport& report, const api::ReleaseTags& tags,
+                               const std::vector<std::string>& platforms, const std::vector<std::string>& missing) {
+  const std::string& image = d.in.imagebuild.spec.image;
+  api::ManifestStatus m{report.digest, report.digest.substr(0, 19), image + "@" + report.digest,
+                        std::string(oci::media_type::kOciIndex), {}, platforms, {}, report.merge.unversioned};
+  for (const auto& h : report.merge.held) m.held_back.push_back({h.tag, h.reason});
+  if (!MovesFloating(d, missing)) {
+    for (const auto& t : tags.floating) {
+      m.held_back.push_back({t, "the index lacks " + List(missing) + "; floatPartialMerges moves floating tags anyway"});
+    }
+  }
+  for (const auto& t : tags.all) {
+    bool held = false;
+    for (const auto& h : m.held_back) held |= h.tag == t;
+    if (!held) m.tags.push_back(t);
+  }
+  return m;
+}
+
+void Merged(Decision& d, const PodReport& report, const api::ReleaseTags& tags, const std::vector<std::string>& platforms,
+            const std::vector<std::string>& missing) {
+  const Transition& t = d.Step(Subject::kMerge, "Merging", kSucceeded, {missing.empty() ? Guard::kComplete : Guard::kPartial});
+  d.status.manifest = ManifestOf(d, report, tags, platforms, missing);
+  std::string held;
+  for (const auto& h : d.status.manifest->held_back) held += (held.empty() ? "" : "; ") + h.tag + " (" + h.reason + ")";
+  const std::string pushed = "pushed " + d.status.manifest->reference;
+  const std::string also = held.empty() ? "" : "; held back " + held;
+  if (missing.empty()) {
+    return Finish(d, BuildPhase::kSucceeded, Reason::kSucceeded,
+                  pushed + " for " + std::to_string(platforms.size()) + " platforms" + also, t.event);
+  }
+  Finish(d, BuildPhase::kSucceeded, Reason::kPartiallySucceeded, pushed + " without " + List(missing) + also, t.event);
+}
+
+// The index's annotations (org.opencontainers.image.*), as registries and scanners read them.
+std::map<std::string, std::string> IndexAnnotations(const Decision& d) {
+  const auto& spec = d.in.imagebuild.spec;
+  std::map<std::string, std::string> a = {{"org.opencontainers.image.source", WithoutCredentials(spec.git_url)},
+                                          {"org.opencontainers.image.created", FormatTime(d.status.start_time.value_or(d.in.now))}};
+  if (!spec.version.empty()) a["org.opencontainers.image.version"] = spec.version;
+  return a;
+}
+
+void CreateMergePod(Decision& d, const BuildContext& ctx, const std::string& name, int attempt, const MergeInputs& inputs) {
+  d.actions.create_pods.push_back(MergePod(ctx, inputs, name));
   d.reason = Reason::kMerging;
-  d.message = "pushing the manifest list for " + std::to_string(digests.size()) + " platforms";
+  d.message = "pushing the manifest list for " + std::to_string(inputs.platform_digests.size()) + " platforms";
   if (d.status.merge.pod_name == name) {  // asked for already; the cache lags
     d.Step(Subject::kMerge, "Merging", kCreateRequested);
     return;
@@ -62,8 +101,7 @@ void CreateMergePod(Decision& d, const BuildContext& ctx, const std::string& nam
 
 }  // namespace
 
-void StepMerge(Decision& d, const BuildContext& ctx, const std::vector<std::string>& tags,
-               const std::vector<std::string>& missing) {
+void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tags, const std::vector<std::string>& missing) {
   const int attempt = d.status.merge.attempt.value_or(1);
   d.status.phase = BuildPhase::kMerging;
   d.reason = Reason::kMerging;
@@ -73,23 +111,23 @@ void StepMerge(Decision& d, const BuildContext& ctx, const std::vector<std::stri
     d.RequeueAt(*next);
     return;
   }
-  std::vector<std::pair<std::string, std::string>> digests;
+  MergeInputs inputs{{}, tags, MovesFloating(d, missing), IndexAnnotations(d)};
   std::vector<std::string> platforms;
   for (const auto& ps : d.status.platforms) {
     if (ps.phase != api::PlatformPhase::kSucceeded) continue;
-    digests.emplace_back(ps.platform, ps.digest);
+    inputs.platform_digests.emplace_back(ps.platform, ps.digest);
     platforms.push_back(ps.platform);
   }
   // A merge again after the tags changed has pods of its own, named by the tags it pushes.
   std::string joined;
-  for (const auto& t : tags) joined += t + "\n";
+  for (const auto& t : tags.all) joined += t + "\n";
   const std::string name = d.PodNameFor(d.status.manifest ? "merge-" + api::HashHex(joined, 8) : "merge", attempt);
   const api::PodView* pod = d.Pod(name);
-  if (!pod) return CreateMergePod(d, ctx, name, attempt, digests, tags);
+  if (!pod) return CreateMergePod(d, ctx, name, attempt, inputs);
   const PodReport report = ObservePod(*pod, kMergeRole);
   d.message = "pushing the manifest list";
   switch (report.observed) {
-    case kSucceeded: return Merged(d, report.digest, tags, platforms, missing);
+    case kSucceeded: return Merged(d, report, tags, platforms, missing);
     case kCannotStart:
       d.actions.delete_pods.push_back(name);
       [[fallthrough]];

@@ -15,12 +15,24 @@ std::string Trim(std::string s) {
   return s;
 }
 
-std::string BuildNoDigest(const std::string& message) {
-  return "the build container ended without an image digest (termination message \"" + Bounded(message, 120) + "\")";
+bool ReadBuild(const std::string& message, PodReport& report) {
+  if (IsDigest(message)) {
+    report.digest = message;
+    return true;
+  }
+  report.what = "the build container ended without an image digest (termination message \"" + Bounded(message, 120) + "\")";
+  return false;
 }
 
-std::string MergeNoDigest(const std::string& message) {
-  return "the merge pod ended without an index digest: \"" + Bounded(message, 120) + "\"";
+bool ReadMerge(const std::string& message, PodReport& report) {
+  auto parsed = api::ParseMergeReport(message);
+  if (parsed.ok()) {
+    report.digest = parsed->digest;
+    report.merge = std::move(parsed).value();
+    return true;
+  }
+  report.what = "the merge pod ended without an index digest: \"" + Bounded(message, 120) + "\"";
+  return false;
 }
 
 // Why a failed pod failed: the fetching init container first (a clone that failed), then the
@@ -61,8 +73,8 @@ bool StuckContainer(const api::PodView& pod, PodReport& report) {
 
 }  // namespace
 
-const PodRole kBuildRole{"build", BuildNoDigest};
-const PodRole kMergeRole{"merge", MergeNoDigest};
+const PodRole kBuildRole{"build", ReadBuild};
+const PodRole kMergeRole{"merge", ReadMerge};
 
 std::string Bounded(const std::string& s, size_t n) {
   if (s.size() <= n) return s;
@@ -79,13 +91,7 @@ PodReport ObservePod(const api::PodView& pod, const PodRole& role) {
   if (pod.phase == "Succeeded") {
     const api::ContainerView* c = pod.Container(role.container);
     const std::string message = c ? Trim(c->terminated_message) : "";
-    if (IsDigest(message)) {
-      report.observed = Observation::kSucceeded;
-      report.digest = message;
-    } else {
-      report.observed = Observation::kFailed;
-      report.what = role.no_digest(message);
-    }
+    report.observed = role.read(message, report) ? Observation::kSucceeded : Observation::kFailed;
     return report;
   }
   if (pod.phase == "Failed") {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/merge_report.h"
 #include "api/object_views.h"
 #include "controller/lifecycle.h"
 
@@ -14,13 +15,15 @@ struct PodReport {
   Observation observed = Observation::kNotCreated;
   std::string node;    // where the pod runs, when bound
   std::string digest;  // kSucceeded
+  api::MergeReport merge;  // kSucceeded of a merge pod: the tags it held back
   std::string what;    // kFailed, kStuck, kCannotStart: the cause, for messages and events
 };
 
-// The role's container ("build" or "merge") and how a success without a digest is worded.
+// The role's container ("build" or "merge"), and how it reports success: true and the report
+// filled in, or false and why the termination message is no report.
 struct PodRole {
   const char* container;
-  std::string (*no_digest)(const std::string& termination_message);
+  bool (*read)(const std::string& termination_message, PodReport& report);
 };
 extern const PodRole kBuildRole;
 extern const PodRole kMergeRole;

@@ -221,12 +221,15 @@ void FinishedBuild(Decision& d) {
 bool RemergeIfTagsChanged(Decision& d) {
   const auto& ib = d.in.imagebuild;
   if (!ib.spec_error.ok() || !d.status.manifest) return false;
-  auto tags = api::DeriveTags(ib.spec.version, ib.spec.tags);
-  if (!tags.ok() || *tags == d.status.manifest->tags) return false;
+  auto tags = api::DeriveReleaseTags(ib.spec);
+  if (!tags.ok()) return false;
+  // What the last merge was asked for: the tags it pushed and the ones it held back.
+  std::set<std::string> asked(d.status.manifest->tags.begin(), d.status.manifest->tags.end());
+  for (const auto& held : d.status.manifest->held_back) asked.insert(held.tag);
+  if (std::set<std::string>(tags->all.begin(), tags->all.end()) == asked) return false;
   Enter(d, d.Step(Subject::kBuild, PhaseName(d), kTagsChanged));
   d.status.merge = {};
   d.status.completion_time.reset();
-  d.status.start_time = d.in.now;  // the timeout bounds this merge, not the build long done
   return true;
 }
 
@@ -282,7 +285,9 @@ bool Admit(Decision& d) {
 
 bool TimedOut(Decision& d) {
   const auto& spec = d.in.imagebuild.spec;
-  const auto started = d.status.start_time.value_or(d.in.now);
+  // A merge again of a build long done (its tags changed) is bounded from its own start.
+  const bool remerge = d.status.manifest && d.status.phase == BuildPhase::kMerging;
+  const auto started = (remerge ? d.status.merge.start_time : d.status.start_time).value_or(d.in.now);
   if (d.in.now - started < spec.timeout) {
     d.RequeueAt(started + spec.timeout);
     return false;
@@ -321,7 +326,7 @@ void Finish(Decision& d, BuildPhase phase, Reason reason, const std::string& mes
   d.Event(event.empty() ? api::ReasonName(reason) : event, message);
 }
 
-void StepBuild(Decision& d, const BuildContext& ctx, const std::vector<std::string>& tags) {
+void StepBuild(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tags) {
   std::vector<std::string> succeeded, failed, running;
   for (const auto& ps : d.status.platforms) {
     (ps.phase == PlatformPhase::kSucceeded ? succeeded : ps.phase == PlatformPhase::kFailed ? failed : running)
@@ -419,7 +424,7 @@ Actions Reconcile(const ReconcileInput& in) {
   }
   if (!SpecUsable(d)) return Conclude(d);
   const auto& spec = in.imagebuild.spec;
-  auto tags = api::DeriveTags(spec.version, spec.tags);
+  auto tags = api::DeriveReleaseTags(spec);
   BuildContext ctx{in.imagebuild.metadata, spec, d.build_id, in.settings, false};
   if (auto cm = RegistryConfigMap(ctx)) {
     ctx.has_config_map = true;

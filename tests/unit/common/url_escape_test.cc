@@ -15,5 +15,12 @@ TEST(QueryEscape, KeepsUnreservedEscapesTheRest) {
   EXPECT_EQ(QueryEscape(""), "");
 }
 
+TEST(WithoutCredentialsTest, DropsUserinfoOnly) {
+  EXPECT_EQ(WithoutCredentials("https://user:t0ken@git.example.com/org/repo.git"), "https://git.example.com/org/repo.git");
+  EXPECT_EQ(WithoutCredentials("https://git.example.com/a@b"), "https://git.example.com/a@b");
+  EXPECT_EQ(WithoutCredentials("https://x@h:8443"), "https://h:8443");
+  EXPECT_EQ(WithoutCredentials("git@github.com:org/repo.git"), "git@github.com:org/repo.git");
+}
+
 }  // namespace
 }  // namespace ibo

@@ -88,9 +88,11 @@ TEST(BuildPodsGoldenTest, EmulatedAllPlatforms) {
 
 TEST(BuildPodsGoldenTest, MergeAndRegistryConfig) {
   Fixture f("buildkit");
-  ExpectGolden(MergePod(f.ctx, {{"linux/amd64", "sha256:" + std::string(64, 'a')}, {"linux/arm64", "sha256:" + std::string(64, 'b')}},
-                        {"v1.4.2", "v1.4", "latest"}, "worker-9876543210"),
-               "merge");
+  MergeInputs inputs{{{"linux/amd64", "sha256:" + std::string(64, 'a')}, {"linux/arm64", "sha256:" + std::string(64, 'b')}},
+                     *api::DeriveReleaseTags(f.spec),
+                     true,
+                     {{"org.opencontainers.image.version", "v1.4.2"}}};
+  ExpectGolden(MergePod(f.ctx, inputs, "worker-9876543210"), "merge");
   ExpectGolden(*RegistryConfigMap(f.ctx), "registry_config_map");
 }
 

@@ -258,3 +258,105 @@ TEST_F(EditTest, ABuildThatSucceededBeforeIdentitiesExistedIsNotRebuiltByTheUpgr
 
 }  // namespace
 }  // namespace ibo::controller
+
+namespace ibo::controller {
+namespace {
+
+using namespace decision_testing;
+
+// Floating tags (issue 13, part 3) as the decision asks for them and records what the merge held.
+class FloatingTagsTest : public DecisionFixture {
+ public:
+  void TestBody() override {}
+  std::string MergeArgs() { return PodFor("merge")->at("spec")["containers"][0]["args"].dump(); }
+  std::string Ready(const char* field) {
+    for (const auto& c : ib["status"]["conditions"]) if (c["type"] == "Ready") return c.value(field, "");
+    return "";
+  }
+};
+
+TEST_F(FloatingTagsTest, TheMergeIsAskedToGuardFloatingTagsAndAnnotateTheIndex) {
+  ib["spec"]["source"]["git"]["url"] = "https://ci:s3cret@git.example.com/org/worker.git";
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  const std::string args = MergeArgs();
+  for (const char* want : {"\"--tag\",\"v1.4.2\"", "\"--tag\",\"main\"", "\"--floating-tag\",\"v1.4\"",
+                           "\"--floating-tag\",\"latest\"", "\"--version\",\"v1.4.2\"",
+                           "org.opencontainers.image.version=v1.4.2",
+                           "org.opencontainers.image.source=https://git.example.com/org/worker.git",
+                           "org.opencontainers.image.created=2026-11-27T10:00:00Z"}) {
+    EXPECT_NE(args.find(want), std::string::npos) << want << " in " << args;
+  }
+  EXPECT_EQ(args.find("s3cret"), std::string::npos) << "credentials reach the index";
+}
+
+TEST_F(FloatingTagsTest, WhatTheMergeHeldBackIsInTheStatusAndDoesNotMergeAgain) {
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  End(PodFor("merge"), "Succeeded", "merge", kIndex + "\nheld latest holds v2.0.0, newer than v1.4.2\nunversioned v1.4\n");
+  Step();
+  ASSERT_EQ(ib["status"]["phase"], "Succeeded") << ib["status"].dump();
+  const Json& m = ib["status"]["manifest"];
+  EXPECT_EQ(m["tags"], (Json{"v1.4.2", "v1.4", "main"}));
+  EXPECT_EQ(m["heldBack"], (Json::array({{{"tag", "latest"}, {"reason", "holds v2.0.0, newer than v1.4.2"}}})));
+  EXPECT_EQ(m["movedFromUnversioned"], (Json{"v1.4"}));
+  EXPECT_NE(Ready("message").find("held back latest (holds v2.0.0, newer than v1.4.2)"), std::string::npos) << Ready("message");
+  EXPECT_TRUE(Step().create_pods.empty());  // a held tag is no reason to merge again
+}
+
+TEST_F(FloatingTagsTest, APartialMergeMovesNoFloatingTagUnlessAskedTo) {
+  for (bool float_partial : {false, true}) {
+    SCOPED_TRACE(float_partial);
+    FloatingTagsTest t;
+    t.ib["spec"]["retries"] = 0;
+    t.ib["spec"]["failurePolicy"] = "AvailablePlatforms";
+    t.ib["spec"]["floatPartialMerges"] = float_partial;
+    t.Step();
+    t.End(t.PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+    t.End(t.PodFor("build", "linux-arm64"), "Failed", "build", "boom");
+    t.Step();
+    const std::string args = t.MergeArgs();
+    EXPECT_EQ(args.find("--floating-tag") != std::string::npos, float_partial) << args;
+    EXPECT_NE(args.find("\"--tag\",\"v1.4.2\""), std::string::npos);
+    t.End(t.PodFor("merge"), "Succeeded", "merge", kIndex);
+    t.Step();
+    const Json& m = t.ib["status"]["manifest"];
+    EXPECT_EQ(m.contains("heldBack"), !float_partial) << m.dump();
+    if (!float_partial) {
+      EXPECT_EQ(m["tags"], (Json{"v1.4.2", "main"}));
+      EXPECT_NE(m["heldBack"][0]["reason"].get<std::string>().find("lacks linux/arm64"), std::string::npos);
+    }
+    EXPECT_EQ(t.Ready("reason"), "PartiallySucceeded");
+  }
+}
+
+TEST_F(FloatingTagsTest, APrereleaseAndChosenDerivedTags) {
+  ib["spec"]["version"] = "v2.0.0-rc.1";
+  ib["spec"]["derivedTags"] = {"version", "major", "latest"};
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  EXPECT_EQ(MergeArgs().find("--floating-tag"), std::string::npos);  // a prerelease moves none
+  ib["spec"]["version"] = "v2.0.0";
+  ib["metadata"]["generation"] = 2;
+  Step();
+  for (auto& p : pods) {
+    if (p["metadata"]["labels"]["imagebuild.io/role"] == "build") End(&p, "Succeeded", "build", kDigestA);
+  }
+  Step();
+  std::string args;
+  for (auto& p : pods) {
+    if (p["metadata"]["labels"]["imagebuild.io/role"] == "merge") args = p["spec"]["containers"][0]["args"].dump();
+  }
+  EXPECT_NE(args.find("\"--floating-tag\",\"v2\""), std::string::npos) << args;
+  EXPECT_NE(args.find("\"--floating-tag\",\"latest\""), std::string::npos);
+  EXPECT_EQ(args.find("\"v2.0\""), std::string::npos) << "minor was not chosen";
+}
+
+}  // namespace
+}  // namespace ibo::controller

@@ -47,6 +47,7 @@ const std::vector<Transition> kTable = {
     {kPlatform, "Pending|Building", kCancelled, kAllPlatforms, "Cancelled", kDeletePods, ""},
     // The merge, once every platform finished and one succeeded.
     {kMerge, "Merging", kBackingOff, kAlways, "Merging", kRequeue, ""},
+    {kMerge, "Merging", kRepositoryBusy, kAlways, "Merging", kRequeue, ""},
     {kMerge, "Merging", kNotCreated, kAlways, "Merging", kCreatePod, "Merging"},
     {kMerge, "Merging", kCreateRequested, kAlways, "Merging", kCreatePod, ""},
     {kMerge, "Merging", kUnbound, kAlways, "Merging", kNoEffect, ""},
@@ -72,7 +73,7 @@ constexpr std::pair<Observation, const char*> kObservations[] = {
     {kUnbound, "pod not scheduled yet"}, {kWaitingForNodes, "no node fits yet"},
     {kSchedulingDeadline, "no node fits by the deadline"}, {kRunning, "pod running"}, {kStuck, "container waiting"},
     {kCannotStart, "container cannot start"}, {kSucceeded, "pod ended with a digest"}, {kFailed, "pod failed"},
-    {kCancelled, "another platform failed"},
+    {kCancelled, "another platform failed"}, {kRepositoryBusy, "repository merging"},
 };
 
 constexpr std::pair<Guard, const char*> kGuards[] = {

@@ -37,6 +37,7 @@ enum class Observation {
   kSucceeded,           // ended with a digest
   kFailed,              // failed, or ended without a digest
   kCancelled,           // another platform failed under failurePolicy AllPlatforms
+  kRepositoryBusy,      // another ImageBuild's merge into the same repository runs
 };
 
 enum class Guard {

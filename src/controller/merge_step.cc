@@ -123,6 +123,13 @@ void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tag
   for (const auto& t : tags.all) joined += t + "\n";
   const std::string name = d.PodNameFor(d.status.manifest ? "merge-" + api::HashHex(joined, 8) : "merge", attempt);
   const api::PodView* pod = d.Pod(name);
+  if (!pod && d.status.merge.pod_name != name && !d.in.repository_merging.empty()) {
+    d.Step(Subject::kMerge, "Merging", kRepositoryBusy);
+    d.message = "waiting for " + d.in.repository_merging + "'s merge into " + ctx.spec.image +
+                " (a registry has no conditional tag write)";
+    d.Requeue(std::chrono::seconds(5));
+    return;
+  }
   if (!pod) return CreateMergePod(d, ctx, name, attempt, inputs);
   const PodReport report = ObservePod(*pod, kMergeRole);
   d.message = "pushing the manifest list";

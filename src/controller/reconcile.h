@@ -31,6 +31,9 @@ struct ReconcileInput {
   std::chrono::system_clock::time_point now;
   const OperatorSettings* settings;
   int other_active_builds = 0;  // builds in progress elsewhere, for the concurrency cap
+  // "namespace/name" of another ImageBuild merging into this one's repository, "" for none: a
+  // registry has no conditional tag write, so merges into one repository take turns.
+  std::string repository_merging;
 };
 
 struct EventAction {

@@ -17,13 +17,14 @@ Status ReconcileAdapter::Reconcile(const std::string& key, std::optional<std::ch
   if (!cached) {  // deleted: the garbage collector removes what it owned
     std::lock_guard lock(admitted_mu_);
     admitted_.erase(key);
+    merging_.erase(key);
     return Status::Ok();
   }
   Json object = *cached;
   if (!object.contains("kind")) object["kind"] = api::kKind;
   if (!object.contains("apiVersion")) object["apiVersion"] = api::kApiVersion;
-  std::unique_lock<std::mutex> admission;
-  auto input = Gather(key, object, admission);
+  std::unique_lock<std::mutex> admission, merge_turn;
+  auto input = Gather(key, object, admission, merge_turn);
   if (!input.ok()) return input.status();
   const Actions actions = controller::Reconcile(*input);
   IBO_RETURN_IF_ERROR(Apply(key, object, input->imagebuild.status, actions));
@@ -32,7 +33,8 @@ Status ReconcileAdapter::Reconcile(const std::string& key, std::optional<std::ch
 }
 
 StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const Json& object,
-                                                  std::unique_lock<std::mutex>& admission) {
+                                                  std::unique_lock<std::mutex>& admission,
+                                                  std::unique_lock<std::mutex>& merge_turn) {
   ReconcileInput input;
   input.imagebuild = api::DecodeImageBuild(object);
   const auto& meta = input.imagebuild.metadata;
@@ -49,6 +51,15 @@ StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const 
   if (settings_.max_concurrent_builds > 0 && !IsActive(status) && status.phase != api::BuildPhase::kSucceeded) {
     admission = std::unique_lock(admission_mu_);
   }
+  CountActive(key, input);
+  // Likewise the turns of merges into one repository, when another ImageBuild shares it.
+  if (SharesRepository(key, input.imagebuild.spec.image)) merge_turn = std::unique_lock(merge_turn_mu_);
+  FindRepositoryMerge(key, input);
+  if (input.imagebuild.spec_error.ok()) IBO_RETURN_IF_ERROR(AddSecretFacts(meta.namespace_, input));
+  return input;
+}
+
+void ReconcileAdapter::CountActive(const std::string& key, ReconcileInput& input) {
   std::set<std::string> active;
   for (const auto& other : listers_.imagebuilds.List()) {
     api::ImageBuildStatus other_status;
@@ -61,8 +72,36 @@ StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const 
   }
   active.erase(key);
   input.other_active_builds = static_cast<int>(active.size());
-  if (input.imagebuild.spec_error.ok()) IBO_RETURN_IF_ERROR(AddSecretFacts(meta.namespace_, input));
-  return input;
+}
+
+bool ReconcileAdapter::SharesRepository(const std::string& key, const std::string& repository) const {
+  if (repository.empty()) return false;
+  for (const auto& other : listers_.imagebuilds.List()) {
+    if (kube::ObjectKey(*other) == key || other->value("status", Json::object()).value("phase", "") == "Failed") continue;
+    if (other->value("spec", Json::object()).value("image", "") == repository) return true;
+  }
+  return false;
+}
+
+void ReconcileAdapter::FindRepositoryMerge(const std::string& key, ReconcileInput& input) {
+  const std::string& repository = input.imagebuild.spec.image;
+  if (repository.empty()) return;
+  std::map<std::string, std::string> merging;
+  for (const auto& other : listers_.imagebuilds.List()) {
+    const Json status = other->value("status", Json::object());
+    if (status.value("phase", "") != "Merging") continue;
+    merging[kube::ObjectKey(*other)] = other->value("spec", Json::object()).value("image", "");
+  }
+  {
+    std::lock_guard lock(admitted_mu_);
+    for (const auto& [k, repo] : merging_) merging[k] = repo;
+  }
+  for (const auto& [other, repo] : merging) {
+    if (other != key && repo == repository) {
+      input.repository_merging = other;
+      return;
+    }
+  }
 }
 
 Status ReconcileAdapter::AddSecretFacts(const std::string& ns, ReconcileInput& input) {
@@ -148,6 +187,8 @@ Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object,
     std::lock_guard lock(admitted_mu_);
     if (IsActive(after)) admitted_.insert(key);
     else admitted_.erase(key);
+    if (after.phase == api::BuildPhase::kMerging) merging_[key] = object.value("spec", Json::object()).value("image", "");
+    else merging_.erase(key);
   }
   // A slot under the concurrency cap came free: queued builds need not wait for their requeue.
   if (IsActive(before) && !IsActive(after) && settings_.max_concurrent_builds > 0 && on_slot_freed_) on_slot_freed_();

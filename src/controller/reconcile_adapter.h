@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -39,7 +40,11 @@ class ReconcileAdapter {
   void OnSlotFreed(std::function<void()> callback) { on_slot_freed_ = std::move(callback); }
 
  private:
-  StatusOr<ReconcileInput> Gather(const std::string& key, const kube::Json& object, std::unique_lock<std::mutex>& admission);
+  StatusOr<ReconcileInput> Gather(const std::string& key, const kube::Json& object, std::unique_lock<std::mutex>& admission,
+                                  std::unique_lock<std::mutex>& merge_turn);
+  void CountActive(const std::string& key, ReconcileInput& input);
+  bool SharesRepository(const std::string& key, const std::string& repository) const;
+  void FindRepositoryMerge(const std::string& key, ReconcileInput& input);
   Status AddSecretFacts(const std::string& ns, ReconcileInput& input);
   Status ApplyConfigMap(const kube::Json& owner, const std::string& uid, const kube::Json& wanted);
   Status Apply(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before, const Actions& actions);
@@ -55,6 +60,8 @@ class ReconcileAdapter {
   std::mutex admission_mu_;  // one admission decision at a time under --max-concurrent-builds
   std::mutex admitted_mu_;
   std::set<std::string> admitted_;  // keys this process made active, ahead of the cache
+  std::mutex merge_turn_mu_;        // one decision at a time that may start a merge
+  std::map<std::string, std::string> merging_;  // key -> repository, ahead of the cache
 };
 
 }  // namespace ibo::controller

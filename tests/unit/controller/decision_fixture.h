@@ -46,6 +46,7 @@ class DecisionFixture : public ::testing::Test {
 
   Actions Step() {
     ReconcileInput in{api::DecodeImageBuild(ib), {}, {}, {}, secrets, now, &settings, other_active};
+    in.repository_merging = repository_merging;
     for (const auto& p : pods) in.pods.push_back(api::DecodePod(p));
     for (const auto& n : nodes) in.nodes.push_back(api::DecodeNode(n));
     Actions a = Reconcile(in);
@@ -106,6 +107,7 @@ class DecisionFixture : public ::testing::Test {
   std::map<std::string, SecretFacts> secrets;
   std::chrono::system_clock::time_point now;
   int other_active = 0;
+  std::string repository_merging;
 };
 
 }  // namespace ibo::controller::decision_testing

@@ -360,3 +360,37 @@ TEST_F(FloatingTagsTest, APrereleaseAndChosenDerivedTags) {
 
 }  // namespace
 }  // namespace ibo::controller
+
+namespace ibo::controller {
+namespace {
+
+using namespace decision_testing;
+
+class MergeTurnTest : public DecisionFixture {
+ public:
+  void TestBody() override {}
+};
+
+TEST_F(MergeTurnTest, MergesIntoOneRepositoryTakeTurns) {
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  repository_merging = "ci/api";
+  Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_EQ(ib["status"]["phase"], "Merging");
+  ASSERT_TRUE(a.requeue_after.has_value());
+  std::string ready;
+  for (const auto& c : ib["status"]["conditions"]) if (c["type"] == "Ready") ready = c["message"];
+  EXPECT_NE(ready.find("waiting for ci/api's merge into registry.example.com/org/worker"), std::string::npos) << ready;
+  repository_merging.clear();
+  a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  // Once its own merge pod is asked for, another's merge no longer holds it back.
+  repository_merging = "ci/api";
+  pods.pop_back();  // the cache has not shown it yet
+  EXPECT_EQ(Step().create_pods.size(), 1u);
+}
+
+}  // namespace
+}  // namespace ibo::controller

@@ -151,6 +151,8 @@ const std::vector<Case>& Cases() {
       {"merge backing off", {kMerge, kBackingOff, Guard::kAlways},
        [](F& f) { L(f).ToMerging(); f.End(f.PodFor("merge"), "Failed", "merge", "refused"); f.Step(); }, "Merging"},
       {"merge pod created", {kMerge, kNotCreated, Guard::kAlways}, [](F& f) { f.Step(); L(f).BothBuilt(); }, "Merging"},
+      {"repository merging", {kMerge, kRepositoryBusy, Guard::kAlways},
+       [](F& f) { f.Step(); L(f).BothBuilt(); f.repository_merging = "ci/other"; }, "Merging"},
       {"merge cache lags", {kMerge, kCreateRequested, Guard::kAlways},
        [](F& f) { L(f).ToMerging(); std::erase_if(f.pods, [](const Json& p) { return p["metadata"]["labels"]["imagebuild.io/role"] == "merge"; }); },
        "Merging"},

@@ -221,10 +221,22 @@ class RestClient : public Client {
 StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what) {
   Json doc = Json::parse(line, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return Internal(what + ": unreadable watch event");
-  WatchEvent event{doc.value("type", ""), doc.value("object", Json::object())};
+  // The shape the informer reads without checking again (its value() calls throw otherwise).
+  const auto type = doc.find("type");
+  const auto object = doc.find("object");
+  if (type == doc.end() || !type->is_string() || object == doc.end() || !object->is_object()) {
+    return Internal(what + ": watch event without a type and an object");
+  }
+  WatchEvent event{type->get<std::string>(), std::move(*object)};
   if (event.type == "ERROR") {
     // 410 Gone arrives this way when the watch's resourceVersion was compacted away.
-    return ApiErrorFromStatusObject(event.object.value("code", 0), event.object.dump(), what);
+    return ApiErrorFromStatusObject(0, event.object.dump(), what);
+  }
+  if (const auto metadata = event.object.find("metadata"); metadata != event.object.end()) {
+    const auto rv = metadata->is_object() ? metadata->find("resourceVersion") : metadata->end();
+    if (!metadata->is_object() || (rv != metadata->end() && !rv->is_string())) {
+      return Internal(what + ": " + event.type + " event with malformed metadata");
+    }
   }
   return event;
 }

@@ -2,7 +2,7 @@
 """Writes the seed corpora in corpus/<target>/ (run from tests/fuzz; the output is committed).
 Seeds are small and realistic: what kube-apiserver, kubectl configs, exec plugins, registries and
 build pods really send. Manifest seeds are content-addressed, so their digests are computed here."""
-import glob, hashlib, json, os, shutil
+import glob, hashlib, json, os
 import yaml
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -14,8 +14,10 @@ def write(target, name, text):
     with open(os.path.join(d, name), "wb") as f:
         f.write(text.encode() if isinstance(text, str) else text)
 
-for d in glob.glob(os.path.join(here, "corpus", "*")):
-    shutil.rmtree(d)
+# Everything but the crash-* inputs the fuzzers found (kept as regression seeds) is rewritten.
+for f in glob.glob(os.path.join(here, "corpus", "*", "*")):
+    if not os.path.basename(f).startswith("crash-"):
+        os.remove(f)
 
 def j(o):
     return json.dumps(o, separators=(",", ":"), sort_keys=False)

@@ -33,6 +33,11 @@ cmake --build "$build"
 sanitizers=0
 if selects_sanitized "$@"; then
   sanitizers=1
+  # A tree configured with another compiler would be reconfigured from scratch by CMake, which then
+  # drops the -D options given here: start it afresh instead.
+  if [[ -f $sanitized/CMakeCache.txt ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*=.*clang++-14$' "$sanitized/CMakeCache.txt"; then
+    rm -rf "$sanitized"
+  fi
   cmake -S "$repo" -B "$sanitized" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
     -DIBO_FUZZ=ON -DIBO_WERROR=ON >/dev/null
   cmake --build "$sanitized" --target unit-tests fuzz-targets

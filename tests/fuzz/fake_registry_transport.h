@@ -8,14 +8,16 @@
 #include <string>
 
 #include "http/http_transport.h"
-#include "registry/digest.h"
+#include "common/oci_digest.h"
 
 namespace ibo::fuzz {
 
 class FakeRegistryTransport : public http::Transport {
  public:
   // Served by digest; `content_type` is sent with every manifest.
-  void Add(const std::string& bytes) { store_[registry::Sha256Digest(bytes)] = bytes; }
+  void Add(const std::string& bytes) { store_[oci::Sha256Digest(bytes)] = bytes; }
+  // Served under a tag as well.
+  void Tag(const std::string& tag, const std::string& bytes) { store_[tag] = bytes; }
   std::optional<std::string> challenge;  // sent with a 401 to requests without Authorization
   std::string content_type;
   std::string error_body;  // the body of every 404
@@ -45,9 +47,9 @@ class FakeRegistryTransport : public http::Transport {
     const std::string ref = path.substr(slash + 1);
     if (request.method == "PUT") {
       store_[ref] = request.body;
-      store_[registry::Sha256Digest(request.body)] = request.body;
+      store_[oci::Sha256Digest(request.body)] = request.body;
       response.status = 201;
-      response.headers["Docker-Content-Digest"] = registry::Sha256Digest(request.body);
+      response.headers["Docker-Content-Digest"] = oci::Sha256Digest(request.body);
       return response;
     }
     auto it = store_.find(ref);
@@ -60,7 +62,7 @@ class FakeRegistryTransport : public http::Transport {
     response.status = 200;
     if (path.find("/manifests/") != std::string::npos) {
       response.headers["Content-Type"] = content_type;
-      response.headers["Docker-Content-Digest"] = registry::Sha256Digest(it->second);
+      response.headers["Docker-Content-Digest"] = oci::Sha256Digest(it->second);
     }
     if (request.method != "HEAD") response.body = it->second;
     return response;

@@ -2,7 +2,8 @@
 // (registry/registry_client.h, merge/index_builder.h, merge/merge.h). Input: documents separated by
 // a line "--"; the first is the input the merge is given for linux/amd64 (an image manifest or an
 // index), the others are what it refers to (configs, child manifests), served by their digests by
-// a registry in memory. The last document is also the body of the registry's error answers.
+// a registry in memory. The last document is also the body of the registry's error answers and
+// what the floating tag `latest` holds before the merge.
 // Whatever the merge builds must be an index whose digest is that of its bytes.
 #include <cstdint>
 #include <cstdlib>
@@ -14,11 +15,12 @@
 #include "fake_registry_transport.h"
 #include "merge/index_builder.h"
 #include "merge/merge.h"
-#include "registry/digest.h"
-#include "registry/media_types.h"
+#include "common/oci_digest.h"
+#include "common/oci_media_types.h"
 #include "registry/registry_client.h"
 
 namespace reg = ibo::registry;
+namespace oci = ibo::oci;
 
 namespace {
 
@@ -37,12 +39,12 @@ std::vector<std::string> Split(const std::string& text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> docs = Split(std::string(reinterpret_cast<const char*>(data), size));
-  const reg::Platform amd64{"linux", "amd64"}, arm64{"linux", "arm64", "v8"};
+  const oci::Platform amd64{"linux", "amd64"}, arm64{"linux", "arm64", "v8"};
 
   // The pure decoders on every document.
   for (const auto& doc : docs) {
-    for (const char* type : {"", reg::media_type::kOciIndex.data(), reg::media_type::kDockerManifest.data()}) {
-      const reg::Manifest m{type, reg::Sha256Digest(doc), doc};
+    for (const char* type : {"", oci::media_type::kOciIndex.data(), oci::media_type::kDockerManifest.data()}) {
+      const reg::Manifest m{type, oci::Sha256Digest(doc), doc};
       (void)ibo::merge::ConfigDigestOf(m);
       (void)ibo::merge::SelectPlatform(m, amd64);
       (void)ibo::merge::SelectPlatform(m, arm64);
@@ -60,21 +62,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   transport->error_body = docs.back();
   transport->error_status = docs.size() % 2 ? 404 : 500;
   // The manifest's own mediaType is read first; a Content-Type is what is left when it has none.
-  transport->content_type = std::string(reg::media_type::kOciManifest) + "; charset=utf-8";
+  transport->content_type = std::string(oci::media_type::kOciManifest) + "; charset=utf-8";
   reg::RegistryOptions options;
   options.repository = {"registry.test:5000", "team/app"};
   options.plain_http = true;
   auto client = reg::NewRegistryClient(options, transport);
-  (void)client->GetManifest("latest");  // not there: the error body is read
+  (void)client->GetManifest("missing");  // not there: the error body is read
   (void)client->GetBlob("sha256:" + std::string(64, '0'));
 
   ibo::merge::MergeRequest request;
-  request.inputs.push_back({amd64, reg::Sha256Digest(docs.front())});
-  request.tags = {"v1.4.2", "latest"};
+  request.inputs.push_back({amd64, oci::Sha256Digest(docs.front())});
+  request.tags = {"v1.4.2"};
+  // A floating tag moves only to a higher version than the index it holds names: that index, its
+  // annotations and their semver are read from the registry too (the last document).
+  request.floating_tags = {"latest", "v1.4"};
+  request.version = "v1.4.2";
+  transport->Tag("latest", docs.back());
   auto result = ibo::merge::Merge(*client, request);
   if (result.ok()) {
-    if (!reg::media_type::IsIndex(result->index.media_type)) std::abort();
-    if (reg::Sha256Digest(result->index.bytes) != result->index.digest) std::abort();
+    if (!oci::media_type::IsIndex(result->index.media_type)) std::abort();
+    if (oci::Sha256Digest(result->index.bytes) != result->index.digest) std::abort();
     if (!nlohmann::json::accept(result->index.bytes)) std::abort();
   }
   return 0;

@@ -1,14 +1,14 @@
-// The OCI name grammar (registry/reference.h, registry/platform.h): repositories, tags, digests and
+// The OCI name grammar (common/oci_reference.h, common/oci_platform.h): repositories, tags, digests and
 // platforms, as a user writes them in an ImageBuild or on merge's command line. What parses must
 // print back as it was written, and normalising a platform twice changes nothing more.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "registry/platform.h"
-#include "registry/reference.h"
+#include "common/oci_platform.h"
+#include "common/oci_reference.h"
 
-namespace reg = ibo::registry;
+namespace reg = ibo::oci;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl time
   libcpprest-dev libboost-system-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev ccache
   etcd-server etcd-client golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev
   docker-registry skopeo buildah apache2-utils lua5.1
   # the real-node rig (tests/infra/rig.sh): container runtime, pod network, QEMU for arm64, the

@@ -1,6 +1,8 @@
 #include "api/imagebuild_spec.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <regex>
 #include <set>
 
@@ -25,18 +27,35 @@ std::string Str(const Json& j, const char* key, const std::string& fallback = ""
 std::string PlatformSpec::Slug() const { return os + "-" + arch + (variant.empty() ? "" : "-" + variant); }
 
 StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  static const std::regex kPart(R"((\d+(?:\.\d+)?)(ms|h|m|s))");
   if (text.empty()) return InvalidArgument("empty duration");
+  const auto bad = [&] { return InvalidArgument("\"" + text + "\" is not a duration like 1h30m"); };
+  const auto digits = [&](size_t i) {
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    return i;
+  };
+  // Parts of digits[.digits] and a unit (ms, h, m, s), read by hand: a regex over a long text
+  // recurses once per character in libstdc++.
   double total_ms = 0;
-  size_t pos = 0;
-  for (std::sregex_iterator it(text.begin(), text.end(), kPart), end; it != end; ++it) {
-    if (static_cast<size_t>(it->position()) != pos) return InvalidArgument("\"" + text + "\" is not a duration like 1h30m");
-    const double n = std::stod((*it)[1]);
-    const std::string unit = (*it)[2];
-    total_ms += n * (unit == "h" ? 3600000 : unit == "m" ? 60000 : unit == "s" ? 1000 : 1);
-    pos += static_cast<size_t>(it->length());
+  for (size_t i = 0; i < text.size();) {
+    const size_t start = i;
+    i = digits(i);
+    if (i == start) return bad();
+    if (i < text.size() && text[i] == '.') {
+      const size_t fraction = i + 1;
+      i = digits(fraction);
+      if (i == fraction) return bad();
+    }
+    const double n = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+    double unit_ms = 0;
+    if (text.compare(i, 2, "ms") == 0) unit_ms = 1, i += 2;
+    else if (i < text.size() && text[i] == 'h') unit_ms = 3600000, ++i;
+    else if (i < text.size() && text[i] == 'm') unit_ms = 60000, ++i;
+    else if (i < text.size() && text[i] == 's') unit_ms = 1000, ++i;
+    else return bad();
+    total_ms += n * unit_ms;
   }
-  if (pos != text.size()) return InvalidArgument("\"" + text + "\" is not a duration like 1h30m");
+  // Go's time.Duration ends at about 290 years; beyond, the conversion to an integer overflows.
+  if (!(total_ms < 9e15)) return InvalidArgument("\"" + text + "\" is longer than any duration (about 290 years)");
   return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }
 

@@ -28,6 +28,9 @@ StatusOr<Repository> ParseRepository(std::string_view text) {
     return InvalidArgument("repository \"" + s + "\": expected HOST[:PORT]/PATH");
   }
   Repository repo{s.substr(0, slash), s.substr(slash + 1)};
+  // A DNS name has at most 253 characters; checked first, as std::regex recurses once per
+  // character and a long enough host would overflow the stack.
+  if (repo.host.size() > 261) return InvalidArgument("repository \"" + s.substr(0, 300) + "...\": host longer than 261 characters");
   if (!std::regex_match(repo.host, HostPattern())) {
     return InvalidArgument("repository \"" + s + "\": \"" + repo.host + "\" is not a valid registry host");
   }

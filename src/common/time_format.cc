@@ -33,6 +33,9 @@ StatusOr<SystemTime> ParseTime(const std::string& text) {
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6) {
     return InvalidArgument("not an RFC 3339 time: \"" + text + "\"");
   }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) {
+    return InvalidArgument("not an RFC 3339 time: \"" + text + "\"");
+  }
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -40,7 +43,12 @@ StatusOr<SystemTime> ParseTime(const std::string& text) {
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = s;
-  SystemTime t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  // system_clock counts nanoseconds in 64 bits: about 1678 to 2262. Outside (year 9999, say) the
+  // conversion would overflow; a day is kept in hand for the offset.
+  const std::time_t secs = timegm(&tm);
+  const auto limit = std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count() - 86400;
+  if (secs > limit || secs < -limit) return InvalidArgument("time out of range: \"" + text + "\"");
+  SystemTime t = std::chrono::system_clock::from_time_t(secs);
   size_t i = static_cast<size_t>(consumed);
   if (i < text.size() && text[i] == '.') {
     ++i;
@@ -55,7 +63,9 @@ StatusOr<SystemTime> ParseTime(const std::string& text) {
   }
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
     int oh = 0, om = 0;
-    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return InvalidArgument("bad time offset in \"" + text + "\"");
+    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh < 0 || oh > 23 || om < 0 || om > 59) {
+      return InvalidArgument("bad time offset in \"" + text + "\"");
+    }
     const auto offset = std::chrono::hours(oh) + std::chrono::minutes(om);
     t = text[i] == '+' ? t - offset : t + offset;
   } else if (i >= text.size() || (text[i] != 'Z' && text[i] != 'z')) {

@@ -78,7 +78,10 @@ const PodRole kMergeRole{"merge", ReadMerge};
 
 std::string Bounded(const std::string& s, size_t n) {
   if (s.size() <= n) return s;
-  return "..." + s.substr(s.size() - n);
+  // Start on a character: a cut UTF-8 sequence makes the status and the event unwritable as JSON.
+  size_t start = s.size() - n;
+  while (start < s.size() && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) ++start;
+  return "..." + s.substr(start);
 }
 
 bool IsDigest(const std::string& s) {

@@ -1,6 +1,7 @@
 #include "kube/api_error.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace ibo::kube {
 namespace {
@@ -29,15 +30,34 @@ StatusCode CodeFor(int http_status, const std::string& reason) {
   }
 }
 
+// Members read leniently: a Status from a proxy or a broken server may hold any JSON, and
+// nlohmann's value() throws on a member of another type (and converts a huge float to int).
+std::string StringMember(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A non-negative integer that fits (up to a million), else nothing.
+std::optional<int> IntMember(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const uint64_t v = it->get<uint64_t>();
+    return v <= 1'000'000 ? std::optional<int>(static_cast<int>(v)) : std::nullopt;
+  }
+  const int64_t v = it->get<int64_t>();
+  return v >= 0 && v <= 1'000'000 ? std::optional<int>(static_cast<int>(v)) : std::nullopt;
+}
+
 }  // namespace
 
 Status ApiErrorFromStatusObject(int code, const std::string& status_json, const std::string& what) {
   nlohmann::json status = nlohmann::json::parse(status_json, nullptr, false);
   std::string reason, message;
   if (status.is_object()) {
-    reason = status.value("reason", "");
-    message = status.value("message", "");
-    if (code == 0) code = status.value("code", 0);
+    reason = StringMember(status, "reason");
+    message = StringMember(status, "message");
+    if (code == 0) code = IntMember(status, "code").value_or(0);
   }
   if (message.empty()) message = "HTTP " + std::to_string(code);
   Status out(CodeFor(code, reason), what + ": " + message);
@@ -47,11 +67,11 @@ Status ApiErrorFromStatusObject(int code, const std::string& status_json, const 
     if (details.contains("causes") && details["causes"].is_array()) {
       for (const auto& c : details["causes"]) {
         if (!c.is_object()) continue;
-        out.add_cause({c.value("reason", ""), c.value("field", ""), c.value("message", "")});
+        out.add_cause({StringMember(c, "reason"), StringMember(c, "field"), StringMember(c, "message")});
       }
     }
-    if (details.contains("retryAfterSeconds") && details["retryAfterSeconds"].is_number_integer()) {
-      out.set_retry_after(std::chrono::seconds(details["retryAfterSeconds"].get<int>()));
+    if (const auto seconds = IntMember(details, "retryAfterSeconds")) {
+      out.set_retry_after(std::chrono::seconds(*seconds));
     }
   }
   return out;

@@ -44,13 +44,7 @@ class RestWatchStream : public WatchStream {
       IBO_ASSIGN_OR_RETURN(std::optional<std::string> line, stream_->ReadLine());
       if (!line) return std::optional<WatchEvent>();
       if (line->empty()) continue;
-      Json doc = Json::parse(*line, nullptr, false);
-      if (doc.is_discarded() || !doc.is_object()) return Internal(what_ + ": unreadable watch event");
-      WatchEvent event{doc.value("type", ""), doc.value("object", Json::object())};
-      if (event.type == "ERROR") {
-        // 410 Gone arrives this way when the watch's resourceVersion was compacted away.
-        return ApiErrorFromStatusObject(event.object.value("code", 0), event.object.dump(), what_);
-      }
+      IBO_ASSIGN_OR_RETURN(WatchEvent event, DecodeWatchEvent(*line, what_));
       return std::optional<WatchEvent>(std::move(event));
     }
   }
@@ -223,6 +217,29 @@ class RestClient : public Client {
 };
 
 }  // namespace
+
+StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what) {
+  Json doc = Json::parse(line, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return Internal(what + ": unreadable watch event");
+  // The shape the informer reads without checking again (its value() calls throw otherwise).
+  const auto type = doc.find("type");
+  const auto object = doc.find("object");
+  if (type == doc.end() || !type->is_string() || object == doc.end() || !object->is_object()) {
+    return Internal(what + ": watch event without a type and an object");
+  }
+  WatchEvent event{type->get<std::string>(), std::move(*object)};
+  if (event.type == "ERROR") {
+    // 410 Gone arrives this way when the watch's resourceVersion was compacted away.
+    return ApiErrorFromStatusObject(0, event.object.dump(), what);
+  }
+  if (const auto metadata = event.object.find("metadata"); metadata != event.object.end()) {
+    const auto rv = metadata->is_object() ? metadata->find("resourceVersion") : metadata->end();
+    if (!metadata->is_object() || (rv != metadata->end() && !rv->is_string())) {
+      return Internal(what + ": " + event.type + " event with malformed metadata");
+    }
+  }
+  return event;
+}
 
 std::unique_ptr<Client> NewRestClient(ClusterConfig config, RestClientOptions options,
                                       std::unique_ptr<http::Transport> transport) {

@@ -18,6 +18,10 @@ struct RestClientOptions {
   int max_retries_on_429 = 5;
 };
 
+// One non-empty line of a watch stream: a JSON WatchEvent. An ERROR event is returned as the API
+// error it carries (410 Gone arrives this way). `what` names the watch in errors.
+StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what);
+
 // transport may be null: one is made from the configuration's TLS settings.
 std::unique_ptr<Client> NewRestClient(ClusterConfig config, RestClientOptions options = {},
                                       std::unique_ptr<http::Transport> transport = nullptr);

@@ -60,7 +60,9 @@ StatusOr<PlatformImage> VerifyFromIndex(registry::RegistryClient& client, const 
   const std::string where = "platform " + declared.ToString();
   auto selection = SelectPlatform(index, declared);
   if (!selection.ok()) return selection.status().Annotate(where);
-  const std::string digest = selection->descriptor.value("digest", std::string());
+  const auto digest_member = selection->descriptor.find("digest");  // value() throws on a non-string
+  const std::string digest =
+      digest_member != selection->descriptor.end() && digest_member->is_string() ? digest_member->get<std::string>() : "";
   if (!oci::ValidateDigest(digest).ok()) {
     return FailedPrecondition(where + ": index " + index.digest + " has an entry with an invalid digest");
   }

@@ -65,7 +65,11 @@ std::string RegistryErrorText(const std::string& body) {
     return {};
   }
   const auto& e = doc["errors"][0];
-  std::string text = e.value("code", std::string()) + ": " + e.value("message", std::string());
+  const auto member = [&](const char* key) {  // value() throws on a member of another type
+    const auto it = e.find(key);
+    return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string text = member("code") + ": " + member("message");
   if (text.size() > 200) text = text.substr(0, 200) + "...";
   return text;
 }

@@ -34,6 +34,26 @@ TEST(ParseDurationTest, GoStyleDurations) {
   EXPECT_EQ(ParseDuration("250ms")->count(), 250);
   EXPECT_FALSE(ParseDuration("1 hour").ok());
   EXPECT_FALSE(ParseDuration("h").ok());
+  EXPECT_EQ(ParseDuration("1.5h")->count(), 5400000);
+  EXPECT_EQ(ParseDuration("1m1ms")->count(), 60001);
+  EXPECT_FALSE(ParseDuration("1.h").ok());
+  EXPECT_FALSE(ParseDuration(".5h").ok());
+  EXPECT_FALSE(ParseDuration("5").ok());
+  EXPECT_FALSE(ParseDuration("5d").ok());
+}
+
+// Found while writing the imagebuild fuzz target. A number too large for a double threw
+// std::out_of_range from std::stod (not a json exception, so not an InvalidSpec), one too large
+// for the milliseconds converted with undefined behaviour, and a long text (the CRD's pattern for
+// timeout has no length limit) overflowed the stack in std::regex, which recurses once per
+// character: SIGSEGV at 100,000 characters, in a plain build too.
+TEST(ParseDurationTest, HugeAndLongDurationsAreRefusedNotFatal) {
+  EXPECT_FALSE(ParseDuration(std::string(400, '9') + "h").ok());
+  EXPECT_FALSE(ParseDuration("99999999999999999999h").ok());
+  EXPECT_EQ(ParseDuration(std::string(200000, '0') + "1s")->count(), 1000);
+  std::string many;
+  for (int i = 0; i < 50000; ++i) many += "0s";
+  EXPECT_EQ(ParseDuration(many)->count(), 0);
 }
 
 TEST(ParseSpecTest, ErrorsNameTheField) {

@@ -24,6 +24,15 @@ TEST(ParseRepository, RefusesWhatDistributionRefuses) {
   }
 }
 
+// std::regex recurses once per character: a host of 100,000 characters overflowed the stack
+// (SIGSEGV) before the length was checked.
+TEST(ParseRepository, ALongHostIsRefusedBeforeTheRegex) {
+  auto repo = ParseRepository(std::string(200000, 'a') + "/app");
+  ASSERT_FALSE(repo.ok());
+  EXPECT_NE(repo.status().message().find("host longer than"), std::string::npos);
+  EXPECT_TRUE(ParseRepository(std::string(253, 'a') + ":5000/app").ok());
+}
+
 TEST(ValidateTag, FollowsTheTagGrammar) {
   for (const std::string& good : std::vector<std::string>{"latest", "v1.4.2", "v1.4", "_x", "A-b_c.d", std::string(128, 'a')}) {
     EXPECT_TRUE(ValidateTag(good).ok()) << good;

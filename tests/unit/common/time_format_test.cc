@@ -26,5 +26,23 @@ TEST(TimeFormatTest, RefusesIncompleteTimes) {
   EXPECT_FALSE(ParseTime("2026-11-27T23:59:08").ok());
 }
 
+// Found by the imagebuild and kubeconfig fuzzers: year 9999 (valid RFC 3339) overflowed the
+// nanosecond clock in from_time_t, undefined behaviour that UBSan stopped on.
+TEST(TimeFormatTest, RefusesTimesTheClockCannotHold) {
+  EXPECT_FALSE(ParseTime("9999-12-31T23:59:59Z").ok());
+  EXPECT_FALSE(ParseTime("0001-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseTime("-999-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseTime("2200-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseTime("1970-01-01T00:00:00Z").ok());
+}
+
+TEST(TimeFormatTest, RefusesFieldsOutOfRange) {
+  EXPECT_FALSE(ParseTime("2026-13-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseTime("2026-11-99T00:00:00Z").ok());
+  EXPECT_FALSE(ParseTime("2026-11-27T24:00:00Z").ok());
+  EXPECT_FALSE(ParseTime("2026-11-27T23:00:00+99:00").ok());
+  EXPECT_FALSE(ParseTime("2026-11-27T23:00:00+-1:00").ok());
+}
+
 }  // namespace
 }  // namespace ibo

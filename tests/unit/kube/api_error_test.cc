@@ -53,5 +53,21 @@ TEST(ApiErrorTest, NonJsonBodyStillGivesTheStatus) {
   EXPECT_EQ(s.message(), "list pods: HTTP 502");
 }
 
+// Found by the watch_event fuzzer: a Status whose members have other types (a float code, a
+// numeric reason) threw from nlohmann's value() or overflowed converting the float to int.
+TEST(ApiErrorTest, MembersOfAnotherTypeReadAsAbsent) {
+  Status s = ApiErrorFromResponse(
+      Reply(500, R"({"kind":"Status","reason":7,"message":["m"],"code":3.6e112,)"
+                 R"("details":{"causes":[{"reason":1,"field":null,"message":"bad"}],"retryAfterSeconds":1e300}})"),
+      "get pods");
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "get pods: HTTP 500");
+  ASSERT_EQ(s.causes().size(), 1u);
+  EXPECT_EQ(s.causes()[0].message, "bad");
+  EXPECT_FALSE(s.retry_after().has_value());
+  EXPECT_EQ(ApiErrorFromStatusObject(0, R"({"code":-410,"reason":"Expired"})", "watch").code(), StatusCode::kGone);
+  EXPECT_EQ(ApiErrorFromStatusObject(0, R"({"code":18446744073709551615})", "watch").code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace ibo::kube

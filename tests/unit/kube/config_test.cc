@@ -260,5 +260,19 @@ TEST(InClusterTest, BracketsAnIpv6Host) {
   EXPECT_EQ(config->token_file, dir.path() + "/token");
 }
 
+// Found by the kubeconfig fuzzer: an expiry in year 9999 (valid RFC 3339) overflowed the
+// nanosecond clock in from_time_t (UBSan: signed integer overflow). It is an error now, as a time
+// without a zone is; a time with an offset is read as one.
+TEST(ExecCredentialTest, AnExpiryTheClockCannotHoldIsAnError) {
+  auto far = ParseExecCredential(R"({"kind":"ExecCredential",
+    "status":{"token":"abc","expirationTimestamp":"9999-12-31T23:59:59Z"}})", "");
+  ASSERT_FALSE(far.ok());
+  EXPECT_EQ(far.status().code(), StatusCode::kInvalidArgument);
+  auto offset = ParseExecCredential(R"({"kind":"ExecCredential",
+    "status":{"token":"abc","expirationTimestamp":"2030-01-02T05:04:05+02:00"}})", "");
+  ASSERT_TRUE(offset.ok()) << offset.status().ToString();
+  EXPECT_EQ(FormatTime(*offset->expiration), "2030-01-02T03:04:05Z");
+}
+
 }  // namespace
 }  // namespace ibo::kube

@@ -138,5 +138,35 @@ TEST(RestClientUnitTest, TransportFailuresAreValuesNamingTheRequest) {
   EXPECT_EQ(got.status().message(), "get nodes n1: timed out");
 }
 
+// Found by the watch_event fuzzer: a line with a non-string type threw from value(); an object
+// that is not an object, or metadata that is not one, threw later in the informer's thread.
+TEST(WatchEventTest, DecodesEventsAndRefusesOtherShapes) {
+  auto added = DecodeWatchEvent(R"({"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"p","resourceVersion":"7"}}})", "watch pods");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->type, "ADDED");
+  EXPECT_EQ(added->object["metadata"]["resourceVersion"], "7");
+  EXPECT_TRUE(DecodeWatchEvent(R"({"type":"BOOKMARK","object":{"metadata":{}}})", "w").ok());
+  for (const char* line : {R"({"type":1,"object":{}})", R"({"object":{}})", R"({"type":"ADDED"})",
+                           R"({"type":"ADDED","object":5})", R"({"type":"ADDED","object":{"metadata":[]}})",
+                           R"({"type":"MODIFIED","object":{"metadata":{"resourceVersion":12}}})", "[1]", "{"}) {
+    auto event = DecodeWatchEvent(line, "watch pods");
+    ASSERT_FALSE(event.ok()) << line;
+    EXPECT_EQ(event.status().code(), StatusCode::kInternal) << line;
+    EXPECT_EQ(event.status().message().rfind("watch pods: ", 0), 0u) << event.status().message();
+  }
+}
+
+TEST(WatchEventTest, AnErrorEventIsItsApiError) {
+  auto gone = DecodeWatchEvent(
+      R"j({"type":"ERROR","object":{"kind":"Status","status":"Failure","message":"too old resource version: 1 (48213)","reason":"Expired","code":410}})j",
+      "watch pods");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), StatusCode::kGone);
+  EXPECT_EQ(gone.status().message(), "watch pods: too old resource version: 1 (48213)");
+  auto odd = DecodeWatchEvent(R"({"type":"ERROR","object":{"code":3.6e112,"reason":false}})", "watch pods");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.status().code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace ibo::kube

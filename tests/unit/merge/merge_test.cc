@@ -101,6 +101,19 @@ TEST_F(MergeTest, OneIndexNamedForSeveralPlatformsIsFetchedOnceAndReindexed) {
   EXPECT_EQ(doc["manifests"][1]["digest"], arm.digest);
 }
 
+// Found writing the manifest fuzz target: an index entry whose digest is not a string threw
+// type_error from value() inside the verifying std::async, which ended the merge process.
+TEST_F(MergeTest, IndexEntryWhoseDigestIsNotAStringIsRefused) {
+  const auto amd = content_.AddImage("amd64");
+  nlohmann::json entry = Entry(amd, "linux", "amd64");
+  entry["digest"] = 5;
+  const auto index = content_.Add(IndexOf(nlohmann::json::array({entry})));
+  auto result = Merge(client_, {{{P("linux/amd64"), index.digest}}, {"v1"}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("has an entry with an invalid digest"), std::string::npos)
+      << result.status().message();
+}
+
 TEST_F(MergeTest, IndexEntryWhoseConfigDisagreesIsRefused) {
   const auto amd = content_.AddImage("amd64");
   const auto liar = content_.Add(IndexOf(nlohmann::json::array({Entry(amd, "linux", "arm64")})));

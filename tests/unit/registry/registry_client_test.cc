@@ -131,6 +131,16 @@ TEST_F(RegistryClientTest, RedirectFromHttpsToPlainHttpIsRefused) {
   EXPECT_THAT(got.status().message(), HasSubstr("redirected GET to plain HTTP; refused"));
 }
 
+// Found writing the manifest fuzz target: a distribution error body whose code is not a string
+// threw type_error from value() while the error was being worded.
+TEST_F(RegistryClientTest, AnErrorBodyOfOtherTypesStillGivesTheError) {
+  EXPECT_CALL(*transport_, Send(_))
+      .WillRepeatedly(Return(StatusOr<http::Response>(Reply(404, R"({"errors":[{"code":404,"message":["gone"]}]})"))));
+  auto got = Client(std::nullopt)->GetManifest("v1");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+}
+
 TEST(ResolveLocation, AbsoluteRootRelativeAndRelative) {
   EXPECT_EQ(ResolveLocation("https://a/v2/x/blobs/d", "https://b/y"), "https://b/y");
   EXPECT_EQ(ResolveLocation("https://a:5000/v2/x/blobs/d", "/v2/x/blobs/e"), "https://a:5000/v2/x/blobs/e");

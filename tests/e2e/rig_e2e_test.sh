@@ -241,9 +241,12 @@ kc -n ci wait --for=condition=Ready imagebuild/app --timeout=420s >/dev/null || 
 [[ $(plat app arm64 attempt) == 2 ]] || fail "app arm64 ended at attempt $(plat app arm64 attempt), not 2"
 [[ $(plat app amd64 attempt) == 1 ]] || fail "app amd64 ended at attempt $(plat app amd64 attempt), not 1"
 ev=$(kc -n ci get events --field-selector involvedObject.name=app -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}')
-grep -E '^BuildFailed: linux/arm64: attempt 1 failed: .*(503|wget)' <<<"$ev" >/dev/null ||
+# An event's message spans lines (the build's log tail): one line per event, for the match.
+ev=$(kc -n ci get events --field-selector involvedObject.name=app -o json |
+  jq -r '.items[] | .reason + ": " + (.message | gsub("\n"; " | "))')
+grep -E '^BuildFailed: linux/arm64: attempt 1 failed: .*wget: server returned error: HTTP/1.0 503' <<<"$ev" >/dev/null ||
   fail "no BuildFailed event naming arm64's first attempt: $ev"
-ok "app: amd64 on ibo-amd64 (attempt 1), arm64 on ibo-arm64 (attempt 2); event: $(grep -m1 '^BuildFailed' <<<"$ev" | head -c 200)"
+ok "app: amd64 on ibo-amd64 (attempt 1), arm64 on ibo-arm64 (attempt 2); event: $(grep -m1 '^BuildFailed: linux/arm64' <<<"$ev" | grep -o 'attempt 1 failed.*' | head -c 60) ... $(grep -m1 '^BuildFailed: linux/arm64' <<<"$ev" | grep -o 'wget: server returned[^|]*')"
 
 # The merge pod ran the operator image.
 merge_image=$(kc -n ci get pods -l imagebuild.io/role=merge -o jsonpath='{range .items[*]}{.spec.containers[0].image} {.status.phase}{"\n"}{end}' | sort -u)
@@ -256,9 +259,9 @@ copy_platform() {
     --src-creds "$RIG_REGISTRY_USER:$RIG_REGISTRY_PASSWORD" "docker://$1" "dir:$3" || fail "cannot copy $1 for $2"
 }
 file_in_layers() {  # file_in_layers DIR PATH: the last layer's copy of PATH
-  local d=$1 f=$2 out="" l
+  local d=$1 f=$2 out="" l got
   for l in $(jq -r '.layers[].digest' "$d/manifest.json"); do
-    out=$(tar -xzOf "$d/${l#sha256:}" "$f" 2>/dev/null) || out=$out
+    if got=$(tar -xzOf "$d/${l#sha256:}" "$f" 2>/dev/null); then out=$got; fi
   done
   printf '%s' "$out"
 }

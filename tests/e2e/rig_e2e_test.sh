@@ -268,8 +268,9 @@ file_in_layers() {  # file_in_layers DIR PATH: the last layer's copy of PATH
 layer_of() {  # layer_of DIR PATH: the digest of the layer that holds PATH
   local d=$1 f=$2 l
   for l in $(jq -r '.layers[].digest' "$d/manifest.json"); do
-    tar -tzf "$d/${l#sha256:}" 2>/dev/null | grep -qx "$f" && echo "$l"
+    if tar -tzf "$d/${l#sha256:}" 2>/dev/null | grep -x "$f" >/dev/null; then echo "$l"; fi
   done
+  return 0
 }
 index=$("$RIG_EXEC" skopeo inspect --raw "${creds[@]}" "docker://$RIG_REGISTRY/e2e/app:v1.0.0") || fail "no app:v1.0.0"
 index_digest=sha256:$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)
@@ -291,7 +292,10 @@ for arch in amd64 arm64; do
   written=$(file_in_layers "$d" arch)
   [[ $platform == linux/$arch && $written == "$want" ]] || fail "app $arch: config says $platform, the RUN layer holds '$written'"
   for l in $(jq -r '.layers[].digest' "$d/manifest.json"); do
-    ! tar -xzOf "$d/${l#sha256:}" 2>/dev/null | grep -qaF "$secret_value" || fail "app $arch: layer $l holds the build secret"
+    # grep without -q reads to the end: tar is not cut off by a closed pipe (pipefail).
+    if tar -xzOf "$d/${l#sha256:}" 2>/dev/null | grep -aF "$secret_value" >/dev/null; then
+      fail "app $arch: layer $l holds the build secret"
+    fi
   done
   [[ -n $(file_in_layers "$d" token.sha256) ]] || fail "app $arch: the secret's RUN step wrote nothing"
   random_layer[$arch]=$(layer_of "$d" random)

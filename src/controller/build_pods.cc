@@ -1,5 +1,6 @@
 #include "controller/build_pods.h"
 
+#include <algorithm>
 #include <map>
 
 
@@ -78,6 +79,9 @@ Json GitInitContainer(const BuildContext& ctx) {
           {"command", {"sh", "-c", script}},
           {"env", env},
           {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}}},
+          // git's own words (a ref the server does not have, a refused login) become the
+          // platform's message: without this the kubelet reports only "Error".
+          {"terminationMessagePolicy", "FallbackToLogsOnError"},
           {"volumeMounts", Json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}}})}};
 }
 
@@ -134,7 +138,9 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
     hosts[RegistryHost(ctx.spec.image)].second = true;
     if (!ctx.spec.cache_repository.empty()) hosts[RegistryHost(ctx.spec.cache_repository)].second = true;
   }
-  std::string buildkitd, registries_conf;
+  // The file replaces the image's own registries.conf: without a search registry, short names
+  // such as `FROM golang:1.22` would stop resolving. docker.io is what Docker and BuildKit assume.
+  std::string buildkitd, registries_conf = "unqualified-search-registries = [\"docker.io\"]\n";
   for (const auto& [host, how] : hosts) {
     buildkitd += "[registry.\"" + host + "\"]\n";
     if (how.first) {
@@ -208,27 +214,64 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
           {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}, {"seccompProfile", {{"type", "Unconfined"}}}}}};
 }
 
-// buildah cannot push by digest alone: it pushes a staging tag and reports the digest.
-Json BuildahContainer(const BuildContext& ctx, const BuildTarget& t, Json& env) {
+// buildah's own storage, in an emptyDir rather than the container's writable layer (vfs copies
+// every layer: a node's image filesystem would fill and be counted against the container).
+constexpr const char* kBuildahStorage = "/var/lib/containers";
+
+// buildah cannot push by digest alone (a digested reference must be known before the push, and
+// the pushed manifest is only known after it): it pushes one staging tag per ImageBuild and
+// platform, which each build moves, so that staging tags do not pile up in the repository.
+std::string BuildahStagingRef(const BuildContext& ctx, const BuildTarget& t) {
+  return ctx.spec.image + ":imagebuild-" + NameLabel(ctx.owner.name) + "-" + t.slug;
+}
+
+std::string BuildahBuildFlags(const BuildContext& ctx, const BuildTarget& t, const std::string& cert_dir) {
   const auto& spec = ctx.spec;
-  const std::string staging = spec.image + ":imagebuild-" + ctx.build_id + "-" + t.slug;
-  // containers/image trusts the *.crt files of --cert-dir for every registry it reaches.
-  const std::string cert_dir = ctx.settings->registry_ca_pem.empty() ? "" : std::string(" --cert-dir ") + kRegistryConfigDir;
-  std::string script = "set -eu\nbuildah build --storage-driver=vfs --isolation=chroot" + cert_dir + " --platform " +
-                       ShellQuote(t.platform_list) + " -f " + ShellQuote(t.context + "/" + t.dockerfile);
-  for (const auto& [k, v] : spec.build_args) script += " --build-arg " + ShellQuote(k + "=" + v);
-  if (!spec.target.empty()) script += " --target " + ShellQuote(spec.target);
+  std::string flags = " --storage-driver=vfs --isolation=chroot" + cert_dir + " --platform " + ShellQuote(t.platform_list) +
+                      " -f " + ShellQuote(t.context + "/" + t.dockerfile);
+  for (const auto& [k, v] : spec.build_args) flags += " --build-arg " + ShellQuote(k + "=" + v);
+  if (!spec.target.empty()) flags += " --target " + ShellQuote(spec.target);
   for (const auto& s : spec.build_secrets) {
-    script += " --secret " + ShellQuote("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
+    flags += " --secret " + ShellQuote("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
   }
   if (!spec.cache_repository.empty() && !spec.cache_disabled) {
-    script += " --layers --cache-from " + ShellQuote(spec.cache_repository) + " --cache-to " + ShellQuote(spec.cache_repository);
+    flags += " --layers --cache-from " + ShellQuote(spec.cache_repository) + " --cache-to " + ShellQuote(spec.cache_repository);
   }
-  script += " -t " + ShellQuote(staging) + " " + ShellQuote(t.context) + "\n";
-  script += "buildah push --storage-driver=vfs" + cert_dir + " --digestfile /tmp/digest " + ShellQuote(staging) + "\n";
-  script += "cat /tmp/digest > /dev/termination-log\ncat /dev/termination-log\n";
+  return flags;
+}
+
+// A native build pushes its image; an emulated one (several platforms in one pod) builds them
+// into one manifest list and pushes the list with every image in it: the merge takes the list's
+// digest for each of its platforms. The digest file holds the pushed manifest's digest.
+Json BuildahContainer(const BuildContext& ctx, const BuildTarget& t, bool multi, Json& volumes, Json& mounts,
+                      Json& env) {
+  const auto& spec = ctx.spec;
+  const std::string staging = ShellQuote("docker://" + BuildahStagingRef(ctx, t));
+  const std::string local = ShellQuote("localhost/imagebuild-" + t.slug);
+  // containers/image trusts the *.crt files of --cert-dir for every registry it reaches.
+  const std::string cert_dir = ctx.settings->registry_ca_pem.empty() ? "" : std::string(" --cert-dir ") + kRegistryConfigDir;
+  std::string script = "set -eu\nbuildah build" + BuildahBuildFlags(ctx, t, cert_dir) +
+                       (multi ? " --manifest " : " -t ") + local + " " + ShellQuote(t.context) + "\n";
+  // buildah 1.28's manifest push ignores registries.conf's insecure entries, fails its push and
+  // still exits 0 with an empty digest file (seen on the rig): it is told itself.
+  const bool insecure = std::count(ctx.settings->insecure_registries.begin(), ctx.settings->insecure_registries.end(),
+                                   RegistryHost(spec.image)) > 0;
+  script += multi ? "buildah manifest push --all --storage-driver=vfs" + cert_dir + (insecure ? " --tls-verify=false" : "") +
+                           " --digestfile /tmp/digest " + local + " " + staging + "\n"
+                     : "buildah push --storage-driver=vfs" + cert_dir + " --digestfile /tmp/digest " + local + " " +
+                           staging + "\n";
+  // An empty digest file is a failed push, not a build that produced nothing.
+  script += "[ -s /tmp/digest ] || { echo 'buildah wrote no digest: the push failed' >&2; exit 1; }\n"
+            "cat /tmp/digest > /dev/termination-log\ncat /dev/termination-log\n";
+  volumes.push_back({{"name", "containers-storage"}, {"emptyDir", Json::object()}});
+  mounts.push_back({{"name", "containers-storage"}, {"mountPath", kBuildahStorage}});
   if (ctx.has_config_map) {
     env.push_back({{"name", "CONTAINERS_REGISTRIES_CONF"}, {"value", std::string(kRegistryConfigDir) + "/registries.conf"}});
+  }
+  // containers/image reads its credentials from REGISTRY_AUTH_FILE (DOCKER_CONFIG is Docker's),
+  // for the pulls of FROM images as well as the push.
+  if (!spec.push_secret.empty()) {
+    env.push_back({{"name", "REGISTRY_AUTH_FILE"}, {"value", std::string(kPushConfigDir) + "/config.json"}});
   }
   env.push_back({{"name", "BUILDAH_ISOLATION"}, {"value", "chroot"}});
   return {{"name", "build"},
@@ -282,7 +325,7 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   if (!spec.push_secret.empty()) env.push_back({{"name", "DOCKER_CONFIG"}, {"value", kPushConfigDir}});
   Json container = spec.strategy == Strategy::kBuildKit
                        ? BuildKitContainer(ctx, target, volumes, mounts, env, metadata["annotations"])
-                       : BuildahContainer(ctx, target, env);
+                       : BuildahContainer(ctx, target, emulated && platforms.size() > 1, volumes, mounts, env);
   container["env"] = env;
   container["volumeMounts"] = mounts;
   container["terminationMessagePolicy"] = "FallbackToLogsOnError";

@@ -9,6 +9,9 @@
 # Environment (for the real-node rig, tests/infra/rig.sh, which runs this inside its network namespace):
 #   IBO_CP_SANS         more subjectAltName entries for the kube-apiserver certificate, e.g. IP:10.87.0.1
 #   IBO_CP_CONTROLLERS  kube-controller-manager's --controllers (default: the four below)
+#   IBO_CP_SERVICE_ACCOUNT_ADMISSION=1  keep kube-apiserver's ServiceAccount admission plugin, which
+#                       mounts the ServiceAccount's token into pods (off by default: the tests'
+#                       pods run without one, and other fixtures rely on that)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -77,6 +80,8 @@ start_apiserver() {
   source "$dir/env"
   local extra=()
   [[ -f $dir/apiserver-flags ]] && mapfile -t extra <"$dir/apiserver-flags"
+  local sa_admission=--disable-admission-plugins=ServiceAccount
+  [[ ${IBO_CP_SERVICE_ACCOUNT_ADMISSION:-0} == 1 ]] && sa_admission=--enable-admission-plugins=ServiceAccount
   "$bin_dir/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
     --insecure-port=0 --tls-cert-file="$dir/pki/apiserver.crt" --tls-private-key-file="$dir/pki/apiserver.key" \
@@ -84,7 +89,7 @@ start_apiserver() {
     --service-account-signing-key-file="$dir/pki/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc --authorization-mode=Node,RBAC \
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
-    --disable-admission-plugins=ServiceAccount ${extra[@]+"${extra[@]}"} \
+    "$sa_admission" ${extra[@]+"${extra[@]}"} \
     >"$dir/logs/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/pids/kube-apiserver"
   wait_serving 60 kube-apiserver kubectl --kubeconfig "$dir/kubeconfig" get --raw /readyz

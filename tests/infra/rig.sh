@@ -6,6 +6,9 @@
 #   rig.sh stop DIR     stop it and leave nothing: no process, no mount, no netns, no cgroup
 # IBO_RIG_TTL=SECONDS (start): the rig stops by itself that long after it started, in case whoever
 # started it dies without stopping it (a killed test). Unset or 0: it runs until stopped.
+# IBO_RIG_SERVICE_ACCOUNTS=1 (start): pods get their ServiceAccount's token mounted (kube-apiserver's
+# ServiceAccount admission plugin; the token controller runs anyway), for an operator run as a
+# Deployment. Off by default, as in the other tests' control planes.
 # DIR/rig.env (shell syntax) names everything: KUBECONFIG, RIG_KUBECTL (kubectl run inside the
 # namespace), RIG_EXEC (runs any command inside it), the registry, the git server, the nodes and the
 # images pushed to the registry (RIG_IMAGE_*). Nothing in the namespace is reachable from the root
@@ -348,8 +351,8 @@ start_rig() {
   start_git_server
   phase "git server"
 
-  IBO_CP_SANS="IP:$cp_ip" \
-  IBO_CP_CONTROLLERS=garbagecollector,serviceaccount-token,serviceaccount,namespace,nodelifecycle \
+  IBO_CP_SANS="IP:$cp_ip" IBO_CP_SERVICE_ACCOUNT_ADMISSION=${IBO_RIG_SERVICE_ACCOUNTS:-0} \
+  IBO_CP_CONTROLLERS=garbagecollector,serviceaccount-token,serviceaccount,namespace,nodelifecycle,deployment,replicaset \
     in_ns "$here/control-plane.sh" start "$dir/cp" --bind-address=0.0.0.0 --advertise-address="$cp_ip" \
     --kubelet-preferred-address-types=InternalIP >"$dir/logs/control-plane.log" 2>&1 \
     || fail "control plane: $(tail -n 20 "$dir/logs/control-plane.log")"

@@ -93,4 +93,18 @@ TEST(ParseImageBuildSpecTest, OnlyVariantsThatExistForTheArchitecture) {
 }
 
 }  // namespace
+// buildah emulates as BuildKit does (QEMU through binfmt; --manifest for several platforms): the
+// rig's e2e test builds emulation: Always with buildah for real.
+TEST(ParseImageBuildSpecTest, BuildahMayEmulate) {
+  for (const char* emulation : {"Always", "Fallback"}) {
+    const auto parsed = ParseImageBuildSpec({{"image", "registry.example.com/a"}, {"version", "v1.0.0"},
+                                             {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
+                                             {"builder", {{"strategy", "buildah"}}},
+                                             {"emulation", emulation},
+                                             {"platforms", Json::array({{{"platform", "linux/amd64"}}, {{"platform", "linux/arm64"}}})}});
+    ASSERT_TRUE(parsed.ok()) << emulation << ": " << parsed.status().message();
+    EXPECT_NE(parsed->emulation, Emulation::kNever);
+  }
+}
+
 }  // namespace ibo::api

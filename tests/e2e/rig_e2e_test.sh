@@ -42,7 +42,7 @@ ok() { say "ok: $*"; }
 finish() {
   local rc=$?
   trap - EXIT
-  [[ -n $flaky_pid ]] && kill "$flaky_pid" 2>/dev/null || true
+  if [[ -n $flaky_pid ]]; then kill "$flaky_pid" 2>/dev/null || true; fi
   if [[ -f $dir/id ]]; then
     local s; s=$(date +%s)
     timeout 120 "$infra/rig.sh" stop "$dir" >/dev/null 2>&1 || { echo "FAIL: rig.sh stop failed" >&2; rc=1; }

@@ -8,7 +8,8 @@
 #   - from a pod of the builder (git) image, git clones over smart HTTP with basic auth from a
 #     kubernetes.io/basic-auth Secret, and fails without credentials;
 #   - the builder image builds for linux/arm64 in a pod on ibo-arm64 (the RUN step under QEMU) and
-#     pushes by digest with a dockerconfigjson Secret; the operator image runs as a pod;
+#     pushes by digest with a dockerconfigjson Secret; the operator image runs as a pod, and an
+#     image without a USER starts under the merge pod's securityContext;
 #   - pods reach the API server at its address in the namespace and verify its certificate;
 # and after rig.sh stop (also when a check failed): no process of the rig, no mount under its
 # directory, no new cni-* network namespace, no rig network namespace and no rig cgroup is left.
@@ -248,6 +249,16 @@ arch=$("$RIG_EXEC" skopeo inspect --tls-verify=false --creds "$RIG_REGISTRY_USER
 m=$(run_pod operator-version amd64 "$RIG_IMAGE_OPERATOR" 'id -u >/dev/termination-log; imagebuild-operator version >>/dev/termination-log 2>&1')
 [[ $m == 65532$'\n'* && $m == *[0-9].[0-9]* ]] || fail "the operator image, run as a pod: $m"
 ok "the operator image $RIG_IMAGE_OPERATOR (linux/amd64) runs as uid 65532: $(echo "$m" | tail -n +2 | tr '\n' ' ')"
+
+# The merge pod's securityContext as the operator writes it (the golden merge pod spec), on an
+# image without a USER, which alone would run as root and be refused by runAsNonRoot
+# (CreateContainerConfigError): with runAsUser set it starts, as 65532.
+merge_sc=$(jq -c '.spec.containers[0].securityContext' "$here/../unit/controller/golden/merge.json")
+[[ $merge_sc == *'"runAsNonRoot":true'* && $merge_sc == *'"runAsUser":65532'* ]] ||
+  fail "the golden merge pod's securityContext changed: $merge_sc"
+m=$(run_pod merge-image-without-user amd64 "$RIG_IMAGE_BASE_AMD64" 'id -u >/dev/termination-log' "    securityContext: $merge_sc")
+[[ $m == 65532 ]] || fail "a merge image without a USER, with the merge pod's securityContext: uid '$m'"
+ok "a merge image without a USER starts under the merge pod's securityContext, as uid 65532"
 
 # --- the namespace has no way out (checked after the pods, so that their bridges and veths exist)
 [[ -z $("$RIG_EXEC" ip route show default) ]] || fail "the rig's namespace has a default route"

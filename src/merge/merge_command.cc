@@ -1,11 +1,13 @@
 #include "merge/merge_command.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "common/file_error.h"
 #include "common/flag_table.h"
 #include "common/oci_reference.h"
 #include "http/http_transport.h"
@@ -150,8 +152,8 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
 
   http::TlsOptions tls;
   tls.ca_file = flags->ca_file;
-  if (!tls.ca_file.empty() && !std::filesystem::exists(tls.ca_file)) {
-    return fail(NotFound("--ca-file " + tls.ca_file + " does not exist"));
+  if (!tls.ca_file.empty() && !std::ifstream(tls.ca_file)) {
+    return fail(FileReadError("--ca-file", tls.ca_file, errno));  // missing, or not readable by this uid
   }
   std::shared_ptr<http::Transport> transport = http::NewTransport(tls);
   auto client = registry::NewRegistryClient(options, transport);

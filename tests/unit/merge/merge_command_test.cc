@@ -129,5 +129,10 @@ TEST_F(RunMergeCommandTest, UnreachableRegistryExitsOneWithOneLine) {
   EXPECT_EQ(out_.str(), "");
 }
 
+TEST_F(RunMergeCommandTest, AMissingCaFileIsNamed) {
+  EXPECT_EQ(RunMergeCommand(Args({"--ca-file", "/nonexistent/ca.crt"}), out_, err_), 1);
+  EXPECT_EQ(err_.str(), "merge: --ca-file /nonexistent/ca.crt: does not exist\n");
+}
+
 }  // namespace
 }  // namespace ibo::merge

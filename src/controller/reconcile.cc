@@ -87,6 +87,12 @@ void ResetStatus(Decision& d) {
   d.status.conditions = std::move(conditions);
 }
 
+// A build stopped by InvalidSpec is looked at again: a Secret may appear, or the spec be fixed.
+bool StoppedByInvalidSpec(const api::ImageBuildStatus& status) {
+  const auto* ready = status.FindCondition("Ready");
+  return status.phase == BuildPhase::kFailed && ready && ready->reason == api::ReasonName(Reason::kInvalidSpec);
+}
+
 std::string PhaseName(const Decision& d) { return api::BuildPhaseName(d.status.PhaseOrPending()); }
 
 void Enter(Decision& d, const Transition& t) {
@@ -235,8 +241,7 @@ bool RemergeIfTagsChanged(Decision& d) {
 
 bool SpecUsable(Decision& d) {
   const auto* ready = d.old_status.FindCondition("Ready");
-  const bool invalid_before = d.status.phase == BuildPhase::kFailed && d.status.FindCondition("Ready") &&
-                              d.status.FindCondition("Ready")->reason == api::ReasonName(Reason::kInvalidSpec);
+  const bool invalid_before = StoppedByInvalidSpec(d.status);
   const auto& ib = d.in.imagebuild;
   const std::string invalid = ib.spec_error.ok() ? CheckSecrets(ib.spec, d.in.secrets) : ib.spec_error.message();
   if (!invalid.empty()) {
@@ -416,8 +421,7 @@ Actions Reconcile(const ReconcileInput& in) {
   // A finished build stays finished: what happens to its Secrets afterwards does not undo a
   // pushed image. Only a build stopped by InvalidSpec is looked at again (a Secret may appear).
   const BuildPhase phase = d.status.PhaseOrPending();
-  const auto* ready = d.status.FindCondition("Ready");
-  const bool invalid_before = phase == BuildPhase::kFailed && ready && ready->reason == api::ReasonName(Reason::kInvalidSpec);
+  const bool invalid_before = StoppedByInvalidSpec(d.status);
   if ((phase == BuildPhase::kSucceeded && !RemergeIfTagsChanged(d)) || (phase == BuildPhase::kFailed && !invalid_before)) {
     FinishedBuild(d);
     return Conclude(d);

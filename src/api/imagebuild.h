@@ -77,6 +77,10 @@ struct ImageBuildSpec {
   std::string dockerfile = "Dockerfile";
   std::map<std::string, std::string> build_args;
   std::string target;
+  // spec.labels and spec.annotations: added to every platform image (config labels, manifest
+  // annotations); the annotations also to the index.
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
   std::vector<PlatformSpec> platforms;
   Strategy strategy = Strategy::kBuildKit;
   std::string builder_image;
@@ -167,6 +171,18 @@ struct MergeStatus {
   bool operator==(const MergeStatus&) const = default;
 };
 
+// status.source: the commit spec.source.git.revision named when the build started. Every
+// platform and every retry builds this commit, however the branch moves meanwhile.
+struct SourceStatus {
+  std::string revision;  // as the spec named it
+  std::string commit;    // empty until resolved
+  std::string pod_name;  // the resolve pod, when one was needed
+  std::optional<int> attempt;
+  Timestamp next_time;  // set while backing off before another resolve attempt
+
+  bool operator==(const SourceStatus&) const = default;
+};
+
 // A floating tag the merge left where it was.
 struct HeldBackTag {
   std::string tag;
@@ -197,6 +213,7 @@ struct ImageBuildStatus {
   std::optional<int64_t> build_generation;  // the generation it started at (names its pods)
   Timestamp start_time;  // when the build left the queue
   Timestamp completion_time;
+  SourceStatus source;
   MergeStatus merge;
   std::vector<PlatformStatus> platforms;
   std::optional<ManifestStatus> manifest;

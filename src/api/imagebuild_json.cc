@@ -103,6 +103,20 @@ Json Encode(const ManifestStatus& m) {
   return j;
 }
 
+Json Encode(const SourceStatus& s) {
+  Json j = Json::object();
+  PutString(j, "revision", s.revision);
+  PutString(j, "commit", s.commit);
+  PutString(j, "podName", s.pod_name);
+  if (s.attempt) j["attempt"] = *s.attempt;
+  PutTime(j, "nextAttemptTime", s.next_time);
+  return j;
+}
+
+SourceStatus DecodeSource(const Json& j) {
+  return {Str(j, "revision"), Str(j, "commit"), Str(j, "podName"), Int<int>(j, "attempt"), Time(j, "nextAttemptTime")};
+}
+
 ManifestStatus DecodeManifest(const Json& j) {
   ManifestStatus m{Str(j, "digest"), Str(j, "shortDigest"), Str(j, "reference"), Str(j, "mediaType"),
                    Strings(Field(j, "tags")), Strings(Field(j, "platforms")), {}, Strings(Field(j, "movedFromUnversioned"))};
@@ -139,6 +153,7 @@ void to_json(Json& j, const ImageBuildStatus& s) {
   if (s.build_generation) j["buildGeneration"] = *s.build_generation;
   PutTime(j, "startTime", s.start_time);
   PutTime(j, "completionTime", s.completion_time);
+  if (!s.source.revision.empty() || !s.source.commit.empty()) j["source"] = Encode(s.source);
   PutString(j, "mergePodName", s.merge.pod_name);
   PutTime(j, "mergeStartTime", s.merge.start_time);
   if (s.merge.attempt) j["mergeAttempt"] = *s.merge.attempt;
@@ -159,6 +174,7 @@ void from_json(const Json& j, ImageBuildStatus& s) {
   s.build_generation = Int<int64_t>(j, "buildGeneration");
   s.start_time = Time(j, "startTime");
   s.completion_time = Time(j, "completionTime");
+  if (Field(j, "source").is_object()) s.source = DecodeSource(Field(j, "source"));
   s.merge = {Str(j, "mergePodName"), Time(j, "mergeStartTime"), Int<int>(j, "mergeAttempt"), Time(j, "nextMergeTime")};
   for (const auto& p : Field(j, "platforms").is_array() ? Field(j, "platforms") : Json::array()) {
     s.platforms.push_back(DecodePlatform(p));

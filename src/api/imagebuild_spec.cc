@@ -163,6 +163,40 @@ Status ParseSource(const Json& spec, ImageBuildSpec& out) {
   return Status::Ok();
 }
 
+// The OCI keys the operator writes itself, from the source, the resolved commit, the version and
+// the build's start: a user's value would be a second truth.
+bool OperatorOwnedKey(const std::string& key) {
+  static const std::set<std::string> kOwned = {"org.opencontainers.image.source", "org.opencontainers.image.revision",
+                                               "org.opencontainers.image.version", "org.opencontainers.image.created"};
+  return kOwned.count(key) > 0;
+}
+
+Status ParseStringMap(const Json& spec, const char* field, std::map<std::string, std::string>& out) {
+  if (!spec.contains(field) || !spec[field].is_object()) return Status::Ok();
+  for (auto it = spec[field].begin(); it != spec[field].end(); ++it) {
+    const std::string& key = it.key();
+    const std::string where = std::string(field) + "[" + key + "]";
+    if (key.empty() || key.find_first_of("= \t\r\n") != std::string::npos) {
+      return Bad(where, "a key must be non-empty, without spaces or '=' (such as org.opencontainers.image.title)");
+    }
+    if (OperatorOwnedKey(key)) {
+      return Bad(where, "is set by the operator (from source.git.url, the resolved commit, version and the build's "
+                        "start); remove it");
+    }
+    const std::string value = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    for (unsigned char c : value) {
+      if (c < 0x20 || c == 0x7f) return Bad(where, "the value holds a control character (a newline?); use one line");
+    }
+    out[key] = value;
+  }
+  return Status::Ok();
+}
+
+Status ParseImageMetadata(const Json& spec, ImageBuildSpec& out) {
+  IBO_RETURN_IF_ERROR(ParseStringMap(spec, "labels", out.labels));
+  return ParseStringMap(spec, "annotations", out.annotations);
+}
+
 Status ParseBuilder(const Json& spec, ImageBuildSpec& out) {
   const Json builder = spec.value("builder", Json::object());
   const std::string strategy = Str(builder, "strategy", "buildkit");
@@ -282,7 +316,7 @@ StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
   if (!spec.is_object()) return InvalidArgument("spec is missing");
   ImageBuildSpec out;
   // In the order the fields were always checked: the first problem found is the one reported.
-  for (auto* part : {ParseImage, ParseSource, ParseBuilder, ParsePlatforms, ParseRegistryAccess, ParseLifecycle}) {
+  for (auto* part : {ParseImage, ParseSource, ParseImageMetadata, ParseBuilder, ParsePlatforms, ParseRegistryAccess, ParseLifecycle}) {
     IBO_RETURN_IF_ERROR(part(spec, out));
   }
   return out;

@@ -18,6 +18,8 @@ const std::vector<SpecField> kFields = {
     {"spec.dockerfile", kIdentity},
     {"spec.buildArgs", kIdentity},
     {"spec.target", kIdentity},
+    {"spec.labels", kIdentity},       // in the image's config
+    {"spec.annotations", kIdentity},  // in its manifest
     {"spec.platforms[].platform", kIdentity},
     {"spec.platforms[].dockerfile", kIdentity},
     {"spec.platforms[].nodeSelector", kInPlace},  // where pods run, not what they build

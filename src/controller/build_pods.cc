@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/url_escape.h"
 
 namespace ibo::controller {
 namespace {
@@ -49,40 +50,71 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-// Fetches the source into the workspace; credentials, when given, come from a basic-auth Secret.
-Json GitInitContainer(const BuildContext& ctx) {
+// Asks git for credentials from the basic-auth Secret's keys, when the spec names one.
+constexpr const char* kGitCredentials =
+    "if [ -n \"${GIT_USERNAME:-}\" ]; then\n"
+    "  git config --global credential.helper '!f() { echo username=$GIT_USERNAME; echo password=$GIT_PASSWORD; }; f'\n"
+    "fi\n";
+
+Json GitEnv(const BuildContext& ctx) {
   const auto& spec = ctx.spec;
-  std::string script =
-      "set -eu\n"
-      "if [ -n \"${GIT_USERNAME:-}\" ]; then\n"
-      "  git config --global credential.helper '!f() { echo username=$GIT_USERNAME; echo password=$GIT_PASSWORD; }; f'\n"
-      "fi\n"
-      // Fetching the one revision works for a branch, a tag, a full ref (refs/pull/1/head) and,
-      // where the server allows it, a commit; a clone would check out branches only.
-      "git init -q /workspace/src\n"
-      "cd /workspace/src\n"
-      "git remote add origin \"$GIT_URL\"\n"
-      "git fetch -q --depth 1 origin \"${GIT_REVISION:-HEAD}\"\n"
-      "git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD\n"
-      "git rev-parse HEAD\n";
   Json env = Json::array({{{"name", "GIT_URL"}, {"value", spec.git_url}},
                           {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
-                          {{"name", "HOME"}, {"value", "/workspace"}}});
+                          {{"name", "HOME"}, {"value", kWorkspace}}});
+  if (!ctx.commit.empty()) env.push_back({{"name", "GIT_COMMIT"}, {"value", ctx.commit}});
   if (!spec.git_secret.empty()) {
     env.push_back({{"name", "GIT_USERNAME"},
                    {"valueFrom", {{"secretKeyRef", {{"name", spec.git_secret}, {"key", "username"}}}}}});
     env.push_back({{"name", "GIT_PASSWORD"},
                    {"valueFrom", {{"secretKeyRef", {{"name", spec.git_secret}, {"key", "password"}}}}}});
   }
-  return {{"name", "source"},
+  return env;
+}
+
+Json GitContainer(const BuildContext& ctx, const char* name, const std::string& script) {
+  return {{"name", name},
           {"image", ctx.settings->git_image},
           {"command", {"sh", "-c", script}},
-          {"env", env},
+          {"env", GitEnv(ctx)},
           {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}}},
           // git's own words (a ref the server does not have, a refused login) become the
           // platform's message: without this the kubelet reports only "Error".
           {"terminationMessagePolicy", "FallbackToLogsOnError"},
           {"volumeMounts", Json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}}})}};
+}
+
+// Fetches the resolved commit into the workspace. Where the server refuses a commit by id
+// (uploadpack.allowReachableSHA1InWant off, as with protocol v0 by default), the revision is
+// fetched deeper until the commit is in it; a commit no longer in the revision's history (a
+// force push) fails for good (exit 3), naming both commits.
+Json GitInitContainer(const BuildContext& ctx) {
+  const std::string script = std::string("set -eu\n") + kGitCredentials +
+      "git init -q /workspace/src\n"
+      "cd /workspace/src\n"
+      "git remote add origin \"$GIT_URL\"\n"
+      "rev=${GIT_REVISION:-HEAD}\n"
+      "if [ -z \"${GIT_COMMIT:-}\" ]; then\n"
+      // Fetching the one revision works for a branch, a tag and a full ref (refs/pull/1/head).
+      "  git fetch -q --depth 1 origin \"$rev\"\n"
+      "  GIT_COMMIT=$(git rev-parse 'FETCH_HEAD^{commit}')\n"
+      "elif ! git fetch -q --depth 1 origin \"$GIT_COMMIT\" 2>/tmp/by-id; then\n"
+      "  echo \"the server does not serve commits by id ($(tail -n1 /tmp/by-id)); fetching $rev deeper\"\n"
+      "  for depth in 10 100 1000 full; do\n"
+      "    if [ $depth = full ]; then\n"
+      "      if [ -f .git/shallow ]; then git fetch -q --unshallow origin \"$rev\"; fi\n"
+      "    else git fetch -q --depth $depth origin \"$rev\"; fi\n"
+      "    git cat-file -e \"$GIT_COMMIT^{commit}\" 2>/dev/null && break\n"
+      "    if [ $depth = full ]; then\n"
+      "      echo \"commit $GIT_COMMIT, where $rev was when the build started, is not in $rev's history now (it is at\" \\\n"
+      "        \"$(git rev-parse 'FETCH_HEAD^{commit}'): force-pushed?), and the server does not serve commits by id;\" \\\n"
+      "        \"rebuild to build the new commit\" >&2\n"
+      "      exit 3\n"
+      "    fi\n"
+      "  done\n"
+      "fi\n"
+      "git -c advice.detachedHead=false checkout -q --detach \"$GIT_COMMIT\"\n"
+      "git rev-parse HEAD\n";
+  return GitContainer(ctx, "source", script);
 }
 
 // The registry credentials and settings every pod needs; a build pod also gets the workspace the
@@ -116,6 +148,14 @@ void AddCommonVolumes(const BuildContext& ctx, Json& volumes, Json& mounts, bool
                         {"readOnly", true}});
     }
   }
+}
+
+// buildctl reads --output as one CSV record: a field with a comma or a quote is quoted.
+std::string CsvField(const std::string& field) {
+  if (field.find_first_of(",\"") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
 }
 
 // The HOST[:PORT] of a repository reference (its first component).
@@ -158,6 +198,44 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
 }
 
+std::map<std::string, std::string> ImageMetadata(const BuildContext& ctx, const std::map<std::string, std::string>& user) {
+  std::map<std::string, std::string> m = {{"org.opencontainers.image.source", WithoutCredentials(ctx.spec.git_url)}};
+  if (!ctx.commit.empty()) m["org.opencontainers.image.revision"] = ctx.commit;
+  if (!ctx.spec.version.empty()) m["org.opencontainers.image.version"] = ctx.spec.version;
+  if (!ctx.created.empty()) m["org.opencontainers.image.created"] = ctx.created;
+  for (const auto& [k, v] : user) m.emplace(k, v);  // validation refuses the keys above
+  return m;
+}
+
+Json ResolvePod(const BuildContext& ctx, const std::string& pod_name) {
+  // The ref git fetch would take for a short name, in git's own order (git-rev-parse(1)); an
+  // annotated tag's commit is its peeled (^{}) entry.
+  const std::string script = std::string("set -eu\n") + kGitCredentials +
+      "git ls-remote \"$GIT_URL\" > /tmp/refs\n"
+      "rev=${GIT_REVISION:-HEAD}\n"
+      "for ref in \"$rev\" \"refs/$rev\" \"refs/tags/$rev\" \"refs/heads/$rev\" \"refs/remotes/$rev\" \"refs/remotes/$rev/HEAD\"; do\n"
+      "  commit=$(awk -v r=\"$ref^{}\" '$2 == r { print $1; exit }' /tmp/refs)\n"
+      "  [ -n \"$commit\" ] || commit=$(awk -v r=\"$ref\" '$2 == r { print $1; exit }' /tmp/refs)\n"
+      "  if [ -n \"$commit\" ]; then\n"
+      "    printf '%s' \"$commit\" > /dev/termination-log\n"
+      "    echo \"$rev is $ref at $commit\"\n"
+      "    exit 0\n"
+      "  fi\n"
+      "done\n"
+      "echo \"revision $rev is no branch, tag or ref of the repository ($(wc -l < /tmp/refs) refs listed, none by that\" \\\n"
+      "  \"name): fix spec.source.git.revision\" >&2\n"
+      "exit 3\n";
+  Json container = GitContainer(ctx, "resolve", script);
+  container["resources"] = {{"requests", {{"cpu", "10m"}, {"memory", "32Mi"}}}};
+  Json pod_spec = {{"restartPolicy", "Never"},
+                   {"automountServiceAccountToken", false},
+                   {"nodeSelector", {{"kubernetes.io/os", "linux"}}},
+                   {"containers", Json::array({container})},
+                   {"volumes", Json::array({{{"name", "workspace"}, {"emptyDir", Json::object()}}})}};
+  if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", Metadata(ctx, pod_name, "resolve")}, {"spec", pod_spec}};
+}
+
 namespace {
 
 // What one build pod builds, whichever the strategy.
@@ -182,6 +260,7 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
   Json args = {"build", "--frontend", "dockerfile.v0", "--local", "context=" + t.context, "--local",
                "dockerfile=" + t.context, "--opt", "filename=" + t.dockerfile, "--opt", "platform=" + t.platform_list};
   for (const auto& [k, v] : spec.build_args) { args.push_back("--opt"); args.push_back("build-arg:" + k + "=" + v); }
+  for (const auto& [k, v] : ImageMetadata(ctx, spec.labels)) { args.push_back("--opt"); args.push_back("label:" + k + "=" + v); }
   if (!spec.target.empty()) { args.push_back("--opt"); args.push_back("target=" + spec.target); }
   for (const auto& s : spec.build_secrets) {
     args.push_back("--secret");
@@ -190,7 +269,9 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
   args.push_back("--output");
   // OCI media types (BuildKit defaults to Docker's), so the merged index is an OCI index, as
   // status.manifest.mediaType records; buildah pushes OCI by default.
-  args.push_back("type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true");
+  std::string output = "type=image,name=" + spec.image + ",push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true";
+  for (const auto& [k, v] : ImageMetadata(ctx, spec.annotations)) output += "," + CsvField("annotation." + k + "=" + v);
+  args.push_back(output);
   if (!spec.cache_repository.empty() && !spec.cache_disabled) {
     args.push_back("--import-cache");
     args.push_back("type=registry,ref=" + CacheRef(spec, t.slug));
@@ -230,6 +311,8 @@ std::string BuildahBuildFlags(const BuildContext& ctx, const BuildTarget& t, con
   std::string flags = " --storage-driver=vfs --isolation=chroot" + cert_dir + " --platform " + ShellQuote(t.platform_list) +
                       " -f " + ShellQuote(t.context + "/" + t.dockerfile);
   for (const auto& [k, v] : spec.build_args) flags += " --build-arg " + ShellQuote(k + "=" + v);
+  for (const auto& [k, v] : ImageMetadata(ctx, spec.labels)) flags += " --label " + ShellQuote(k + "=" + v);
+  for (const auto& [k, v] : ImageMetadata(ctx, spec.annotations)) flags += " --annotation " + ShellQuote(k + "=" + v);
   if (!spec.target.empty()) flags += " --target " + ShellQuote(spec.target);
   for (const auto& s : spec.build_secrets) {
     flags += " --secret " + ShellQuote("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);

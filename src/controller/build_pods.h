@@ -41,7 +41,17 @@ struct BuildContext {
   std::string build_id;
   const OperatorSettings* settings;
   bool has_config_map = false;  // registry settings are mounted from ConfigMapName()
+  std::string commit;           // status.source.commit: what every build pod checks out
+  std::string created;          // the build's start, RFC 3339: org.opencontainers.image.created
 };
+
+// The OCI metadata of every image of this build (org.opencontainers.image.source, revision,
+// version, created), then the user's spec.labels or spec.annotations.
+std::map<std::string, std::string> ImageMetadata(const BuildContext& ctx, const std::map<std::string, std::string>& user);
+
+// The resolve pod: lists the remote's refs with the git credentials and ends with the commit the
+// revision names as its termination message (the operator never reads Secret data itself).
+Json ResolvePod(const BuildContext& ctx, const std::string& pod_name);
 
 // One build pod. `platforms` has one entry for a native build, several for an emulated
 // multi-platform build (emulation: Always); emulated pods carry no architecture selector.

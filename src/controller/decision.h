@@ -61,6 +61,8 @@ void FinishedBuild(Decision& d);
 bool SpecUsable(Decision& d);  // false: the pass ends with InvalidSpec
 bool Admit(Decision& d);       // false: queued
 bool TimedOut(Decision& d);
+// True once status.source.commit is known; until then the resolve pod runs and no build pod.
+bool SourceResolved(Decision& d, const BuildContext& ctx);
 void AlignPlatforms(Decision& d);
 void StepUnit(Decision& d, const BuildContext& ctx, Unit& unit);
 void StepBuild(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tags);

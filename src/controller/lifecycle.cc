@@ -27,6 +27,20 @@ const std::vector<Transition> kTable = {
     {kBuild, "Building|Merging", kPlatformsDone, kAlways, "Merging", kNoEffect, ""},
     {kBuild, "Succeeded|Failed", kTtlExpired, kAlways, "", kDeletePods, ""},
     {kBuild, "Succeeded", kTagsChanged, kAlways, "Merging", kNoEffect, ""},
+    // The source, once the build is admitted: its revision resolved to the commit every platform builds.
+    {kSource, "Resolving", kRevisionIsCommit, kAlways, "Resolved", kNoEffect, ""},
+    {kSource, "Resolving", kBackingOff, kAlways, "Resolving", kRequeue, ""},
+    {kSource, "Resolving", kNotCreated, kAlways, "Resolving", kCreatePod, ""},
+    {kSource, "Resolving", kCreateRequested, kAlways, "Resolving", kCreatePod, ""},
+    {kSource, "Resolving", kUnbound, kAlways, "Resolving", kNoEffect, ""},
+    {kSource, "Resolving", kRunning, kAlways, "Resolving", kNoEffect, ""},
+    {kSource, "Resolving", kStuck, kAlways, "Resolving", kNoEffect, ""},
+    {kSource, "Resolving", kCannotStart, kRetriesLeft, "Resolving", kDeletePods | kNextAttempt | kRequeue, "SourceFailed"},
+    {kSource, "Resolving", kCannotStart, kNoRetriesLeft, "Failed", kDeletePods | kFinish, "SourceFailed"},
+    {kSource, "Resolving", kSucceeded, kAlways, "Resolved", kNoEffect, "SourceResolved"},
+    {kSource, "Resolving", kFailed, kPermanent, "Failed", kFinish, "SourceFailed"},
+    {kSource, "Resolving", kFailed, kRetriesLeft, "Resolving", kNextAttempt | kRequeue, "SourceFailed"},
+    {kSource, "Resolving", kFailed, kNoRetriesLeft, "Failed", kFinish, "SourceFailed"},
     // A platform unit: one platform, or every platform of an emulation: Always build.
     {kPlatform, "Pending", kBackingOff, kAlways, "Pending", kRequeue, ""},
     {kPlatform, "Pending", kNotCreated, kNodesExist, "Pending", kCreatePod, ""},
@@ -42,6 +56,7 @@ const std::vector<Transition> kTable = {
     {kPlatform, "Pending|Building", kCannotStart, kRetriesLeft, "Pending", kDeletePods | kNextAttempt | kRequeue, "BuildFailed"},
     {kPlatform, "Pending|Building", kCannotStart, kNoRetriesLeft, "Failed", kDeletePods | kFinish, "BuildFailed"},
     {kPlatform, "Pending|Building", kSucceeded, kAlways, "Succeeded", kFinish, "Built"},
+    {kPlatform, "Pending|Building", kFailed, kPermanent, "Failed", kFinish, "BuildFailed"},
     {kPlatform, "Pending|Building", kFailed, kRetriesLeft, "Pending", kNextAttempt | kRequeue, "BuildFailed"},
     {kPlatform, "Pending|Building", kFailed, kNoRetriesLeft, "Failed", kFinish, "BuildFailed"},
     {kPlatform, "Pending|Building", kCancelled, kAllPlatforms, "Cancelled", kDeletePods, ""},
@@ -61,7 +76,8 @@ const std::vector<Transition> kTable = {
     {kMerge, "Merging", kFailed, kNoRetriesLeft, "Failed", kFinish, "MergeFailed"},
 };
 
-constexpr std::pair<Subject, const char*> kSubjects[] = {{kBuild, "build"}, {kPlatform, "platform"}, {kMerge, "merge"}};
+constexpr std::pair<Subject, const char*> kSubjects[] = {
+    {kBuild, "build"}, {kSource, "source"}, {kPlatform, "platform"}, {kMerge, "merge"}};
 
 constexpr std::pair<Observation, const char*> kObservations[] = {
     {kNewBuild, "new build ID"}, {kOtherBuildRunning, "another build's pods run"},
@@ -69,6 +85,7 @@ constexpr std::pair<Observation, const char*> kObservations[] = {
     {kQueueFull, "concurrency cap reached"}, {kAdmitted, "slot free"}, {kTimedOut, "timeout ran out"},
     {kPlatformFailed, "a platform failed"}, {kNoneSucceeded, "all finished, none succeeded"},
     {kPlatformsDone, "all finished, some succeeded"}, {kTtlExpired, "TTL ran out"}, {kTagsChanged, "tags edited"},
+    {kRevisionIsCommit, "revision is a commit id"},
     {kBackingOff, "backing off"}, {kNotCreated, "no pod yet"}, {kCreateRequested, "pod asked for, not seen"},
     {kUnbound, "pod not scheduled yet"}, {kWaitingForNodes, "no node fits yet"},
     {kSchedulingDeadline, "no node fits by the deadline"}, {kRunning, "pod running"}, {kStuck, "container waiting"},
@@ -77,7 +94,7 @@ constexpr std::pair<Observation, const char*> kObservations[] = {
 };
 
 constexpr std::pair<Guard, const char*> kGuards[] = {
-    {kAlways, ""}, {kRetriesLeft, "retries left"}, {kNoRetriesLeft, "no retries left"},
+    {kAlways, ""}, {kPermanent, "retrying cannot help"}, {kRetriesLeft, "retries left"}, {kNoRetriesLeft, "no retries left"},
     {kFallback, "emulation Fallback"}, {kNoFallback, "no fallback"}, {kNodesExist, "nodes exist"},
     {kNoNodes, "no Ready node"}, {kAllPlatforms, "AllPlatforms"}, {kComplete, "every platform built"},
     {kPartial, "some platforms failed"},

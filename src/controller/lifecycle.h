@@ -8,7 +8,7 @@
 
 namespace ibo::controller {
 
-enum class Subject { kBuild, kPlatform, kMerge };
+enum class Subject { kBuild, kSource, kPlatform, kMerge };
 
 enum class Observation {
   // A build as a whole.
@@ -24,7 +24,8 @@ enum class Observation {
   kPlatformsDone,   // every platform finished, at least one succeeded
   kTtlExpired,      // ttlSecondsAfterFinished has run out
   kTagsChanged,     // a finished build's tags were edited (release fields only)
-  // A platform unit's or the merge's pod.
+  kRevisionIsCommit,  // source.git.revision is a commit id already: nothing to resolve
+  // A resolve pod's, a platform unit's or the merge's pod.
   kBackingOff,          // a retry's backoff has not run out
   kNotCreated,          // no pod for this attempt yet
   kCreateRequested,     // asked for; the cache does not show it yet
@@ -42,6 +43,7 @@ enum class Observation {
 
 enum class Guard {
   kAlways,
+  kPermanent,      // the pod said retrying cannot help (a revision or commit the server lacks)
   kRetriesLeft,    // attempt <= spec.retries
   kNoRetriesLeft,
   kFallback,       // emulation: Fallback and the platform is not emulated yet

@@ -73,15 +73,6 @@ void Merged(Decision& d, const PodReport& report, const api::ReleaseTags& tags, 
   Finish(d, BuildPhase::kSucceeded, Reason::kPartiallySucceeded, pushed + " without " + List(missing) + also, t.event);
 }
 
-// The index's annotations (org.opencontainers.image.*), as registries and scanners read them.
-std::map<std::string, std::string> IndexAnnotations(const Decision& d) {
-  const auto& spec = d.in.imagebuild.spec;
-  std::map<std::string, std::string> a = {{"org.opencontainers.image.source", WithoutCredentials(spec.git_url)},
-                                          {"org.opencontainers.image.created", FormatTime(d.status.start_time.value_or(d.in.now))}};
-  if (!spec.version.empty()) a["org.opencontainers.image.version"] = spec.version;
-  return a;
-}
-
 void CreateMergePod(Decision& d, const BuildContext& ctx, const std::string& name, int attempt, const MergeInputs& inputs) {
   d.actions.create_pods.push_back(MergePod(ctx, inputs, name));
   d.reason = Reason::kMerging;
@@ -111,7 +102,7 @@ void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tag
     d.RequeueAt(*next);
     return;
   }
-  MergeInputs inputs{{}, tags, MovesFloating(d, missing), IndexAnnotations(d)};
+  MergeInputs inputs{{}, tags, MovesFloating(d, missing), ImageMetadata(ctx, ctx.spec.annotations)};
   std::vector<std::string> platforms;
   for (const auto& ps : d.status.platforms) {
     if (ps.phase != api::PlatformPhase::kSucceeded) continue;

@@ -35,11 +35,14 @@ std::optional<double> AttemptSeconds(const api::PlatformStatus& s, SystemTime no
   return std::chrono::duration<double>(now - *s.attempt_start_time).count();
 }
 
-// A failed attempt: another one after the backoff, or the platform fails.
-void AttemptFailed(Decision& d, api::PlatformStatus& s, const std::string& what, Observation observed) {
-  const RetryPlan plan = PlanRetry(s.attempt, d.in.imagebuild.spec.retries, d.in.settings->retry_backoff, d.in.now);
-  const Transition& t = d.Step(Subject::kPlatform, api::PlatformPhaseName(s.phase), observed,
-                               {plan.retry ? Guard::kRetriesLeft : Guard::kNoRetriesLeft});
+// A failed attempt: another one after the backoff, or the platform fails; at once when the pod
+// said retrying cannot help (the commit is gone from the server).
+void AttemptFailed(Decision& d, api::PlatformStatus& s, const PodReport& report) {
+  const std::string& what = report.what;
+  RetryPlan plan = PlanRetry(s.attempt, d.in.imagebuild.spec.retries, d.in.settings->retry_backoff, d.in.now);
+  if (report.permanent) plan.retry = false;
+  const Transition& t = d.Step(Subject::kPlatform, api::PlatformPhaseName(s.phase), report.observed,
+                               {report.permanent ? Guard::kPermanent : plan.retry ? Guard::kRetriesLeft : Guard::kNoRetriesLeft});
   d.actions.outcomes.push_back({Outcome::Kind::kBuildAttempt, s.platform, false,
                                 plan.retry ? std::nullopt : AttemptSeconds(s, d.in.now)});
   Enter(s, t);
@@ -56,7 +59,7 @@ void AttemptFailed(Decision& d, api::PlatformStatus& s, const std::string& what,
   } else {
     s.message = what;
     s.completion_time = d.in.now;
-    d.Event(t.event, s.platform + ": " + what + " (no retries left)");
+    d.Event(t.event, s.platform + ": " + what + (report.permanent ? " (not retried: retrying cannot help)" : " (no retries left)"));
   }
 }
 
@@ -195,7 +198,7 @@ void StepUnit(Decision& d, const BuildContext& ctx, Unit& unit) {
       d.actions.delete_pods.push_back(name);
       [[fallthrough]];
     case kFailed:
-      for (auto* s : unit.statuses) AttemptFailed(d, *s, report.what, report.observed);
+      for (auto* s : unit.statuses) AttemptFailed(d, *s, report);
       return;
     case kUnbound: return NotScheduled(d, ctx, unit, *pod, emulated);
     default: return Running(d, unit, report);

@@ -35,6 +35,20 @@ bool ReadMerge(const std::string& message, PodReport& report) {
   return false;
 }
 
+bool ReadResolve(const std::string& message, PodReport& report) {
+  if (IsCommitId(message)) {
+    report.digest = message;
+    return true;
+  }
+  report.what = "the resolve pod ended without a commit id (termination message \"" + Bounded(message, 120) + "\")";
+  return false;
+}
+
+// Source containers exit kSourcePermanentExitCode when the server lacks what was asked for.
+bool SaysPermanent(const api::ContainerView& c) {
+  return c.terminated && c.exit_code == kSourcePermanentExitCode && (c.name == "source" || c.name == "resolve");
+}
+
 // Why a failed pod failed: the fetching init container first (a clone that failed), then the
 // role's container; reason and the tail of the message.
 std::string FailureOf(const api::PodView& pod, const std::string& container) {
@@ -75,6 +89,7 @@ bool StuckContainer(const api::PodView& pod, PodReport& report) {
 
 const PodRole kBuildRole{"build", ReadBuild};
 const PodRole kMergeRole{"merge", ReadMerge};
+const PodRole kResolveRole{"resolve", ReadResolve};
 
 std::string Bounded(const std::string& s, size_t n) {
   if (s.size() <= n) return s;
@@ -86,6 +101,11 @@ std::string Bounded(const std::string& s, size_t n) {
 
 bool IsDigest(const std::string& s) {
   return s.rfind("sha256:", 0) == 0 && oci::ValidateDigest(s).ok();
+}
+
+bool IsCommitId(const std::string& s) {
+  const auto hex = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); };
+  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), hex);
 }
 
 PodReport ObservePod(const api::PodView& pod, const PodRole& role) {
@@ -100,6 +120,9 @@ PodReport ObservePod(const api::PodView& pod, const PodRole& role) {
   if (pod.phase == "Failed") {
     report.observed = Observation::kFailed;
     report.what = FailureOf(pod, role.container);
+    for (const auto* list : {&pod.init_containers, &pod.containers}) {
+      for (const auto& c : *list) report.permanent |= SaysPermanent(c);
+    }
     return report;
   }
   if (pod.node_name.empty()) {

@@ -21,7 +21,7 @@ const Transition kNoTransition{Subject::kBuild, "", kNotCreated, Guard::kAlways,
 
 bool IsNormalEvent(const std::string& reason) {
   static const std::set<std::string> kNormal = {"Built", "Building", "Merging", "Succeeded", "PartiallySucceeded",
-                                                "Superseded"};
+                                                "Superseded", "SourceResolved"};
   return kNormal.count(reason) > 0;
 }
 
@@ -439,6 +439,9 @@ Actions Reconcile(const ReconcileInput& in) {
     if (same == in.config_maps.end()) d.actions.apply_config_map = *cm;
   }
   if (!Admit(d) || TimedOut(d)) return Conclude(d);
+  ctx.created = FormatTime(d.status.start_time.value_or(in.now));
+  if (d.status.phase == BuildPhase::kBuilding && !SourceResolved(d, ctx)) return Conclude(d);
+  ctx.commit = d.status.source.commit;
   AlignPlatforms(d);
   if (d.status.phase == BuildPhase::kBuilding) {
     std::vector<Unit> units;

@@ -29,6 +29,7 @@
 #include "http/http_transport.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
+#include "support/simulated_source.h"
 
 namespace {
 
@@ -170,7 +171,8 @@ class Simulator {
       try {
         if (role == "build") RunBuild(pod, arch);
         else if (role == "merge") RunMerge(pod);
-        else End(pod, false, "the node simulator runs only imagebuild-operator's build and merge pods");
+        else if (role == "resolve") End(pod, true, ibo::testing::SimulatedCommit(pod));
+        else End(pod, false, "the node simulator runs only imagebuild-operator's resolve, build and merge pods");
       } catch (const std::exception& e) {
         // A pod the simulator cannot make sense of fails; the simulator goes on.
         End(pod, false, std::string("node simulator: ") + e.what());

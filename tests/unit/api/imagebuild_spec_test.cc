@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace ibo::api {
 namespace {
 
@@ -73,6 +75,34 @@ TEST(ParseSpecTest, ErrorsNameTheField) {
   r = ParseImageBuildSpec(spec);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nodeSelector"), std::string::npos);
+}
+
+TEST(ParseImageBuildSpecTest, LabelsAndAnnotationsAreTheUsersButNotTheOperatorsKeys) {
+  Json spec = {{"image", "registry.example.com/org/worker"},
+               {"version", "v1.0.0"},
+               {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
+               {"labels", {{"org.opencontainers.image.title", "worker"}}},
+               {"annotations", {{"com.example.team", "platform, core"}}},
+               {"platforms", Json::array({{{"platform", "linux/amd64"}}})}};
+  auto r = ParseImageBuildSpec(spec);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->labels.at("org.opencontainers.image.title"), "worker");
+  EXPECT_EQ(r->annotations.at("com.example.team"), "platform, core");
+  const std::vector<std::tuple<const char*, std::string, std::string, std::string>> bad = {
+      {"labels", "org.opencontainers.image.revision", "x",
+       "spec.labels[org.opencontainers.image.revision]: is set by the operator (from source.git.url, the resolved commit, "
+       "version and the build's start); remove it"},
+      {"annotations", "org.opencontainers.image.created", "x", "spec.annotations[org.opencontainers.image.created]: is set by the operator"},
+      {"labels", "a=b", "x", "spec.labels[a=b]: a key must be non-empty, without spaces or '='"},
+      {"annotations", "k", "two\nlines", "spec.annotations[k]: the value holds a control character (a newline?); use one line"},
+  };
+  for (const auto& [field, key, value, message] : bad) {
+    Json s = spec;
+    s[field] = {{key, value}};
+    r = ParseImageBuildSpec(s);
+    ASSERT_FALSE(r.ok()) << key;
+    EXPECT_EQ(r.status().message().substr(0, message.size()), message);
+  }
 }
 
 TEST(ParseImageBuildSpecTest, OnlyVariantsThatExistForTheArchitecture) {

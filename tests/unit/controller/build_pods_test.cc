@@ -3,6 +3,7 @@
 #include "controller/build_pods.h"
 
 #include "api/imagebuild_spec.h"
+#include "controller/pod_observation.h"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,8 @@ api::ObjectMeta Owner() {
 Json Spec(const std::string& strategy) {
   return {{"image", "registry.example.com/org/worker"},
           {"version", "v1.4.2"},
+          {"labels", {{"org.opencontainers.image.title", "worker"}}},
+          {"annotations", {{"org.opencontainers.image.description", "the worker, with a comma, and a \"quote\""}}},
           {"source", {{"git", {{"url", "https://github.com/org/repo.git"}, {"revision", "v1.4.2"}, {"secretRef", {{"name", "git-cred"}}}}},
                       {"contextDir", "services/worker"}}},
           {"dockerfile", "Dockerfile"},
@@ -65,6 +68,8 @@ struct Fixture {
     EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
     spec = *parsed;
     ctx = BuildContext{Owner(), spec, BuildId("8d6c4d1e-0000-4000-8000-000000000001", 3, ""), &settings, true};
+    ctx.commit = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+    ctx.created = "2026-11-27T10:00:00Z";
   }
   OperatorSettings settings;
   ImageBuildSpec spec;
@@ -129,6 +134,88 @@ TEST(BuildPodsTest, TheSourceScriptFetchesBranchesAndTags) {
     EXPECT_EQ(std::system(cmd.c_str()), 0) << "revision '" << revision << "'";
   }
   std::system(("rm -rf " + dir).c_str());
+}
+
+// Runs a pod's script for real with git against local repositories in a scratch folder: the
+// pod's fixed paths (/workspace/src, /tmp/..., /dev/termination-log) are pointed into it.
+class GitScriptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ibo-git-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    // origin: main (two commits), a lightweight tag v1, an annotated tag v2 and a branch feature.
+    Sh("git init -q -b main origin && cd origin && " + Commit("first") + " && git tag v1 && " + Commit("second") +
+       " && git tag -a v2 -m release && git checkout -q -b feature && " + Commit("feature-commit") + " && git checkout -q main");
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  static std::string Commit(const std::string& subject) {
+    return "git -c user.name=t -c user.email=t@t commit -q --allow-empty -m " + subject;
+  }
+  int Sh(const std::string& cmd) { return std::system(("cd " + dir_ + " && " + cmd).c_str()) >> 8; }
+  std::string Read(const std::string& file) {
+    std::ifstream in(dir_ + "/" + file);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  std::string Rev(const std::string& rev) {
+    Sh("git -C origin rev-parse '" + rev + "^{commit}' > rev.out");
+    std::string out = Read("rev.out");
+    return out.substr(0, out.find('\n'));
+  }
+  // Runs `script` with env; its output goes to DIR/out, its termination message to DIR/msg.
+  int Run(const std::string& script, const std::string& env, const std::string& work = "w") {
+    std::ofstream(dir_ + "/script.sh") << script;
+    Sh("rm -rf " + work + " msg");
+    // /tmp/ first: the scratch folder is under /tmp too.
+    return Sh("sed -e 's|/tmp/|" + dir_ + "/|g' -e 's|/workspace/src|" + dir_ + "/" + work + "|g' -e 's|/dev/termination-log|" +
+              dir_ + "/msg|g' script.sh > run.sh && env GIT_URL=file://" + dir_ + "/origin HOME=" + dir_ + " " + env +
+              " sh run.sh > out 2>&1");
+  }
+  std::string dir_;
+};
+
+TEST_F(GitScriptTest, TheResolvePodNamesTheCommitOfABranchATagAndHead) {
+  Fixture f("buildah");
+  const std::string script = ResolvePod(f.ctx, "r")["spec"]["containers"][0]["command"][2];
+  for (const auto& [revision, ref] : std::vector<std::pair<std::string, std::string>>{
+           {"feature", "feature"}, {"v1", "v1"}, {"v2", "v2"}, {"", "main"}, {"refs/heads/main", "main"}}) {
+    EXPECT_EQ(Run(script, "GIT_REVISION='" + revision + "'"), 0) << revision << ": " << Read("out");
+    EXPECT_EQ(Read("msg"), Rev(ref)) << "revision '" << revision << "'";
+  }
+  EXPECT_EQ(Run(script, "GIT_REVISION=nosuch"), kSourcePermanentExitCode);
+  EXPECT_NE(Read("out").find("revision nosuch is no branch, tag or ref of the repository"), std::string::npos) << Read("out");
+}
+
+TEST_F(GitScriptTest, EveryBuildPodChecksOutTheResolvedCommitAfterTheBranchMoved) {
+  Fixture f("buildah");
+  const std::string resolved = Rev("main");
+  Sh("cd origin && " + Commit("moved-on"));  // main moves after the resolve
+  f.ctx.commit = resolved;
+  const std::string script = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1)["spec"]["initContainers"][0]["command"][2];
+  // Protocol v2 serves any commit by id; v0 without uploadpack.allowReachableSHA1InWant does not,
+  // and the script fetches main deeper until the commit is in it.
+  for (const char* protocol : {"2", "0"}) {
+    const std::string env = "GIT_REVISION=main GIT_COMMIT=" + resolved + " GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=protocol.version GIT_CONFIG_VALUE_0=" + protocol;
+    EXPECT_EQ(Run(script, env), 0) << "protocol " << protocol << ": " << Read("out");
+    Sh("git -C w rev-parse HEAD > head.out");
+    EXPECT_EQ(Read("head.out"), resolved + "\n") << "protocol " << protocol;
+    EXPECT_EQ(Read("out").find("does not serve commits by id") != std::string::npos, std::string(protocol) == "0") << Read("out");
+  }
+}
+
+TEST_F(GitScriptTest, ACommitGoneFromTheBranchFailsForGoodNamingBothCommits) {
+  Fixture f("buildah");
+  const std::string gone = Rev("feature");
+  Sh("git -C origin branch -q -D feature && git -C origin checkout -q -b feature main");  // a force push
+  f.ctx.commit = gone;
+  const std::string script = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1)["spec"]["initContainers"][0]["command"][2];
+  const std::string env = "GIT_REVISION=feature GIT_COMMIT=" + gone + " GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=protocol.version GIT_CONFIG_VALUE_0=0";
+  EXPECT_EQ(Run(script, env), kSourcePermanentExitCode) << Read("out");
+  const std::string out = Read("out");
+  EXPECT_NE(out.find("commit " + gone + ", where feature was when the build started"), std::string::npos) << out;
+  EXPECT_NE(out.find(Rev("main")), std::string::npos) << "the message names the branch's commit now: " << out;
 }
 
 }  // namespace

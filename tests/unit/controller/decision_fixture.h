@@ -19,6 +19,8 @@ using namespace std::chrono_literals;
 inline const std::string kDigestA = "sha256:" + std::string(64, 'a');
 inline const std::string kDigestB = "sha256:" + std::string(64, 'b');
 inline const std::string kIndex = "sha256:" + std::string(64, 'c');
+// The fixture's revision is a commit id, which needs no resolve pod; the source tests use branches.
+inline const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
 
 inline Json Node(const std::string& arch, bool ready = true) {
   return {{"metadata", {{"name", "n-" + arch}, {"labels", {{"kubernetes.io/os", "linux"}, {"kubernetes.io/arch", arch}}}}},
@@ -36,7 +38,7 @@ class DecisionFixture : public ::testing::Test {
            {{"image", "registry.example.com/org/worker"},
             {"version", "v1.4.2"},
             {"tags", {"main"}},
-            {"source", {{"git", {{"url", "https://example.com/r.git"}, {"revision", "v1.4.2"}}}}},
+            {"source", {{"git", {{"url", "https://example.com/r.git"}, {"revision", kCommit}}}}},
             {"platforms", Json::array({{{"platform", "linux/amd64"}, {"dockerfile", "Dockerfile.worker"}},
                                        {{"platform", "linux/arm64"}, {"nodeSelector", {{"pool", "arm"}}}}})},
             {"retries", 1}}}};

@@ -55,6 +55,21 @@ class LifecycleCase : public DecisionFixture {
     (*pod)["status"]["containerStatuses"] =
         Json::array({{{"name", name}, {"state", {{container_state, {{"reason", reason}, {"message", "m"}}}}}}});
   }
+  // A branch to resolve, and its resolve pod's states.
+  void Branch() { ib["spec"]["source"]["git"]["revision"] = "main"; }
+  void Resolving() { Branch(); Step(); }
+  void ResolveWaits(const std::string& reason) {
+    Json* pod = PodFor("resolve");
+    (*pod)["spec"]["nodeName"] = "n";
+    (*pod)["status"]["containerStatuses"] =
+        Json::array({{{"name", "resolve"}, {"state", {{"waiting", {{"reason", reason}, {"message", "m"}}}}}}});
+  }
+  // A pod whose container (an init container when `init`) exited with `code`.
+  static void Exited(Json* pod, const std::string& container, int code, const std::string& message, bool init = false) {
+    Json status = {{"name", container}, {"state", {{"terminated", {{"exitCode", code}, {"message", message}}}}}};
+    (*pod)["spec"]["nodeName"] = "n";
+    (*pod)["status"] = {{"phase", "Failed"}, {init ? "initContainerStatuses" : "containerStatuses", Json::array({status})}};
+  }
   void BothBuilt() {
     End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
     End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
@@ -114,6 +129,37 @@ const std::vector<Case>& Cases() {
          f.Step();
          f.now += 61s;
        }, "Succeeded"},
+      // The source.
+      {"revision is a commit", {kSource, kRevisionIsCommit, Guard::kAlways}, [](F&) {}, "Building"},
+      {"resolve pod created", {kSource, kNotCreated, Guard::kAlways}, [](F& f) { L(f).Branch(); }, "Building"},
+      {"resolve cache lags", {kSource, kCreateRequested, Guard::kAlways}, [](F& f) { L(f).Resolving(); f.pods.clear(); }, "Building"},
+      {"resolve not scheduled yet", {kSource, kUnbound, Guard::kAlways}, [](F& f) { L(f).Resolving(); }, "Building"},
+      {"resolve running", {kSource, kRunning, Guard::kAlways},
+       [](F& f) { L(f).Resolving(); (*f.PodFor("resolve"))["spec"]["nodeName"] = "n"; }, "Building"},
+      {"resolve pull backing off", {kSource, kStuck, Guard::kAlways},
+       [](F& f) { L(f).Resolving(); L(f).ResolveWaits("ImagePullBackOff"); }, "Building"},
+      {"resolve cannot start, retried", {kSource, kCannotStart, Guard::kRetriesLeft},
+       [](F& f) { L(f).Resolving(); L(f).ResolveWaits("CreateContainerConfigError"); }, "Building"},
+      {"resolve cannot start, final", {kSource, kCannotStart, Guard::kNoRetriesLeft},
+       [](F& f) { L(f).Spec()["retries"] = 0; L(f).Resolving(); L(f).ResolveWaits("InvalidImageName"); }, "Failed"},
+      {"resolved", {kSource, kSucceeded, Guard::kAlways},
+       [](F& f) { L(f).Resolving(); f.End(f.PodFor("resolve"), "Succeeded", "resolve", kCommit); }, "Building"},
+      {"no such revision", {kSource, kFailed, Guard::kPermanent},
+       [](F& f) { L(f).Resolving(); LifecycleCase::Exited(f.PodFor("resolve"), "resolve", 3, "no such revision"); }, "Failed"},
+      {"resolve failed, retried", {kSource, kFailed, Guard::kRetriesLeft},
+       [](F& f) { L(f).Resolving(); LifecycleCase::Exited(f.PodFor("resolve"), "resolve", 128, "refused"); }, "Building"},
+      {"resolve backing off", {kSource, kBackingOff, Guard::kAlways},
+       [](F& f) {
+         L(f).Resolving();
+         LifecycleCase::Exited(f.PodFor("resolve"), "resolve", 128, "refused");
+         f.Step();
+       }, "Building"},
+      {"resolve failed, final", {kSource, kFailed, Guard::kNoRetriesLeft},
+       [](F& f) {
+         L(f).Spec()["retries"] = 0;
+         L(f).Resolving();
+         LifecycleCase::Exited(f.PodFor("resolve"), "resolve", 128, "refused");
+       }, "Failed"},
       // A platform unit.
       {"backing off", {kPlatform, kBackingOff, Guard::kAlways}, [](F& f) { f.Step(); L(f).ArmFails(); f.Step(); }, "Building"},
       {"pod created", {kPlatform, kNotCreated, Guard::kNodesExist}, [](F&) {}, "Building"},
@@ -143,6 +189,9 @@ const std::vector<Case>& Cases() {
       {"built", {kPlatform, kSucceeded, Guard::kAlways},
        [](F& f) { f.Step(); f.End(f.PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB); }, "Building"},
       {"failed, retried", {kPlatform, kFailed, Guard::kRetriesLeft}, [](F& f) { f.Step(); L(f).ArmFails(); }, "Building"},
+      {"commit gone from the server", {kPlatform, kFailed, Guard::kPermanent},
+       [](F& f) { f.Step(); LifecycleCase::Exited(f.PodFor("build", "linux-arm64"), "source", 3, "force-pushed", true); },
+       "Failed"},
       {"failed, final", {kPlatform, kFailed, Guard::kNoRetriesLeft},
        [](F& f) { L(f).Spec()["retries"] = 0; f.Step(); L(f).ArmFails(); }, "Failed"},
       {"cancelled", {kPlatform, kCancelled, Guard::kAllPlatforms},

@@ -115,8 +115,13 @@ class ControllerTest : public ::testing::Test {
     return "";
   }
 
-  std::vector<Json> Pods() {
-    auto list = client_->List(kube::resources::kPods, ns_.name(), {});
+  // The build and merge pods; ResolvePods() the pods that resolved a revision to its commit.
+  std::vector<Json> Pods() { return PodsWhere("imagebuild.io/role!=resolve"); }
+  std::vector<Json> ResolvePods() { return PodsWhere("imagebuild.io/role=resolve"); }
+  std::vector<Json> PodsWhere(const std::string& label_selector) {
+    kube::ListOptions o;
+    o.label_selector = label_selector;
+    auto list = client_->List(kube::resources::kPods, ns_.name(), o);
     return list.ok() ? (*list)["items"].get<std::vector<Json>>() : std::vector<Json>{};
   }
 
@@ -243,6 +248,7 @@ TEST_F(ControllerTest, ARestartedControllerAdoptsItsPods) {
   StartController();
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(Pods().size(), 2u) << "the restarted controller created duplicate pods";
+  EXPECT_EQ(ResolvePods().size(), 1u) << "the revision is resolved once per build";
   release_ = true;
   ASSERT_TRUE(Eventually([&] { return Condition(Get("adopt"), "Ready") == "True"; }, 60s));
   int builds = 0;

@@ -61,7 +61,9 @@ stop_pid() {
 }
 
 down() {
-  if [[ -f $rig/id ]]; then "$infra/rig.sh" stop "$rig" >/dev/null; fi
+  if [[ -f $rig/id ]]; then
+    "$infra/rig.sh" stop "$rig" >"$state/rig-stop.log" 2>&1 || { cat "$state/rig-stop.log" >&2; fail "the rig did not stop"; }
+  fi
   stop_pid operator
   stop_pid node-simulator
   "$infra/registry.sh" stop "$state/registry"
@@ -76,10 +78,10 @@ fi
 
 # --- the examples, in both modes
 
-# apply_examples KUBECTL REGISTRY GIT_URL BASE_IMAGE GIT_USER GIT_PASSWORD AUTH_FILE: the Secrets and
-# both ImageBuilds in namespace sandbox.
+# apply_examples KUBECTL STRATEGY REGISTRY GIT_URL BASE_IMAGE GIT_USER GIT_PASSWORD AUTH_FILE: the
+# Secrets and both ImageBuilds in namespace sandbox.
 apply_examples() {
-  local kc=$1 registry=$2 git_url=$3 base=$4 user=$5 pass=$6 auth_file=$7 f
+  local kc=$1 strategy=$2 registry=$3 git_url=$4 base=$5 user=$6 pass=$7 auth_file=$8 f
   "$kc" create namespace "$ns" >/dev/null
   "$kc" apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -91,7 +93,7 @@ YAML
   "$kc" -n "$ns" create secret generic regcred --type=kubernetes.io/dockerconfigjson \
     --from-file=.dockerconfigjson="$auth_file" >/dev/null
   for f in "${examples[@]}"; do
-    sed -e "s|BASE_IMAGE|$base|g" -e "s|GIT_URL|$git_url|g" -e "s|REGISTRY|$registry|g" "$repo/scripts/sandbox/$f.yaml" |
+    sed -e "s|STRATEGY|$strategy|g" -e "s|BASE_IMAGE|$base|g" -e "s|GIT_URL|$git_url|g" -e "s|REGISTRY|$registry|g" "$repo/scripts/sandbox/$f.yaml" |
       "$kc" apply -n "$ns" -f - >/dev/null
   done
 }

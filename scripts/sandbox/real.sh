@@ -106,7 +106,7 @@ real_sandbox() {
   real_sources
   step "the examples: api and worker $version for linux/amd64 and linux/arm64, built with buildah, pushed to $RIG_REGISTRY"
   local s; s=$(date +%s)
-  apply_examples "$RIG_KUBECTL" "$RIG_REGISTRY" "$git_url" "$RIG_IMAGE_BASE" \
+  apply_examples "$RIG_KUBECTL" buildah "$RIG_REGISTRY" "$git_url" "$RIG_IMAGE_BASE" \
     "$RIG_GIT_USER" "$RIG_GIT_PASSWORD" "$RIG_REGISTRY_AUTH_FILE"
   wait_examples "$RIG_KUBECTL" 420
   echo "    both Ready in $(( $(date +%s) - s )) s"

@@ -103,10 +103,10 @@ simulated_sandbox() {
   simulated_nodes_and_operator
 
   step "the examples: api and worker $version, pushed to $registry (simulated builds)"
-  # The registry has no authentication: the push Secret's credentials go unused. The simulator
-  # does not fetch the sources: the git URL is never contacted.
+  # The simulator stands in for BuildKit pods only, and fetches no sources (the git URL is never
+  # contacted); the registry has no authentication (the push Secret's credentials go unused).
   printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$registry" "$(printf 'sandbox:unused' | base64 -w0)" >"$state/registry-auth.json"
-  apply_examples kubectl "$registry" https://github.com/example/shop.git "$registry/sandbox/base:simulated" \
+  apply_examples kubectl buildkit "$registry" https://github.com/example/shop.git "$registry/sandbox/base:simulated" \
     sandbox unused "$state/registry-auth.json"
   wait_examples kubectl 180
   simulated_show

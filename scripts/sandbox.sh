@@ -31,7 +31,7 @@ examples=(api worker)
 stop_command="$repo/scripts/sandbox.sh --down"
 [[ -z ${IBO_SANDBOX_DIR:-} ]] || stop_command="IBO_SANDBOX_DIR=$state $stop_command"
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+usage() { sed -n '/^# The local sandbox/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 mode=real once=0 down_only=0
 for a in "$@"; do
   case $a in

@@ -91,6 +91,7 @@ The sandbox stays up. Everything runs inside the network namespace $RIG_NETNS; t
 enter it:
   export PATH=$rig/bin:\$PATH       # kubectl and rig-exec (any command, inside the namespace)
   kubectl get imagebuilds -A; kubectl describe imagebuild worker -n $ns; kubectl get pods -A -o wide
+  (or: alias kubectl=$rig/bin/kubectl)
   rig-exec env KUBECONFIG=$rig/kubeconfig <tool>   # any other Kubernetes client
 registry ($RIG_REGISTRY, plain HTTP, htpasswd; its credentials in $RIG_REGISTRY_AUTH_FILE):
   rig-exec skopeo inspect --raw --tls-verify=false --authfile $RIG_REGISTRY_AUTH_FILE docker://$RIG_REGISTRY/sandbox/api:$version

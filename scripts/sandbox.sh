@@ -1,20 +1,54 @@
 #!/usr/bin/env bash
-# The local sandbox: the real multi-arch build flow end to end on one machine. A real control
-# plane and registry, two simulated nodes (amd64, arm64) run by imagebuild-node-simulator (no
-# container runtime runs here), and the operator with deploy/'s ServiceAccount building the
-# examples. It stays up for exploration.
-#   scripts/sandbox.sh              start (or restart) and build the examples
-#   scripts/sandbox.sh --down       stop everything it started
-#   scripts/sandbox.sh --once       start, build, show, then tear down
-# Environment: IBO_SANDBOX_DIR (state; default ~/.cache/imagebuild-operator/sandbox),
+# shellcheck source-path=SCRIPTDIR
+# The local sandbox, the README's first command: the operator builds two example images (api and
+# worker, v1.4.2) for linux/amd64 and linux/arm64, then shows what was pushed. It stays up.
+#   scripts/sandbox.sh               for real, on the real-node rig (tests/infra/rig.sh): deploy/'s
+#                                    Deployment from the operator's image, buildah build pods on
+#                                    kubelet + containerd nodes ibo-amd64 and ibo-arm64 (arm64 code
+#                                    under QEMU), from a git repository the sandbox pushes to the
+#                                    rig's git server (scripts/sandbox/src)
+#   scripts/sandbox.sh --simulated   a quick look: a control plane and registry on loopback, the
+#                                    operator as a process, imagebuild-node-simulator standing in
+#                                    for the nodes (no build runs)
+#   --once                           (with either) start, build, show, then tear down
+#   scripts/sandbox.sh --down        stop whichever mode is up
+# Environment: IBO_SANDBOX_DIR (state; default ~/.cache/imagebuild-operator/sandbox; at most 56
+# characters: the rig's socket paths), IBO_SANDBOX_SETUP=0 (do not run scripts/setup.sh),
+# IBO_RIG_TTL (the rig stops by itself after that many seconds). Simulated only:
 # IBO_SANDBOX_SIMULATOR_ARGS (extra node-simulator flags, e.g. --build-seconds 3),
 # IBO_OPERATOR_BINARY and IBO_SIMULATOR_BINARY (use these binaries; no setup, no build).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${IBO_SANDBOX_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/imagebuild-operator/sandbox}
+[[ $state == /* ]] || state=$PWD/$state
+state=${state%/}
 infra=$repo/tests/infra
 build=${IBO_BUILD_DIR:-$repo/build}
+rig=$state/rig
 ns=sandbox
+version=v1.4.2
+examples=(api worker)
+stop_command="$repo/scripts/sandbox.sh --down"
+[[ -z ${IBO_SANDBOX_DIR:-} ]] || stop_command="IBO_SANDBOX_DIR=$state $stop_command"
+
+usage() { sed -n '/^# The local sandbox/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+mode=real once=0 down_only=0
+for a in "$@"; do
+  case $a in
+    --simulated) mode=simulated ;;
+    --once) once=1 ;;
+    --down) down_only=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "sandbox: unknown option $a" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+step() { echo "==> $*"; }
+fail() { echo "sandbox: $*" >&2; exit 1; }
+t0=$(date +%s)
+elapsed() { echo "$(( $(date +%s) - t0 )) s"; }
+
+# --- stopping: both modes, whichever is up (each part is a no-op when it is not running)
 
 stop_pid() {
   local f=$state/$1.pid
@@ -27,114 +61,60 @@ stop_pid() {
 }
 
 down() {
+  if [[ -f $rig/id ]]; then
+    "$infra/rig.sh" stop "$rig" >"$state/rig-stop.log" 2>&1 || { cat "$state/rig-stop.log" >&2; fail "the rig did not stop"; }
+  fi
   stop_pid operator
   stop_pid node-simulator
   "$infra/registry.sh" stop "$state/registry"
   "$infra/control-plane.sh" stop "$state/cluster"
+  rm -f "$state/mode"
 }
 
-if [[ ${1:-} == --down ]]; then down; echo "sandbox stopped"; exit 0; fi
-once=0; [[ ${1:-} == --once ]] && once=1
-
-step() { echo "==> $*"; }
-
-operator=${IBO_OPERATOR_BINARY:-$build/operator/imagebuild-operator}
-simulator=${IBO_SIMULATOR_BINARY:-$build/tests/sim/imagebuild-node-simulator}
-if [[ -z ${IBO_OPERATOR_BINARY:-} ]]; then  # the test suite passes the binaries it built
-  step "setup and build"
-  "$repo/scripts/setup.sh" >/dev/null
-  cmake -S "$repo" -B "$build" -G Ninja >/dev/null
-  cmake --build "$build" --target imagebuild-operator imagebuild-node-simulator >/dev/null
+if ((down_only)); then
+  [[ -d $state ]] && down
+  echo "sandbox stopped"; exit 0
 fi
 
-down >/dev/null 2>&1 || true
-mkdir -p "$state"
-step "control plane and registry"
-"$infra/control-plane.sh" start "$state/cluster" >/dev/null
-registry=$("$infra/registry.sh" start "$state/registry")
-export KUBECONFIG=$state/cluster/kubeconfig
+# --- the examples, in both modes
 
-step "CRD and deploy/'s RBAC"
-# Everything deploy/ holds except the Deployment and its Service: the operator runs here, as a
-# process, with the same ServiceAccount and rights.
-without_workloads() {  # drops the Deployment and Service documents of a YAML stream
-  local doc="" line
-  flush() { [[ -n $doc ]] && ! grep -Eq '^kind: (Deployment|Service)$' <<<"$doc" && printf '%s---\n' "$doc"; doc=""; }
-  while IFS= read -r line; do
-    if [[ $line == --- ]]; then flush || true; else doc+="$line"$'\n'; fi
-  done
-  flush || true
-}
-kubectl kustomize "$repo/deploy" | without_workloads | kubectl apply -f - >/dev/null
-kubectl wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null
-operator_ns=imagebuild-system
-for _ in $(seq 1 100); do
-  secret=$(kubectl get serviceaccount imagebuild-operator -n "$operator_ns" -o jsonpath='{.secrets[0].name}' 2>/dev/null || true)
-  [[ -n $secret ]] && break; sleep 0.1
-done
-[[ -n $secret ]] || { echo "sandbox: no token for the operator's ServiceAccount" >&2; exit 1; }
-token=$(kubectl get secret "$secret" -n "$operator_ns" -o jsonpath='{.data.token}' | base64 -d)
-server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-cat >"$state/operator.kubeconfig" <<KC
+# apply_examples KUBECTL STRATEGY REGISTRY GIT_URL BASE_IMAGE GIT_USER GIT_PASSWORD AUTH_FILE: the
+# Secrets and both ImageBuilds in namespace sandbox.
+apply_examples() {
+  local kc=$1 strategy=$2 registry=$3 git_url=$4 base=$5 user=$6 pass=$7 auth_file=$8 f
+  "$kc" create namespace "$ns" >/dev/null
+  "$kc" apply -f - >/dev/null <<YAML
 apiVersion: v1
-kind: Config
-clusters: [{name: sandbox, cluster: {server: "$server", certificate-authority: "$state/cluster/pki/ca.crt"}}]
-users: [{name: imagebuild-operator, user: {token: "$token"}}]
-contexts: [{name: sandbox, context: {cluster: sandbox, user: imagebuild-operator, namespace: $operator_ns}}]
-current-context: sandbox
-KC
-chmod 600 "$state/operator.kubeconfig"
+kind: Secret
+metadata: {name: git-cred, namespace: $ns}
+type: kubernetes.io/basic-auth
+stringData: {username: "$user", password: "$pass"}
+YAML
+  "$kc" -n "$ns" create secret generic regcred --type=kubernetes.io/dockerconfigjson \
+    --from-file=.dockerconfigjson="$auth_file" >/dev/null
+  for f in "${examples[@]}"; do
+    sed -e "s|STRATEGY|$strategy|g" -e "s|BASE_IMAGE|$base|g" -e "s|GIT_URL|$git_url|g" -e "s|REGISTRY|$registry|g" "$repo/scripts/sandbox/$f.yaml" |
+      "$kc" apply -n "$ns" -f - >/dev/null
+  done
+}
 
-step "simulated nodes (imagebuild-node-simulator stands in for their kubelets)"
-# shellcheck disable=SC2086
-"$simulator" --kubeconfig "$KUBECONFIG" --node sandbox-amd64=amd64 --node sandbox-arm64=arm64 \
-  --operator-binary "$operator" --insecure-registry "$registry" --work-dir "$state/simulator" \
-  ${IBO_SANDBOX_SIMULATOR_ARGS:-} >"$state/node-simulator.log" 2>&1 &
-echo $! >"$state/node-simulator.pid"
-for _ in $(seq 1 100); do
-  [[ $(kubectl get nodes -l kubernetes.io/arch --no-headers 2>/dev/null | grep -c ' Ready') -ge 2 ]] && break; sleep 0.1
-done
+# wait_examples KUBECTL SECONDS: both Ready, or their status and events, and a failure
+wait_examples() {
+  local kc=$1 secs=$2
+  "$kc" wait --for=condition=Ready imagebuild/api imagebuild/worker -n "$ns" --timeout="${secs}s" >/dev/null && return 0
+  "$kc" get imagebuilds -n "$ns" -o wide >&2 || true
+  "$kc" get imagebuilds -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}:{"\n"}{range .status.platforms[*]}  {.platform} {.phase} attempt {.attempt} on {.nodeName}: {.message}{"\n"}{end}{end}' >&2 || true
+  "$kc" get events -n "$ns" --sort-by=.lastTimestamp 2>&1 | tail -n 20 >&2 || true
+  fail "the examples were not both Ready within $secs s"
+}
 
-step "the operator, with deploy/'s ServiceAccount token"
-# shellcheck source=../tests/infra/free-port.sh
-source "$infra/free-port.sh"
-metrics_port=$(free_port); probe_port=$(free_port)
-cat >"$state/operator.cmd" <<CMD
-$operator run --kubeconfig $state/operator.kubeconfig --leader-elect --leader-election-namespace $operator_ns --insecure-registry $registry --merge-image imagebuild-operator:sandbox --retry-backoff 2 --metrics-bind-address 127.0.0.1:$metrics_port --health-probe-bind-address 127.0.0.1:$probe_port
-CMD
-echo "metrics=127.0.0.1:$metrics_port probes=127.0.0.1:$probe_port" >"$state/operator.addresses"
-# shellcheck disable=SC2046
-$(cat "$state/operator.cmd") >>"$state/operator.log" 2>&1 &
-echo $! >"$state/operator.pid"
-for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$probe_port/readyz" >/dev/null && break
-  kill -0 "$(cat "$state/operator.pid")" 2>/dev/null || { tail -n 20 "$state/operator.log" >&2; echo "sandbox: the operator exited at start (log: $state/operator.log)" >&2; exit 1; }
-  sleep 0.1
-done
+# shellcheck source=sandbox/real.sh
+source "$repo/scripts/sandbox/real.sh"
+# shellcheck source=sandbox/simulated.sh
+source "$repo/scripts/sandbox/simulated.sh"
 
-step "the examples: api and worker v1.4.2, pushed to $registry"
-kubectl create namespace "$ns" >/dev/null 2>&1 || true
-for f in api worker; do sed "s|REGISTRY|$registry|g" "$repo/scripts/sandbox/$f.yaml" | kubectl apply -n "$ns" -f - >/dev/null; done
-kubectl wait --for=condition=Ready imagebuild/api imagebuild/worker -n "$ns" --timeout=180s
-
-echo
-kubectl get imagebuilds -n "$ns"
-echo
-kubectl get imagebuilds -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}:{"\n"}{range .status.platforms[*]}  {.platform}  {.digest}  on {.nodeName} (attempt {.attempt}){"\n"}{end}{end}'
-echo
-for f in api worker; do
-  echo "skopeo inspect --raw docker://$registry/sandbox/$f:v1.4.2"
-  skopeo inspect --raw --tls-verify=false "docker://$registry/sandbox/$f:v1.4.2"; echo
-  echo "tags: $(skopeo list-tags --tls-verify=false "docker://$registry/sandbox/$f" | tr -d ' \n')"
-done
-
-if ((once)); then down >/dev/null 2>&1; echo "sandbox torn down"; exit 0; fi
-cat <<MSG
-
-The sandbox stays up:
-  export KUBECONFIG=$KUBECONFIG
-  kubectl get imagebuilds -A; kubectl describe imagebuild worker -n $ns
-  registry: http://$registry   metrics: http://127.0.0.1:$metrics_port/metrics
-  logs: $state/operator.log, $state/node-simulator.log
-Stop it with: scripts/sandbox.sh --down
-MSG
+[[ -d $state ]] && { down >/dev/null 2>&1 || true; }
+mkdir -p "$state"
+if ((once)); then trap 'down >/dev/null 2>&1 || true; echo "sandbox torn down"' EXIT; fi
+echo "$mode" >"$state/mode"
+if [[ $mode == real ]]; then real_sandbox; else simulated_sandbox; fi

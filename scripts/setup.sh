@@ -15,6 +15,9 @@ packages=(
   # the real-node rig (tests/infra/rig.sh): container runtime, pod network, QEMU for arm64, the
   # images' rootfs, and the git server (lighttpd in front of git-http-backend)
   containerd runc containernetworking-plugins qemu-user-static iproute2 debootstrap lighttpd jq
+  # e2e.rig's flaky HTTP endpoint and the fuzz seeds' generator (only a Recommends of clang-14,
+  # which --no-install-recommends leaves out)
+  python3
 )
 
 missing=()

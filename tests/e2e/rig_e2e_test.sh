@@ -112,51 +112,8 @@ git -C "$src" tag v1.0.0
 git clone -q --bare "$src" "$RIG_GIT_ROOT/app.git"
 git_url=$RIG_GIT_URL/app.git
 
-# --- the operator: deploy/ with the rig's image and settings (kustomize overlay)
-ov=$work/overlay
-mkdir -p "$ov"
-apiserver_port=${RIG_APISERVER##*:}
-cat >"$ov/kustomization.yaml" <<YAML
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- $(realpath --relative-to="$ov" "$repo/deploy")
-images:
-- name: ghcr.io/imagebuild-operator/imagebuild-operator
-  newName: ${RIG_IMAGE_OPERATOR%:*}
-  newTag: ${RIG_IMAGE_OPERATOR##*:}
-patchesStrategicMerge:
-- operator.yaml
-YAML
-cat >"$ov/operator.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: imagebuild-operator, namespace: imagebuild-system}
-spec:
-  template:
-    spec:
-      containers:
-      - name: operator
-        args:
-        - run
-        - --leader-elect
-        - --leader-election-namespace=\$(POD_NAMESPACE)
-        - --metrics-bind-address=:8080
-        - --health-probe-bind-address=:8081
-        - --merge-image=$RIG_IMAGE_OPERATOR
-        - --git-image=$RIG_IMAGE_GIT
-        - --buildah-image=$RIG_IMAGE_BUILDER
-        - --insecure-registry=$RIG_REGISTRY
-        - --retry-backoff=2
-        env:
-        # No kube-proxy in the rig: the kubernetes Service's ClusterIP leads nowhere, so the
-        # in-cluster config names the API server's own address in the namespace.
-        - {name: KUBERNETES_SERVICE_HOST, value: "10.87.0.1"}
-        - {name: KUBERNETES_SERVICE_PORT, value: "$apiserver_port"}
-YAML
-kc apply -k "$ov" >"$work/apply.log" 2>&1 || { cat "$work/apply.log" >&2; fail "kubectl apply -k of the overlay failed"; }
-kc -n imagebuild-system rollout status deploy/imagebuild-operator --timeout=180s >/dev/null ||
-  fail "the operator's Deployment did not become available (probes) within 180 s"
+# --- the operator: deploy/ with the rig's image and settings (a kustomize overlay)
+"$infra/rig-operator.sh" deploy "$dir" --retry-backoff=2 || fail "the operator's Deployment did not come up"
 pod=$(kc -n imagebuild-system get pods -l app.kubernetes.io/name=imagebuild-operator -o jsonpath='{.items[0].metadata.name}')
 got=$(kc -n imagebuild-system get pod "$pod" -o jsonpath='{.spec.containers[0].image}|{.spec.serviceAccountName}|{.status.conditions[?(@.type=="Ready")].status}|{.spec.containers[0].securityContext.readOnlyRootFilesystem}')
 [[ $got == "$RIG_IMAGE_OPERATOR|imagebuild-operator|True|true" ]] || fail "operator pod: image|sa|Ready|readOnlyRootFilesystem is $got"

@@ -294,6 +294,15 @@ RUN
   chmod +x "$nd/run.sh"
 }
 
+real_kubectl() {  # kubectl's absolute path, not a rig's wrapper: that is named kubectl too and may be first in PATH
+  local d
+  IFS=: read -ra path_dirs <<<"$PATH"
+  for d in "${path_dirs[@]}"; do
+    [[ -x $d/kubectl && ! -e $d/rig-exec ]] && { echo "$d/kubectl"; return 0; }
+  done
+  fail "no kubectl in PATH (other than a rig's wrapper): run scripts/setup.sh"
+}
+
 node_ready() {  # node_ready NAME: Ready=True and no taint
   local out
   out=$(kc get node "ibo-$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.spec.taints}' 2>/dev/null) || return 1
@@ -303,7 +312,7 @@ node_ready() {  # node_ready NAME: Ready=True and no taint
 start_rig() {
   local missing=()
   for b in "$bin_dir/kubelet" "$bin_dir/kube-apiserver"; do [[ -x $b ]] || missing+=("$b"); done
-  for c in containerd runc lighttpd htpasswd docker-registry buildah nsenter unshare ip findmnt curl git; do
+  for c in containerd runc lighttpd htpasswd docker-registry buildah nsenter unshare ip findmnt curl git kubectl; do
     command -v "$c" >/dev/null || missing+=("$c")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(/usr/lib/cni/bridge)
@@ -382,7 +391,8 @@ start_rig() {
   phase "nodes Ready and untainted"
 
   printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s "$@"\n' "$netns" >"$dir/bin/rig-exec"
-  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s kubectl --kubeconfig %s "$@"\n' "$netns" "$dir/kubeconfig" >"$dir/bin/kubectl"
+  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s --kubeconfig %s "$@"\n' "$netns" "$(real_kubectl)" "$dir/kubeconfig" \
+    >"$dir/bin/kubectl"
   chmod +x "$dir/bin/rig-exec" "$dir/bin/kubectl"
   printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$registry" "$(printf '%s:%s' "$reg_user" "$reg_pass" | base64 -w0)" \
     >"$dir/registry-auth.json"

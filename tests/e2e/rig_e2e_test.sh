@@ -14,7 +14,11 @@
 #   - app-again: the same source in fresh pods: the random RUN step's layer has the same digest,
 #     per platform (the cache);
 #   - emulated: emulation: Always, both platforms in one pod (buildah --manifest);
-#   - broken: a Dockerfile that does not parse, and bad-git: a revision the server does not have;
+#   - one commit per build: app's revision main is resolved, main moves on during the build, and
+#     both platforms and arm64's retry build the resolved commit (fetching main deeper, as the
+#     server refuses commits by id); the images and the index carry the OCI labels/annotations;
+#   - broken: a Dockerfile that does not parse, and bad-git: a commit the server does not have;
+#     bad-branch: a branch it does not have (the build fails at once, without retries);
 #     each named in the platform's status message.
 # Network: loopback and the rig's namespace only. Bounded: every wait has a limit and the rig has
 # a TTL; the rig is stopped on any exit. It never skips: whatever is missing fails it.
@@ -27,7 +31,7 @@ say() { echo "[$(( $(date +%s) - t0 ))s] $*"; }
 dir=$(mktemp -d /tmp/ibo-e2e.XXXXXX)
 work=$dir.work
 mkdir -p "$work"
-flaky_pid=""
+flaky_pid="" daemon_pid=""
 
 dump() {
   [[ -n ${RIG_KUBECTL:-} ]] || return 0
@@ -43,6 +47,7 @@ finish() {
   local rc=$?
   trap - EXIT
   if [[ -n $flaky_pid ]]; then kill "$flaky_pid" 2>/dev/null || true; fi
+  if [[ -n $daemon_pid ]]; then kill "$daemon_pid" 2>/dev/null || true; fi
   if [[ -f $dir/id ]]; then
     local s; s=$(date +%s)
     timeout 120 "$infra/rig.sh" stop "$dir" >/dev/null 2>&1 || { echo "FAIL: rig.sh stop failed" >&2; rc=1; }
@@ -104,12 +109,54 @@ for arch in amd64 arm64; do
     echo "CMD [\"cat\", \"/arch\"]"
   } >"$src/Dockerfile.$arch"
 done
-printf 'FROM %s\nRUN uname -m > /arch\n' "$RIG_IMAGE_BASE" >"$src/Dockerfile.emulated"
+# Its first attempt fails (the flaky endpoint), so that its second fetches after main moved.
+printf 'FROM %s\nRUN uname -m > /arch\nRUN wget -q -O /fetched %s/emulated\n' "$RIG_IMAGE_BASE" "$flaky" >"$src/Dockerfile.emulated"
 printf 'FROM %s\nRUNN echo this is not an instruction\n' "$RIG_IMAGE_BASE" >"$src/Dockerfile.broken"
 git -C "$src" add -A
 git -C "$src" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "e2e sources"
 git -C "$src" tag v1.0.0
+# main one commit past the tag: once main moves on, the commit app resolved is no ref's tip any more.
+echo "after the release" >"$src/NOTES"
+git -C "$src" add NOTES
+git -C "$src" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "main after v1.0.0"
 git clone -q --bare "$src" "$RIG_GIT_ROOT/app.git"
+# Smart HTTP serves any commit reachable from a ref (stateless upload-pack checks reachability),
+# and protocol v2 any commit at all. A git daemon of the rig's namespace, held to protocol v0 (a
+# proxy drops the client's version=2 from the git:// request) with uploadpack.allowAnySHA1InWant
+# off, refuses every commit that is no ref's tip: the build pods then fetch the branch deeper.
+git clone -q --bare "$src" "$RIG_GIT_ROOT/v0.git"
+"$RIG_EXEC" python3 -c '
+import socket, subprocess, sys, threading
+root, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", "--base-path=" + root,
+                           "--listen=127.0.0.1", "--port=%d" % (port + 1), root])
+def pipe(a, b):
+    try:
+        while (data := a.recv(65536)):
+            b.sendall(data)
+    except OSError:
+        pass
+    try:
+        b.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+def serve(client):
+    request = client.recv(int(client.recv(4, socket.MSG_WAITALL), 16) - 4, socket.MSG_WAITALL)
+    cut = request.find(b"\0\0")  # "git-upload-pack /repo\0host=...\0" then "\0version=2\0"
+    if cut >= 0:
+        request = request[:cut + 1]
+    upstream = socket.create_connection(("127.0.0.1", port + 1))
+    upstream.sendall(b"%04x" % (len(request) + 4) + request)
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+    pipe(client, upstream)
+listener = socket.create_server((host, port), reuse_port=True)
+try:
+    while True:
+        threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
+finally:
+    daemon.kill()
+' "$RIG_GIT_ROOT" 10.87.0.1 9418 2>"$work/git-daemon.log" &
+daemon_pid=$!
 git_url=$RIG_GIT_URL/app.git
 
 # --- the operator: deploy/ with the rig's image and settings (a kustomize overlay)
@@ -139,7 +186,7 @@ kc -n ci create secret generic regcred --type=kubernetes.io/dockerconfigjson \
   --from-file=.dockerconfigjson="$RIG_REGISTRY_AUTH_FILE" >/dev/null
 secret_value=$(kc -n ci get secret build-token -o jsonpath='{.data.token}' | base64 -d)
 
-imagebuild() {  # imagebuild NAME IMAGE REVISION RETRIES EXTRA-YAML PLATFORMS-YAML
+imagebuild() {  # imagebuild NAME IMAGE REVISION RETRIES EXTRA-YAML PLATFORMS-YAML (repo_url=URL: another repository)
   kc apply -f - >/dev/null <<YAML || fail "cannot create ImageBuild $1"
 apiVersion: imagebuild.io/v1alpha1
 kind: ImageBuild
@@ -149,7 +196,7 @@ spec:
   version: v1.0.0
   tags: [main]
   source:
-    git: {url: "$git_url", revision: $3, secretRef: {name: git-cred}}
+    git: {url: "${repo_url:-$git_url}", revision: $3, secretRef: {name: git-cred}}
   builder: {strategy: buildah}
   pushSecretRef: {name: regcred}
   retries: $4
@@ -159,16 +206,42 @@ $6
 YAML
 }
 app_extra='  buildSecrets: [{id: token, secretRef: {name: build-token, key: token}}]
-  cache: {repository: '"$RIG_REGISTRY"'/e2e/app-cache}'
+  cache: {repository: '"$RIG_REGISTRY"'/e2e/app-cache}
+  labels: {org.opencontainers.image.title: app}
+  annotations: {com.example.team: e2e}'
 both='  - {platform: linux/amd64, dockerfile: Dockerfile.amd64}
   - {platform: linux/arm64, dockerfile: Dockerfile.arm64}'
-imagebuild app app v1.0.0 1 "$app_extra" "$both"
-imagebuild emulated emulated v1.0.0 0 "  emulation: Always" '  - {platform: linux/amd64, dockerfile: Dockerfile.emulated}
+imagebuild app app main 1 "$app_extra" "$both"
+repo_url=git://10.87.0.1:9418/v0.git imagebuild emulated emulated main 1 "  emulation: Always" '  - {platform: linux/amd64, dockerfile: Dockerfile.emulated}
   - {platform: linux/arm64, dockerfile: Dockerfile.emulated}'
 imagebuild broken broken v1.0.0 0 "" '  - {platform: linux/amd64, dockerfile: Dockerfile.broken}'
-imagebuild bad-git bad-git no-such-branch 0 "" '  - {platform: linux/amd64, dockerfile: Dockerfile.amd64}'
+imagebuild bad-git bad-git 0000000000000000000000000000000000000bad 0 "" '  - {platform: linux/amd64, dockerfile: Dockerfile.amd64}'
+imagebuild bad-branch bad-branch no-such-branch 3 "" '  - {platform: linux/amd64, dockerfile: Dockerfile.amd64}'
 
 get() { kc -n ci get imagebuild "$1" -o jsonpath="$2"; }
+
+# --- one commit per build: once app's and emulated's revision main is resolved, main moves on in
+# both repositories; the second attempts (arm64's, emulated's) fetch after the move, and every
+# platform still builds the resolved commit.
+commit_of() {  # commit_of NAME: status.source.commit, waited for
+  local c=""
+  for _ in $(seq 1 120); do
+    c=$(get "$1" '{.status.source.commit}' 2>/dev/null || true)
+    [[ -n $c ]] && break
+    sleep 0.5
+  done
+  echo "$c"
+}
+resolved=$(commit_of app)
+[[ $resolved == "$(git -C "$src" rev-parse main)" ]] || fail "app: status.source.commit is '$resolved', not main's $(git -C "$src" rev-parse main)"
+[[ $(commit_of emulated) == "$resolved" ]] || fail "emulated: status.source.commit is '$(commit_of emulated)', not $resolved"
+echo "moved on" >"$src/MOVED"
+git -C "$src" add MOVED
+git -C "$src" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "main moves on during the build"
+git -C "$src" push -q "$RIG_GIT_ROOT/app.git" main
+git -C "$src" push -q "$RIG_GIT_ROOT/v0.git" main
+moved=$(git -C "$src" rev-parse main)
+ok "app: revision main resolved to $resolved; main moved on to $moved during the build"
 wait_phase() {  # wait_phase NAME PHASE SECONDS
   local deadline=$(( $(date +%s) + $3 )) p
   while :; do
@@ -188,8 +261,18 @@ m=$(plat broken amd64 message)
 ok "a broken Dockerfile is named in the platform's message: $(head -c 160 <<<"$m")"
 wait_phase bad-git Failed 240
 m=$(plat bad-git amd64 message)
-[[ $m == *"init container source"*no-such-branch* ]] || fail "bad-git: the platform's message does not name the failed fetch: $m"
+[[ $m == *"init container source"*0000000000000000000000000000000000000bad* ]] || fail "bad-git: the platform's message does not name the failed fetch: $m"
 ok "a failed git fetch is named in the platform's message: $(head -c 160 <<<"$m")"
+
+wait_phase bad-branch Failed 120
+m=$(get bad-branch '{.status.conditions[?(@.type=="Ready")].message}')
+[[ $m == *"cannot resolve revision no-such-branch"*"no branch, tag or ref of the repository"* ]] ||
+  fail "bad-branch: the build's message does not name the missing revision: $m"
+[[ $(kc -n ci get pods -l imagebuild.io/name=bad-branch,imagebuild.io/role=build -o name | wc -l) == 0 ]] ||
+  fail "bad-branch: build pods were created for a revision that does not exist"
+[[ $(kc -n ci get pods -l imagebuild.io/name=bad-branch,imagebuild.io/role=resolve -o name | wc -l) == 1 ]] ||
+  fail "bad-branch: a revision that does not exist was resolved more than once (retries: 3)"
+ok "a branch the server lacks fails the build at once, without retries or build pods: $(head -c 120 <<<"$m")"
 
 # --- app: both platforms, arm64 retried
 kc -n ci wait --for=condition=Ready imagebuild/app --timeout=420s >/dev/null || fail "app did not become Ready within 420 s"
@@ -261,6 +344,39 @@ for arch in amd64 arm64; do
 done
 ok "skopeo reads the index $index_digest back under v1.0.0, v1.0, latest and main"
 
+# --- OCI metadata: every platform image (config labels, manifest annotations) and the index
+started=$(get app '{.status.startTime}')
+want_meta() {  # want_meta WHAT JSON-OBJECT: the operator's keys and the user's
+  local what=$1 got=$2 k v
+  for kv in "org.opencontainers.image.source=$git_url" "org.opencontainers.image.revision=$resolved" \
+            "org.opencontainers.image.version=v1.0.0" "org.opencontainers.image.created=$started" "$3"; do
+    k=${kv%%=*} v=${kv#*=}
+    [[ $(jq -r --arg k "$k" '.[$k] // ""' <<<"$got") == "$v" ]] || fail "$what: $k is '$(jq -r --arg k "$k" '.[$k] // ""' <<<"$got")', not '$v'"
+  done
+}
+for arch in amd64 arm64; do
+  ref=$RIG_REGISTRY/e2e/app@$(plat app "$arch" digest)
+  manifest=$("$RIG_EXEC" skopeo inspect --raw "${creds[@]}" "docker://$ref") || fail "no manifest $ref"
+  config=$("$RIG_EXEC" skopeo inspect --config --raw "${creds[@]}" "docker://$ref") || fail "no config of $ref"
+  want_meta "app $arch labels" "$(jq '.config.Labels // {}' <<<"$config")" "org.opencontainers.image.title=app"
+  want_meta "app $arch manifest annotations" "$(jq '.annotations // {}' <<<"$manifest")" "com.example.team=e2e"
+done
+want_meta "app's index annotations" "$(jq '.annotations // {}' <<<"$index")" "com.example.team=e2e"
+[[ $(get app '{.status.source.commit}') == "$resolved" && $(git --git-dir "$RIG_GIT_ROOT/app.git" rev-parse main) == "$moved" ]] ||
+  fail "app: status.source.commit changed, or main did not move"
+checked_out() {  # checked_out NAME: each build pod's checked-out commit, with how it fetched it
+  local pod log
+  for pod in $(kc -n ci get pods -l "imagebuild.io/name=$1,imagebuild.io/role=build" -o name); do
+    log=$(kc -n ci logs "$pod" -c source 2>&1) || fail "no source log of $pod"
+    echo "$(tail -n1 <<<"$log") $([[ $log == *"does not serve commits by id"* ]] && echo deeper || echo by-id)"
+  done
+}
+got=$(checked_out app)
+[[ $(wc -l <<<"$got") == 3 && $(cut -d' ' -f1 <<<"$got" | sort -u) == "$resolved" ]] ||
+  fail "app's three build pods (amd64, arm64 twice) did not all check out $resolved: $got"
+ok "app: both platforms and arm64's retry built $resolved (main is at $moved now), fetched by id over smart HTTP"
+ok "app: labels and annotations org.opencontainers.image.{source,revision,version,created} and the user's, on both images and the index"
+
 # --- the cache: the same source again, in fresh pods: the random RUN step's layer is reused
 imagebuild app-again app-again v1.0.0 0 "$app_extra" "$both"
 kc -n ci wait --for=condition=Ready imagebuild/app-again --timeout=300s >/dev/null || fail "app-again did not become Ready"
@@ -284,7 +400,13 @@ for arch in amd64 arm64; do
   [[ $platform == linux/$arch && $written == "$want" ]] || fail "emulated $arch: config says $platform, the RUN layer holds '$written'"
 done
 pods=$(kc -n ci get pods -l imagebuild.io/role=build,imagebuild.io/name=emulated -o name | wc -l)
-[[ $pods == 1 ]] || fail "emulated: $pods build pods, not 1"
-ok "emulation: Always: one build pod, the index's amd64 and arm64 images say x86_64 and aarch64"
+# One pod per attempt builds both platforms: the first attempt failed (the flaky endpoint).
+[[ $pods == 2 && $(plat emulated amd64 attempt) == 2 && $(plat emulated arm64 attempt) == 2 ]] ||
+  fail "emulated: $pods build pods, attempts $(plat emulated amd64 attempt)/$(plat emulated arm64 attempt), not 2 pods for attempt 2"
+got=$(checked_out emulated)
+[[ $(wc -l <<<"$got") == 2 && $(cut -d' ' -f1 <<<"$got" | sort -u) == "$resolved" && $got == *"$resolved deeper"* ]] ||
+  fail "emulated: its two attempts did not both check out $resolved, the second by fetching main deeper: $got"
+ok "emulated (git://, protocol v0, no commits by id): both attempts built $resolved, the one after the move by fetching main deeper"
+ok "emulation: Always: one build pod per attempt, the index's amd64 and arm64 images say x86_64 and aarch64 (the commit fetched by id)"
 
 say "all checks passed (rig start $rig_secs s)"

@@ -18,6 +18,7 @@ constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
 constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
 constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
 constexpr int kMergeUser = 65532;  // nonroot in operator/Dockerfile
+constexpr const char* kSigningKeyDir = "/etc/imagebuild/signing";  // the merge pod's only
 
 Json OwnerReference(const api::ObjectMeta& owner) {
   return {{"apiVersion", api::kApiVersion},
@@ -183,6 +184,10 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
                "dockerfile=" + t.context, "--opt", "filename=" + t.dockerfile, "--opt", "platform=" + t.platform_list};
   for (const auto& [k, v] : spec.build_args) { args.push_back("--opt"); args.push_back("build-arg:" + k + "=" + v); }
   if (!spec.target.empty()) { args.push_back("--opt"); args.push_back("target=" + spec.target); }
+  if (spec.provenance != api::ProvenanceMode::kNone) {  // SLSA provenance, kept in the index by the merge
+    args.push_back("--opt");
+    args.push_back(std::string("attest:provenance=mode=") + (spec.provenance == api::ProvenanceMode::kMin ? "min" : "max"));
+  }
   for (const auto& s : spec.build_secrets) {
     args.push_back("--secret");
     args.push_back("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
@@ -343,6 +348,25 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }
 
+namespace {
+
+// spec.signing: the key Secret's one key, read-only, readable by the merge user alone (through
+// fsGroup); build pods never mount it.
+void AddSigningKey(const BuildContext& ctx, Json& args, Json& volumes, Json& mounts, Json& pod_spec) {
+  if (!ctx.spec.signing) return;
+  volumes.push_back({{"name", "signing-key"},
+                     {"secret",
+                      {{"secretName", ctx.spec.signing->secret_name},
+                       {"defaultMode", 0440},
+                       {"items", Json::array({{{"key", ctx.spec.signing->key}, {"path", "cosign.key"}}})}}}});
+  mounts.push_back({{"name", "signing-key"}, {"mountPath", kSigningKeyDir}, {"readOnly", true}});
+  pod_spec["securityContext"] = {{"fsGroup", kMergeUser}};
+  args.push_back("--signing-key");
+  args.push_back(std::string(kSigningKeyDir) + "/cosign.key");
+}
+
+}  // namespace
+
 Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::string& pod_name) {
   Json metadata = Metadata(ctx, pod_name, "merge");
   Json args = {"merge", "--repository", ctx.spec.image};
@@ -371,8 +395,9 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
   }
   args.push_back("--termination-log");
   args.push_back("/dev/termination-log");
-  Json volumes = Json::array(), mounts = Json::array();
+  Json volumes = Json::array(), mounts = Json::array(), pod_spec = Json::object();
   AddCommonVolumes(ctx, volumes, mounts, false);
+  AddSigningKey(ctx, args, volumes, mounts, pod_spec);
   Json container = {{"name", "merge"},
                     {"image", ctx.settings->merge_image},
                     {"command", {"imagebuild-operator"}},
@@ -388,10 +413,10 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
                       {"readOnlyRootFilesystem", true},
                       {"capabilities", {{"drop", {"ALL"}}}}}},
                     {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}}}};
-  Json pod_spec = {{"restartPolicy", "Never"},
-                   {"automountServiceAccountToken", false},
-                   {"containers", Json::array({container})},
-                   {"volumes", volumes}};
+  pod_spec["restartPolicy"] = "Never";
+  pod_spec["automountServiceAccountToken"] = false;
+  pod_spec["containers"] = Json::array({container});
+  pod_spec["volumes"] = volumes;
   if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }

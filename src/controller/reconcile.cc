@@ -232,7 +232,10 @@ bool RemergeIfTagsChanged(Decision& d) {
   // What the last merge was asked for: the tags it pushed and the ones it held back.
   std::set<std::string> asked(d.status.manifest->tags.begin(), d.status.manifest->tags.end());
   for (const auto& held : d.status.manifest->held_back) asked.insert(held.tag);
-  if (std::set<std::string>(tags->all.begin(), tags->all.end()) == asked) return false;
+  // spec.signing names another key (or signing was just asked for): merge again, to sign.
+  const auto& signature = d.status.manifest->signature;
+  const bool sign_again = ib.spec.signing && (!signature || signature->key_secret_ref != *ib.spec.signing);
+  if (std::set<std::string>(tags->all.begin(), tags->all.end()) == asked && !sign_again) return false;
   Enter(d, d.Step(Subject::kBuild, PhaseName(d), kTagsChanged));
   d.status.merge = {};
   d.status.completion_time.reset();

@@ -114,27 +114,27 @@ bool HasSignatureBy(const registry::Manifest& existing, const std::string& paylo
 StatusOr<SignatureResult> SignManifest(registry::RegistryClient& client, const SigningKey& key,
                                        const std::string& docker_reference, const std::string& digest) {
   const std::string tag = SignatureTag(digest);
-  const std::string where = "signing " + digest + ": ";
+  const std::string what = "signing " + digest;
   std::optional<registry::Manifest> existing;
   if (auto current = client.GetManifest(tag); current.ok()) {
     existing = std::move(*current);
   } else if (current.status().code() != StatusCode::kNotFound) {
-    return current.status().Annotate(where + "reading " + tag);
+    return current.status().Annotate(what + ": reading " + tag);
   }
   const std::string payload = SimpleSigningPayload(docker_reference, digest);
   if (existing && HasSignatureBy(*existing, payload, key)) return SignatureResult{existing->digest, false};
 
   auto signature = key.Sign(payload);
-  if (!signature.ok()) return signature.status().Annotate(where.substr(0, where.size() - 2));
+  if (!signature.ok()) return signature.status().Annotate(what);
   auto image = ExtendSignatureImage(existing, SignatureLayer(payload, *signature));
-  if (!image.ok()) return image.status().Annotate(where + tag);
+  if (!image.ok()) return image.status().Annotate(what + ": " + tag);
   for (const std::string* blob : std::initializer_list<const std::string*>{&payload, &image->config}) {
     if (Status put = client.PutBlob(oci::Sha256Digest(*blob), *blob); !put.ok()) {
-      return put.Annotate(where + "pushing a blob of " + tag);
+      return put.Annotate(what + ": pushing a blob of " + tag);
     }
   }
   auto pushed = client.PutManifest(tag, image->manifest);
-  if (!pushed.ok()) return pushed.status().Annotate(where.substr(0, where.size() - 2));
+  if (!pushed.ok()) return pushed.status().Annotate(what);
   return SignatureResult{image->manifest.digest, true};
 }
 

@@ -350,9 +350,9 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
 
 namespace {
 
-// spec.signing: the key Secret's one key, read-only, readable by the merge user alone (through
-// fsGroup); build pods never mount it.
-void AddSigningKey(const BuildContext& ctx, Json& args, Json& volumes, Json& mounts, Json& pod_spec) {
+// spec.signing: the key Secret's one key, read-only, readable by the merge user alone (mode
+// 0440, group fsGroup: see MergePod); build pods never mount it.
+void AddSigningKey(const BuildContext& ctx, Json& args, Json& volumes, Json& mounts) {
   if (!ctx.spec.signing) return;
   volumes.push_back({{"name", "signing-key"},
                      {"secret",
@@ -360,7 +360,6 @@ void AddSigningKey(const BuildContext& ctx, Json& args, Json& volumes, Json& mou
                        {"defaultMode", 0440},
                        {"items", Json::array({{{"key", ctx.spec.signing->key}, {"path", "cosign.key"}}})}}}});
   mounts.push_back({{"name", "signing-key"}, {"mountPath", kSigningKeyDir}, {"readOnly", true}});
-  pod_spec["securityContext"] = {{"fsGroup", kMergeUser}};
   args.push_back("--signing-key");
   args.push_back(std::string(kSigningKeyDir) + "/cosign.key");
 }
@@ -395,9 +394,9 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
   }
   args.push_back("--termination-log");
   args.push_back("/dev/termination-log");
-  Json volumes = Json::array(), mounts = Json::array(), pod_spec = Json::object();
+  Json volumes = Json::array(), mounts = Json::array();
   AddCommonVolumes(ctx, volumes, mounts, false);
-  AddSigningKey(ctx, args, volumes, mounts, pod_spec);
+  AddSigningKey(ctx, args, volumes, mounts);
   Json container = {{"name", "merge"},
                     {"image", ctx.settings->merge_image},
                     {"command", {"imagebuild-operator"}},
@@ -413,11 +412,12 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
                       {"readOnlyRootFilesystem", true},
                       {"capabilities", {{"drop", {"ALL"}}}}}},
                     {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}}}};
-  pod_spec["restartPolicy"] = "Never";
-  pod_spec["automountServiceAccountToken"] = false;
-  pod_spec["containers"] = Json::array({container});
-  pod_spec["volumes"] = volumes;
+  Json pod_spec = {{"restartPolicy", "Never"},
+                   {"automountServiceAccountToken", false},
+                   {"containers", Json::array({container})},
+                   {"volumes", volumes}};
   if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
+  if (ctx.spec.signing) pod_spec["securityContext"] = {{"fsGroup", kMergeUser}};  // the key's group
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }
 

@@ -57,6 +57,16 @@ std::string CheckSecrets(const api::ImageBuildSpec& spec, const std::map<std::st
     if (!f.exists) return "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" does not exist in this namespace";
     if (!HasKey(f, s.key)) return "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" has no key \"" + s.key + "\"";
   }
+  // A missing Secret volume would leave the merge pod mounting for ever: say so before building.
+  if (const auto& signing = spec.signing) {
+    const SecretFacts f = facts(signing->secret_name);
+    const std::string where = "spec.signing.keySecretRef: Secret \"" + signing->secret_name + "\"";
+    if (!f.exists) return where + " does not exist in this namespace";
+    if (!HasKey(f, signing->key)) {
+      return where + " has no key \"" + signing->key + "\" (kubectl create secret generic " + signing->secret_name +
+             " --from-file=" + signing->key + "=cosign.key)";
+    }
+  }
   return "";
 }
 
@@ -399,6 +409,7 @@ std::vector<std::string> ReferencedSecrets(const api::ImageBuildSpec& spec) {
   add(spec.push_secret);
   add(spec.git_secret);
   for (const auto& s : spec.build_secrets) add(s.secret_name);
+  if (spec.signing) add(spec.signing->secret_name);
   return out;
 }
 

@@ -235,6 +235,8 @@ TEST_F(EditTest, ATagsEditMergesTheSameDigestsAgainAndBuildsNothing) {
 TEST_F(EditTest, SigningAskedForAfterTheBuildMergesAgainSignedAndRecordsTheSignature) {
   ToReady();
   EXPECT_FALSE(ib["status"]["manifest"].contains("signature"));
+  secrets["release-key"] = {true, "Opaque", {"cosign.key"}};
+  secrets["release-key-2026"] = {true, "Opaque", {"cosign.key"}};
   Edit("signing", {{"keySecretRef", {{"name", "release-key"}}}});
   Actions a = Step();
   ASSERT_EQ(a.create_pods.size(), 1u);
@@ -259,6 +261,7 @@ TEST_F(EditTest, SigningAskedForAfterTheBuildMergesAgainSignedAndRecordsTheSigna
 
 TEST_F(EditTest, AMergeThatReportsNoSignatureWhenAskedToSignFailsTheAttempt) {
   ib["spec"]["signing"] = {{"keySecretRef", {{"name", "release-key"}}}};
+  secrets["release-key"] = {true, "Opaque", {"cosign.key"}};
   Step();
   End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
   End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);

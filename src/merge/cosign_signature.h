@@ -1,7 +1,5 @@
-// Signatures in cosign's registry format: a simple-signing payload naming the repository and a
-// manifest digest, signed with ECDSA-SHA256, stored as a layer of an OCI manifest tagged
-// sha256-<hex>.sig in the same repository. The format functions are pure; SignManifest is the
-// registry I/O around them.
+// cosign's signature format (a simple-signing payload as a layer of the manifest tagged
+// sha256-<hex>.sig): pure format functions, and SignManifest, the registry I/O around them.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,5 @@
-// The merge's signing key: a PEM ECDSA P-256 private key (PKCS#8 or SEC1), ECDSA-SHA256
-// signatures in ASN.1 DER as cosign writes them, and the key's public fingerprint. No error or
-// accessor ever carries the private key's bytes.
+// The merge's signing key (PEM ECDSA P-256, PKCS#8 or SEC1): DER ECDSA-SHA256 signatures as cosign
+// writes them, and its public fingerprint. No error or accessor ever carries the private key.
 #pragma once
 
 #include <memory>

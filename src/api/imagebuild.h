@@ -67,6 +67,17 @@ enum class Emulation { kNever, kFallback, kAlways };
 enum class DerivedTag { kVersion, kMinor, kMajor, kLatest };
 enum class FailurePolicy { kAllPlatforms, kAvailablePlatforms };
 enum class Strategy { kBuildKit, kBuildah };
+// spec.attestations.provenance.mode: BuildKit's SLSA provenance attestation, none by default.
+enum class ProvenanceMode { kNone, kMin, kMax };
+
+// spec.signing: the merge signs the index (and every manifest it lists) in cosign's format with
+// the PEM ECDSA P-256 private key in this Secret; only the merge pod mounts it.
+struct SigningSpec {
+  std::string secret_name;
+  std::string key = "cosign.key";
+
+  bool operator==(const SigningSpec&) const = default;
+};
 
 struct ImageBuildSpec {
   std::string image;  // repository, no tag or digest
@@ -97,6 +108,8 @@ struct ImageBuildSpec {
   std::optional<int64_t> ttl_seconds_after_finished;
   std::vector<DerivedTag> derived_tags = {DerivedTag::kVersion, DerivedTag::kMinor, DerivedTag::kLatest};
   bool float_partial_merges = false;  // a merge lacking platforms moves floating tags too
+  std::optional<SigningSpec> signing;
+  ProvenanceMode provenance = ProvenanceMode::kNone;
 
   bool operator==(const ImageBuildSpec&) const = default;
 };
@@ -191,6 +204,15 @@ struct HeldBackTag {
   bool operator==(const HeldBackTag&) const = default;
 };
 
+// status.manifest.signature: the index's cosign signature, and the key that made it.
+struct SignatureStatus {
+  std::string digest;           // of the signature manifest (tag sha256-<index hex>.sig)
+  std::string key_fingerprint;  // sha256:<hex> of the public key's DER SubjectPublicKeyInfo
+  SigningSpec key_secret_ref;   // the Secret it came from: a change of it signs again
+
+  bool operator==(const SignatureStatus&) const = default;
+};
+
 // status.manifest: the pushed index.
 struct ManifestStatus {
   std::string digest;
@@ -201,6 +223,7 @@ struct ManifestStatus {
   std::vector<std::string> platforms;
   std::vector<HeldBackTag> held_back;                // floating tags left where they were, and why
   std::vector<std::string> moved_from_unversioned;  // floating tags taken off an index with no version
+  std::optional<SignatureStatus> signature;          // set when spec.signing signed the index
 
   bool operator==(const ManifestStatus&) const = default;
 };

@@ -100,6 +100,16 @@ Json Encode(const ManifestStatus& m) {
     j["heldBack"].push_back(entry);
   }
   if (!m.moved_from_unversioned.empty()) j["movedFromUnversioned"] = m.moved_from_unversioned;
+  if (m.signature) {
+    Json sig = Json::object();
+    PutString(sig, "digest", m.signature->digest);
+    PutString(sig, "keyFingerprint", m.signature->key_fingerprint);
+    Json ref = Json::object();
+    PutString(ref, "name", m.signature->key_secret_ref.secret_name);
+    PutString(ref, "key", m.signature->key_secret_ref.key);
+    sig["keySecretRef"] = ref;
+    j["signature"] = sig;
+  }
   return j;
 }
 
@@ -122,6 +132,10 @@ ManifestStatus DecodeManifest(const Json& j) {
                    Strings(Field(j, "tags")), Strings(Field(j, "platforms")), {}, Strings(Field(j, "movedFromUnversioned"))};
   if (Field(j, "heldBack").is_array()) {
     for (const auto& h : Field(j, "heldBack")) m.held_back.push_back({Str(h, "tag"), Str(h, "reason")});
+  }
+  if (const Json& sig = Field(j, "signature"); sig.is_object()) {
+    const Json& ref = Field(sig, "keySecretRef");
+    m.signature = SignatureStatus{Str(sig, "digest"), Str(sig, "keyFingerprint"), {Str(ref, "name"), Str(ref, "key")}};
   }
   return m;
 }

@@ -312,11 +312,38 @@ Status ParseLifecycle(const Json& spec, ImageBuildSpec& out) {
   return Status::Ok();
 }
 
+// spec.signing and spec.attestations: what the release carries besides the images.
+Status ParseSupplyChain(const Json& spec, ImageBuildSpec& out) {
+  if (spec.contains("signing") && !spec["signing"].is_null()) {
+    const Json ref = spec["signing"].value("keySecretRef", Json::object());
+    SigningSpec signing{Str(ref, "name"), Str(ref, "key", "cosign.key")};
+    if (signing.secret_name.empty()) {
+      return Bad("signing.keySecretRef.name", "is required: a Secret holding a PEM ECDSA P-256 private key");
+    }
+    static const std::regex kKey(R"(^[-._a-zA-Z0-9]+$)");
+    if (!std::regex_match(signing.key, kKey)) {
+      return Bad("signing.keySecretRef.key", "\"" + signing.key + "\" is not a Secret key ([-._a-zA-Z0-9]+)");
+    }
+    out.signing = signing;
+  }
+  const Json provenance = spec.value("attestations", Json::object()).value("provenance", Json());
+  if (provenance.is_null()) return Status::Ok();
+  const std::string mode = Str(provenance, "mode", "max");
+  if (mode == "min") out.provenance = ProvenanceMode::kMin;
+  else if (mode == "max") out.provenance = ProvenanceMode::kMax;
+  else return Bad("attestations.provenance.mode", "must be min or max, not \"" + mode + "\"");
+  if (out.strategy != Strategy::kBuildKit) {
+    return Bad("attestations.provenance", "needs builder.strategy buildkit: buildah makes no provenance attestation");
+  }
+  return Status::Ok();
+}
+
 StatusOr<ImageBuildSpec> ParseSpecFields(const Json& spec) {
   if (!spec.is_object()) return InvalidArgument("spec is missing");
   ImageBuildSpec out;
   // In the order the fields were always checked: the first problem found is the one reported.
-  for (auto* part : {ParseImage, ParseSource, ParseImageMetadata, ParseBuilder, ParsePlatforms, ParseRegistryAccess, ParseLifecycle}) {
+  for (auto* part : {ParseImage, ParseSource, ParseImageMetadata, ParseBuilder, ParsePlatforms, ParseRegistryAccess,
+                     ParseLifecycle, ParseSupplyChain}) {
     IBO_RETURN_IF_ERROR(part(spec, out));
   }
   return out;

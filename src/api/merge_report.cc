@@ -27,8 +27,14 @@ std::string OneLine(std::string s) {
 
 std::string FormatMergeReport(const MergeReport& report) {
   std::string out = report.digest + "\n";
-  for (const auto& h : report.held) out += "held " + h.tag + " " + OneLine(h.reason) + "\n";
-  for (const auto& t : report.unversioned) out += "unversioned " + t + "\n";
+  if (!report.signature_digest.empty()) {
+    out += "signature " + report.signature_digest + " " + report.key_fingerprint + "\n";
+  }
+  const auto add = [&out](const std::string& line) {
+    if (out.size() + line.size() <= kTerminationMessageLimit) out += line;
+  };
+  for (const auto& h : report.held) add("held " + h.tag + " " + OneLine(h.reason) + "\n");
+  for (const auto& t : report.unversioned) add("unversioned " + t + "\n");
   return out;
 }
 
@@ -47,6 +53,16 @@ StatusOr<MergeReport> ParseMergeReport(const std::string& text) {
     std::istringstream words(line);
     std::string kind, tag;
     words >> kind >> tag;
+    if (kind == "signature") {
+      std::string fingerprint;
+      words >> fingerprint;
+      if (!oci::ValidateDigest(tag).ok() || !oci::ValidateDigest(fingerprint).ok()) {
+        return InvalidArgument("the merge report's signature line names no digest and key fingerprint");
+      }
+      report.signature_digest = tag;
+      report.key_fingerprint = fingerprint;
+      continue;
+    }
     if (!oci::ValidateTag(tag).ok()) return InvalidArgument("the merge report names no valid tag in \"" + line.substr(0, 200) + "\"");
     if (kind == "held") {
       std::string reason;

@@ -37,6 +37,10 @@ const std::vector<SpecField> kFields = {
     {"spec.retries", kInPlace},
     {"spec.failurePolicy", kInPlace},
     {"spec.ttlSecondsAfterFinished", kInPlace},
+    // A signature does not change the image, only what the merge pushes beside it: another key
+    // merges the same digests again, and signs them.
+    {"spec.signing", kRelease},
+    {"spec.attestations", kIdentity},  // BuildKit pushes the provenance with the image, in its index
 };
 
 // The part of `value` below the path's components, keeping array positions.

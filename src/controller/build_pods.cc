@@ -19,6 +19,7 @@ constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
 constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
 constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
 constexpr int kMergeUser = 65532;  // nonroot in operator/Dockerfile
+constexpr const char* kSigningKeyDir = "/etc/imagebuild/signing";  // the merge pod's only
 
 Json OwnerReference(const api::ObjectMeta& owner) {
   return {{"apiVersion", api::kApiVersion},
@@ -262,6 +263,10 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
   for (const auto& [k, v] : spec.build_args) { args.push_back("--opt"); args.push_back("build-arg:" + k + "=" + v); }
   for (const auto& [k, v] : ImageMetadata(ctx, spec.labels)) { args.push_back("--opt"); args.push_back("label:" + k + "=" + v); }
   if (!spec.target.empty()) { args.push_back("--opt"); args.push_back("target=" + spec.target); }
+  if (spec.provenance != api::ProvenanceMode::kNone) {  // SLSA provenance, kept in the index by the merge
+    args.push_back("--opt");
+    args.push_back(std::string("attest:provenance=mode=") + (spec.provenance == api::ProvenanceMode::kMin ? "min" : "max"));
+  }
   for (const auto& s : spec.build_secrets) {
     args.push_back("--secret");
     args.push_back("id=" + s.id + ",src=" + std::string(kBuildSecretsDir) + "/" + s.id);
@@ -426,6 +431,24 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }
 
+namespace {
+
+// spec.signing: the key Secret's one key, read-only, readable by the merge user alone (mode
+// 0440, group fsGroup: see MergePod); build pods never mount it.
+void AddSigningKey(const BuildContext& ctx, Json& args, Json& volumes, Json& mounts) {
+  if (!ctx.spec.signing) return;
+  volumes.push_back({{"name", "signing-key"},
+                     {"secret",
+                      {{"secretName", ctx.spec.signing->secret_name},
+                       {"defaultMode", 0440},
+                       {"items", Json::array({{{"key", ctx.spec.signing->key}, {"path", "cosign.key"}}})}}}});
+  mounts.push_back({{"name", "signing-key"}, {"mountPath", kSigningKeyDir}, {"readOnly", true}});
+  args.push_back("--signing-key");
+  args.push_back(std::string(kSigningKeyDir) + "/cosign.key");
+}
+
+}  // namespace
+
 Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::string& pod_name) {
   Json metadata = Metadata(ctx, pod_name, "merge");
   Json args = {"merge", "--repository", ctx.spec.image};
@@ -456,6 +479,7 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
   args.push_back("/dev/termination-log");
   Json volumes = Json::array(), mounts = Json::array();
   AddCommonVolumes(ctx, volumes, mounts, false);
+  AddSigningKey(ctx, args, volumes, mounts);
   Json container = {{"name", "merge"},
                     {"image", ctx.settings->merge_image},
                     {"command", {"imagebuild-operator"}},
@@ -476,6 +500,7 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
                    {"containers", Json::array({container})},
                    {"volumes", volumes}};
   if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
+  if (ctx.spec.signing) pod_spec["securityContext"] = {{"fsGroup", kMergeUser}};  // the key's group
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
 }
 

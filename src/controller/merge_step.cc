@@ -45,6 +45,10 @@ api::ManifestStatus ManifestOf(const Decision& d, const PodReport& report, const
   api::ManifestStatus m{report.digest, report.digest.substr(0, 19), image + "@" + report.digest,
                         std::string(oci::media_type::kOciIndex), {}, platforms, {}, report.merge.unversioned};
   for (const auto& h : report.merge.held) m.held_back.push_back({h.tag, h.reason});
+  if (!report.merge.signature_digest.empty() && d.in.imagebuild.spec.signing) {
+    m.signature = api::SignatureStatus{report.merge.signature_digest, report.merge.key_fingerprint,
+                                       *d.in.imagebuild.spec.signing};
+  }
   if (!MovesFloating(d, missing)) {
     for (const auto& t : tags.floating) {
       m.held_back.push_back({t, "the index lacks " + List(missing) + "; floatPartialMerges moves floating tags anyway"});
@@ -112,6 +116,8 @@ void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tag
   // A merge again after the tags changed has pods of its own, named by the tags it pushes.
   std::string joined;
   for (const auto& t : tags.all) joined += t + "\n";
+  // ... and by the key it signs with: another key is another merge (unsigned merges keep their names).
+  if (const auto& signing = ctx.spec.signing) joined += "signing " + signing->secret_name + "/" + signing->key + "\n";
   const std::string name = d.PodNameFor(d.status.manifest ? "merge-" + api::HashHex(joined, 8) : "merge", attempt);
   const api::PodView* pod = d.Pod(name);
   if (!pod && d.status.merge.pod_name != name && !d.in.repository_merging.empty()) {
@@ -125,7 +131,12 @@ void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tag
   const PodReport report = ObservePod(*pod, kMergeRole);
   d.message = "pushing the manifest list";
   switch (report.observed) {
-    case kSucceeded: return Merged(d, report, tags, platforms, missing);
+    case kSucceeded:
+      if (ctx.spec.signing && report.merge.signature_digest.empty()) {  // a --merge-image from before signing
+        return MergeFailed(d, "spec.signing is set but the merge pod reported no signature (is --merge-image older "
+                              "than signing?)", kFailed);
+      }
+      return Merged(d, report, tags, platforms, missing);
     case kCannotStart:
       d.actions.delete_pods.push_back(name);
       [[fallthrough]];

@@ -57,6 +57,16 @@ std::string CheckSecrets(const api::ImageBuildSpec& spec, const std::map<std::st
     if (!f.exists) return "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" does not exist in this namespace";
     if (!HasKey(f, s.key)) return "spec.buildSecrets[" + s.id + "]: Secret \"" + s.secret_name + "\" has no key \"" + s.key + "\"";
   }
+  // A missing Secret volume would leave the merge pod mounting for ever: say so before building.
+  if (const auto& signing = spec.signing) {
+    const SecretFacts f = facts(signing->secret_name);
+    const std::string where = "spec.signing.keySecretRef: Secret \"" + signing->secret_name + "\"";
+    if (!f.exists) return where + " does not exist in this namespace";
+    if (!HasKey(f, signing->key)) {
+      return where + " has no key \"" + signing->key + "\" (kubectl create secret generic " + signing->secret_name +
+             " --from-file=" + signing->key + "=cosign.key)";
+    }
+  }
   return "";
 }
 
@@ -232,7 +242,10 @@ bool RemergeIfTagsChanged(Decision& d) {
   // What the last merge was asked for: the tags it pushed and the ones it held back.
   std::set<std::string> asked(d.status.manifest->tags.begin(), d.status.manifest->tags.end());
   for (const auto& held : d.status.manifest->held_back) asked.insert(held.tag);
-  if (std::set<std::string>(tags->all.begin(), tags->all.end()) == asked) return false;
+  // spec.signing names another key (or signing was just asked for): merge again, to sign.
+  const auto& signature = d.status.manifest->signature;
+  const bool sign_again = ib.spec.signing && (!signature || signature->key_secret_ref != *ib.spec.signing);
+  if (std::set<std::string>(tags->all.begin(), tags->all.end()) == asked && !sign_again) return false;
   Enter(d, d.Step(Subject::kBuild, PhaseName(d), kTagsChanged));
   d.status.merge = {};
   d.status.completion_time.reset();
@@ -396,6 +409,7 @@ std::vector<std::string> ReferencedSecrets(const api::ImageBuildSpec& spec) {
   add(spec.push_secret);
   add(spec.git_secret);
   for (const auto& s : spec.build_secrets) add(s.secret_name);
+  if (spec.signing) add(spec.signing->secret_name);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "common/oci_media_types.h"
 #include "common/oci_reference.h"
 #include "common/semver.h"
+#include "merge/cosign_signature.h"
 #include "merge/index_builder.h"
 
 namespace ibo::merge {
@@ -117,6 +118,27 @@ Status PushTags(registry::RegistryClient& client, MergeResult& result, const std
   return Status::Ok();
 }
 
+// Signs every manifest the index lists (as `cosign sign --recursive` does: containers/image
+// checks the signature of the platform image it copies), then the index itself.
+Status SignAll(registry::RegistryClient& client, const MergeRequest& request, MergeResult& result) {
+  std::vector<std::string> children;
+  const auto doc = nlohmann::json::parse(result.index.bytes);
+  for (const auto& entry : doc["manifests"]) children.push_back(entry["digest"].get<std::string>());
+  const auto sign = [&](const std::string& digest) {
+    return SignManifest(client, *request.signing_key, request.docker_reference, digest);
+  };
+  const auto signed_children = ForEachConcurrently(children, sign);
+  for (const auto& s : signed_children) {
+    if (!s.ok()) return s.status();
+    result.signatures_pushed += s->pushed ? 1 : 0;
+  }
+  IBO_ASSIGN_OR_RETURN(SignatureResult index, sign(result.index.digest));
+  result.signatures_pushed += index.pushed ? 1 : 0;
+  result.report.signature_digest = index.digest;
+  result.report.key_fingerprint = request.signing_key->Fingerprint();
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateRequest(const MergeRequest& request) {
@@ -136,6 +158,9 @@ Status ValidateRequest(const MergeRequest& request) {
   }
   for (const auto* list : {&request.tags, &request.floating_tags}) {
     for (const auto& tag : *list) IBO_RETURN_IF_ERROR(oci::ValidateTag(tag));
+  }
+  if (request.signing_key && request.docker_reference.empty()) {
+    return InvalidArgument("signing needs the repository the signature names");
   }
   return Status::Ok();
 }
@@ -184,6 +209,9 @@ StatusOr<MergeResult> Merge(registry::RegistryClient& client, const MergeRequest
     if (f.unversioned) result.report.unversioned.push_back(request.floating_tags[i]);
     to_push.push_back(request.floating_tags[i]);
   }
+  // Every check has passed: sign, and only then push the tags, so that no tag ever names an
+  // index whose signature is missing.
+  if (request.signing_key) IBO_RETURN_IF_ERROR(SignAll(client, request, result));
   IBO_RETURN_IF_ERROR(PushTags(client, result, to_push));
 
   // Read every tag back: the registry must serve the index we built under each of them.

@@ -1,8 +1,10 @@
 // The merge itself: verify every per-platform input against the registry, build their index, push
-// it under every tag and read each tag back. Nothing is pushed unless every check passes.
+// it under every tag and read each tag back. Nothing is pushed unless every check passes; with a
+// signing key, the index and every manifest it lists are signed before any tag is pushed.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 
 #include "common/oci_platform.h"
 #include "common/status.h"
+#include "merge/signing_key.h"
 #include "registry/registry_client.h"
 
 namespace ibo::merge {
@@ -25,13 +28,16 @@ struct MergeRequest {
   std::vector<std::string> floating_tags;  // latest, vX.Y, vX: never moved to a lower version
   std::string version;                     // this release's semantic version
   std::map<std::string, std::string> annotations;  // on the index (org.opencontainers.image.*)
+  std::shared_ptr<const SigningKey> signing_key;    // none: nothing is signed
+  std::string docker_reference;                     // the repository the signatures name
 };
 
 struct MergeResult {
   registry::Manifest index;
   std::vector<std::string> tags_updated;    // tags that pointed elsewhere (or nowhere) before
   std::vector<std::string> tags_unchanged;  // tags already at the index digest
-  api::MergeReport report;                  // the digest, the floating tags held back and why
+  api::MergeReport report;                  // the digest, the floating tags held back and why, the signature
+  int signatures_pushed = 0;                // signature manifests written (0 on a rerun with the same key)
 };
 
 // The annotation a floating tag's current index is judged by.

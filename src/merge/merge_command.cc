@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "common/file_error.h"
@@ -24,12 +25,13 @@ constexpr const char* kSynopsis =
     "         --platform-digest OS/ARCH[/VARIANT]=sha256:<hex> ... --tag TAG ...\n"
     "         [--floating-tag TAG... --version SEMVER] [--annotation KEY=VALUE]...\n"
     "         [--registry-config FILE] [--ca-file FILE] [--insecure-registry HOST[:PORT]]...\n"
-    "         [--termination-log FILE] [--timeout SECONDS]\n"
+    "         [--signing-key FILE] [--termination-log FILE] [--timeout SECONDS]\n"
     "\n"
     "Verifies each platform's image (pushed by digest) and pushes their image index under every\n"
     "tag, then reads each tag back. A floating tag stays where it is when the index it holds names a\n"
-    "higher version. Prints the index digest as the last line; the termination log gets the report\n"
-    "(the digest, then the floating tags held back).\n";
+    "higher version. With --signing-key, the index and every manifest it lists are signed in cosign's\n"
+    "format (tag sha256-<hex>.sig) before any tag is pushed. Prints the index digest as the last line;\n"
+    "the termination log gets the report (the digest, the signature, the floating tags held back).\n";
 
 void WriteTerminationLog(const std::string& path, const std::string& text) {
   if (path.empty()) return;
@@ -88,6 +90,8 @@ flags::FlagTable MergeFlagTable(MergeFlags& f) {
           {"--registry-config", "FILE", "docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)", "",
            Text(&f.registry_config)},
           {"--ca-file", "FILE", "PEM bundle to trust instead of the system store", "", Text(&f.ca_file)},
+          {"--signing-key", "FILE", "PEM ECDSA P-256 private key (PKCS#8 or SEC1, unencrypted) to sign with", "",
+           Text(&f.signing_key)},
           {"--insecure-registry", "HOST[:PORT]", "use plain HTTP for this registry (repeatable)", "",
            Append(&f.insecure_registries), true},
           {"--termination-log", "FILE", "where to write the report or the error (default /dev/termination-log)", "",
@@ -95,6 +99,17 @@ flags::FlagTable MergeFlagTable(MergeFlags& f) {
           {"--timeout", "SECONDS", "", "60", Seconds(&f.timeout)},
       },
       {.unknown_hint = "", .needs_value_prefix = "", .reject_positional = true, .help_ends_parsing = false});
+}
+
+// The key file is read whole and parsed; neither its path's contents nor OpenSSL's errors about
+// them reach any message.
+StatusOr<SigningKey> LoadSigningKey(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return FileReadError("--signing-key", path, errno);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto key = SigningKey::FromPem(pem, "--signing-key " + path);
+  std::fill(pem.begin(), pem.end(), '\0');
+  return key;
 }
 
 }  // namespace
@@ -155,6 +170,12 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
   if (!tls.ca_file.empty() && !std::ifstream(tls.ca_file)) {
     return fail(FileReadError("--ca-file", tls.ca_file, errno));  // missing, or not readable by this uid
   }
+  if (!flags->signing_key.empty()) {
+    auto key = LoadSigningKey(flags->signing_key);
+    if (!key.ok()) return fail(key.status());
+    flags->request.signing_key = std::make_shared<const SigningKey>(std::move(*key));
+    flags->request.docker_reference = options.repository.ToString();
+  }
   std::shared_ptr<http::Transport> transport = http::NewTransport(tls);
   auto client = registry::NewRegistryClient(options, transport);
 
@@ -163,6 +184,11 @@ int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std
   for (const auto& tag : result->tags_updated) out << "pushed " << flags->repository << ":" << tag << "\n";
   for (const auto& tag : result->tags_unchanged) out << "unchanged " << flags->repository << ":" << tag << "\n";
   for (const auto& held : result->report.held) out << "held " << flags->repository << ":" << held.tag << ": " << held.reason << "\n";
+  if (!result->report.signature_digest.empty()) {
+    out << "signed " << flags->repository << "@" << result->index.digest << " with key " << result->report.key_fingerprint
+        << ": signature manifest " << result->report.signature_digest << " (" << result->signatures_pushed
+        << " signature manifests written)\n";
+  }
   out << result->index.digest << "\n";
   WriteTerminationLog(termination_log, api::FormatMergeReport(result->report));
   return 0;

@@ -17,6 +17,7 @@ struct MergeFlags {
   MergeRequest request;
   std::string registry_config;  // empty: $DOCKER_CONFIG/config.json when it exists
   std::string ca_file;
+  std::string signing_key;  // PEM ECDSA P-256 private key file; empty: nothing is signed
   std::vector<std::string> insecure_registries;
   std::string termination_log;  // empty: /dev/termination-log when it exists
   std::chrono::seconds timeout{};  // default: the flag table's

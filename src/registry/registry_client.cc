@@ -151,6 +151,26 @@ class DistributionClient : public RegistryClient {
     return std::move(response.body);
   }
 
+  Status PutBlob(const std::string& digest, const std::string& bytes) override {
+    const std::string what = "uploading blob " + digest;
+    http::Request head{.method = "HEAD", .url = base_ + "/blobs/" + digest};
+    IBO_ASSIGN_OR_RETURN(http::Response exists, Execute(head));
+    if (exists.status == 200) return Status::Ok();
+    http::Request start{.method = "POST", .url = base_ + "/blobs/uploads/"};
+    IBO_ASSIGN_OR_RETURN(http::Response started, Execute(start));
+    if (started.status != 202) return ErrorFor(started, what);
+    const auto location = started.Header("Location");
+    if (!location || location->empty()) return FailedPrecondition(what + ": registry " + options_.repository.host +
+                                                                   " named no upload location");
+    std::string url = ResolveLocation(start.url, *location);
+    url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + QueryEscape(digest);
+    http::Request put{.method = "PUT", .url = url, .body = bytes};
+    put.headers["Content-Type"] = "application/octet-stream";
+    IBO_ASSIGN_OR_RETURN(http::Response done, Execute(put));
+    if (done.status != 201 && done.status != 204) return ErrorFor(done, what);
+    return Status::Ok();
+  }
+
  private:
   // Sends with the current authorization; on a 401 challenge, authenticates once and retries.
   StatusOr<http::Response> Execute(http::Request request) {

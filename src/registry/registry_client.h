@@ -1,5 +1,5 @@
 // A client of one repository on an OCI distribution registry: manifests (GET, HEAD, PUT) and
-// blobs (GET), with Basic or Bearer-token authentication and redirects followed by our own code,
+// blobs (GET, and upload for signatures), with Basic or Bearer-token authentication and redirects followed by our own code,
 // so that credentials only ever go to the registry's own origin.
 #pragma once
 
@@ -41,6 +41,8 @@ class RegistryClient {
   virtual StatusOr<std::string> PutManifest(const std::string& reference, const Manifest& manifest) = 0;
   // A blob's bytes, checked against its digest.
   virtual StatusOr<std::string> GetBlob(const std::string& digest) = 0;
+  // Uploads a blob (monolithic: POST, then PUT with its digest) unless the registry has it.
+  virtual Status PutBlob(const std::string& digest, const std::string& bytes) = 0;
 };
 
 std::unique_ptr<RegistryClient> NewRegistryClient(RegistryOptions options,

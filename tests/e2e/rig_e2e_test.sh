@@ -184,6 +184,10 @@ stringData: {token: "e2e-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"}
 YAML
 kc -n ci create secret generic regcred --type=kubernetes.io/dockerconfigjson \
   --from-file=.dockerconfigjson="$RIG_REGISTRY_AUTH_FILE" >/dev/null
+# spec.signing of app: a P-256 key made by openssl, as the README says to make one
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/cosign.key" 2>/dev/null
+openssl pkey -in "$work/cosign.key" -pubout -out "$work/cosign.pub"
+kc -n ci create secret generic release-key --from-file=cosign.key="$work/cosign.key" >/dev/null
 secret_value=$(kc -n ci get secret build-token -o jsonpath='{.data.token}' | base64 -d)
 
 imagebuild() {  # imagebuild NAME IMAGE REVISION RETRIES EXTRA-YAML PLATFORMS-YAML (repo_url=URL: another repository)
@@ -206,6 +210,7 @@ $6
 YAML
 }
 app_extra='  buildSecrets: [{id: token, secretRef: {name: build-token, key: token}}]
+  signing: {keySecretRef: {name: release-key}}
   cache: {repository: '"$RIG_REGISTRY"'/e2e/app-cache}
   labels: {org.opencontainers.image.title: app}
   annotations: {com.example.team: e2e}'
@@ -376,6 +381,26 @@ got=$(checked_out app)
   fail "app's three build pods (amd64, arm64 twice) did not all check out $resolved: $got"
 ok "app: both platforms and arm64's retry built $resolved (main is at $moved now), fetched by id over smart HTTP"
 ok "app: labels and annotations org.opencontainers.image.{source,revision,version,created} and the user's, on both images and the index"
+
+# --- app is signed: the signature manifest at sha256-<hex>.sig, its payload verified by openssl
+"$RIG_EXEC" skopeo inspect --raw "${creds[@]}" "docker://$RIG_REGISTRY/e2e/app:sha256-${index_digest#sha256:}.sig" \
+  >"$work/app.sig" || fail "app: no signature manifest sha256-<index>.sig"
+[[ $(get app '{.status.manifest.signature.digest}') == "sha256:$(sha256sum <"$work/app.sig" | cut -d' ' -f1)" ]] ||
+  fail "status.manifest.signature.digest is not the signature manifest's"
+fp="sha256:$(openssl pkey -pubin -in "$work/cosign.pub" -outform DER | sha256sum | cut -d' ' -f1)"
+[[ $(get app '{.status.manifest.signature.keyFingerprint}') == "$fp" ]] || fail "status.manifest.signature.keyFingerprint is not $fp"
+payload=$(jq -r '.layers[0].digest' "$work/app.sig")
+"$RIG_EXEC" skopeo copy -q --src-tls-verify=false --src-creds "$RIG_REGISTRY_USER:$RIG_REGISTRY_PASSWORD" \
+  "docker://$RIG_REGISTRY/e2e/app:sha256-${index_digest#sha256:}.sig" "dir:$work/app-sig" || fail "cannot copy the signature"
+jq -r '.layers[0].annotations["dev.cosignproject.cosign/signature"]' "$work/app.sig" | base64 -d >"$work/app.sig.der"
+openssl dgst -sha256 -verify "$work/cosign.pub" -signature "$work/app.sig.der" "$work/app-sig/${payload#sha256:}" >/dev/null ||
+  fail "app: the signature does not verify with the public key"
+jq -e --arg d "$index_digest" --arg r "$RIG_REGISTRY/e2e/app" '.critical.image["docker-manifest-digest"] == $d and
+  .critical.identity["docker-reference"] == $r' "$work/app-sig/${payload#sha256:}" >/dev/null || fail "app: the payload names another image"
+for p in $(kc -n ci get pods -l imagebuild.io/role=build -o jsonpath='{.items[*].metadata.name}'); do
+  kc -n ci get pod "$p" -o json | grep -q release-key && fail "build pod $p mounts the signing key"
+done
+ok "app is signed: sha256-<index>.sig verifies with the key's public half, status.manifest.signature names it and $fp"
 
 # --- the cache: the same source again, in fresh pods: the random RUN step's layer is reused
 imagebuild app-again app-again v1.0.0 0 "$app_extra" "$both"

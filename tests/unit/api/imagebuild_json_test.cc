@@ -39,6 +39,21 @@ TEST(ImageBuildStatusJsonTest, AnOlderStatusWithoutNewerFieldsDecodes) {
   EXPECT_TRUE(s.conditions.empty());
 }
 
+TEST(ImageBuildStatusJsonTest, TheSignatureRoundTripsAndIsAbsentWhenUnsigned) {
+  ImageBuildStatus s;
+  s.manifest = ManifestStatus{};
+  s.manifest->digest = "sha256:" + std::string(64, 'a');
+  Json j = s;
+  EXPECT_FALSE(j["manifest"].contains("signature"));
+  s.manifest->signature = SignatureStatus{"sha256:" + std::string(64, 'b'), "sha256:" + std::string(64, 'c'),
+                                          {"release-key", "cosign.key"}};
+  j = s;
+  EXPECT_EQ(j["manifest"]["signature"], Json::parse(R"({"digest":"sha256:)" + std::string(64, 'b') +
+                                                    R"(","keyFingerprint":"sha256:)" + std::string(64, 'c') +
+                                                    R"(","keySecretRef":{"key":"cosign.key","name":"release-key"}})"));
+  EXPECT_EQ(j.get<ImageBuildStatus>(), s);
+}
+
 TEST(ImageBuildStatusJsonTest, EmptyStringsAndUnsetFieldsAreLeftOut) {
   ImageBuildStatus s;
   s.phase = BuildPhase::kPending;

@@ -137,4 +137,47 @@ TEST(ParseImageBuildSpecTest, BuildahMayEmulate) {
   }
 }
 
+
+namespace {
+
+using Json = nlohmann::json;
+
+// spec.signing and spec.attestations: defaults, and what is refused with the field named.
+Json MinimalSpec(const Json& extra) {
+  Json spec = {{"image", "r.example.com/a"}, {"version", "v1.0.0"},
+               {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
+               {"platforms", Json::array({{{"platform", "linux/amd64"}}})}};
+  if (extra.is_object()) spec.update(extra);  // {} reads as null
+  return spec;
+}
+
+TEST(ParseSpecTest, SigningNamesASecretAndItsKeyDefaultsToCosignKey) {
+  EXPECT_FALSE(ParseImageBuildSpec(MinimalSpec({}))->signing.has_value());
+  auto spec = ParseImageBuildSpec(MinimalSpec({{"signing", {{"keySecretRef", {{"name", "release-key"}}}}}}));
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->signing, (SigningSpec{"release-key", "cosign.key"}));
+  auto keyed = ParseImageBuildSpec(MinimalSpec({{"signing", {{"keySecretRef", {{"name", "k"}, {"key", "ec.pem"}}}}}}));
+  EXPECT_EQ(keyed->signing->key, "ec.pem");
+  EXPECT_EQ(ParseImageBuildSpec(MinimalSpec({{"signing", Json::object()}})).status().message(),
+            "spec.signing.keySecretRef.name: is required: a Secret holding a PEM ECDSA P-256 private key");
+  EXPECT_FALSE(ParseImageBuildSpec(MinimalSpec({{"signing", {{"keySecretRef", {{"name", "k"}, {"key", "a/b"}}}}}})).ok());
+}
+
+TEST(ParseSpecTest, ProvenanceIsMaxByDefaultMinOnRequestAndBuildKitOnly) {
+  EXPECT_EQ(ParseImageBuildSpec(MinimalSpec({}))->provenance, ProvenanceMode::kNone);
+  EXPECT_EQ(ParseImageBuildSpec(MinimalSpec({{"attestations", {{"provenance", Json::object()}}}}))->provenance,
+            ProvenanceMode::kMax);
+  EXPECT_EQ(ParseImageBuildSpec(MinimalSpec({{"attestations", {{"provenance", {{"mode", "min"}}}}}}))->provenance,
+            ProvenanceMode::kMin);
+  EXPECT_EQ(ParseImageBuildSpec(MinimalSpec({{"attestations", {{"provenance", {{"mode", "full"}}}}}})).status().message(),
+            "spec.attestations.provenance.mode: must be min or max, not \"full\"");
+  EXPECT_EQ(ParseImageBuildSpec(MinimalSpec({{"attestations", {{"provenance", Json::object()}}},
+                                             {"builder", {{"strategy", "buildah"}}}}))
+                .status()
+                .message(),
+            "spec.attestations.provenance: needs builder.strategy buildkit: buildah makes no provenance attestation");
+}
+
+}  // namespace
+
 }  // namespace ibo::api

@@ -48,5 +48,43 @@ TEST(MergeReportTest, TheLargestReportFitsTheTerminationMessage) {
   EXPECT_EQ(parsed->held[0].reason.rfind("holds " + long_version, 0), 0u);
 }
 
+const std::string kSignature = "sha256:" + std::string(64, 'd');
+const std::string kFingerprint = "sha256:" + std::string(64, 'e');
+
+TEST(MergeReportTest, TheSignatureLineComesSecondAndRoundTrips) {
+  const MergeReport report{kDigest, {{"latest", "holds v2.0.0"}}, {"v1"}, kSignature, kFingerprint};
+  const std::string text = FormatMergeReport(report);
+  EXPECT_EQ(text, kDigest + "\nsignature " + kSignature + " " + kFingerprint + "\nheld latest holds v2.0.0\nunversioned v1\n");
+  const auto parsed = ParseMergeReport(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(*parsed, report);
+  EXPECT_FALSE(ParseMergeReport(kDigest + "\nsignature " + kSignature).ok());
+  EXPECT_FALSE(ParseMergeReport(kDigest + "\nsignature latest " + kFingerprint).ok());
+}
+
+// At the 4 KiB limit: however many lines a request makes, the digest and the signature stay and
+// the text fits; the lines that would not fit are the ones left out.
+TEST(MergeReportTest, ASignedReportAtTheLimitKeepsTheSignatureAndFits) {
+  MergeReport report{kDigest, {}, {}, kSignature, kFingerprint};
+  for (int i = 0; i < 10; ++i) report.held.push_back({std::string(127, 't') + char('a' + i), std::string(2000, 'x')});
+  for (int i = 0; i < 10; ++i) report.unversioned.push_back(std::string(127, 'u') + char('a' + i));
+  const std::string text = FormatMergeReport(report);
+  EXPECT_LE(text.size(), kTerminationMessageLimit);
+  EXPECT_GT(text.size(), kTerminationMessageLimit - 800);  // filled, not emptied
+  const auto parsed = ParseMergeReport(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->signature_digest, kSignature);
+  EXPECT_EQ(parsed->key_fingerprint, kFingerprint);
+  EXPECT_LT(parsed->held.size(), 10u);
+  ASSERT_FALSE(parsed->held.empty());
+  EXPECT_EQ(parsed->held[0].tag, report.held[0].tag);
+  // The largest report a controller's request makes (3 floating tags) is kept whole.
+  report.held.resize(3);
+  report.unversioned.clear();
+  const auto whole = ParseMergeReport(FormatMergeReport(report));
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->held.size(), 3u);
+}
+
 }  // namespace
 }  // namespace ibo::api

@@ -62,6 +62,8 @@ TEST(SpecFieldsTest, OnlyIdentityFieldsMoveTheIdentity) {
   EXPECT_EQ(with("retries", 5), base);
   EXPECT_EQ(with("tags", {"y"}), base);
   EXPECT_EQ(with("timeout", "2h"), base);
+  EXPECT_EQ(with("signing", {{"keySecretRef", {{"name", "release-key"}}}}), base);  // signs, builds nothing
+  EXPECT_NE(with("attestations", {{"provenance", {{"mode", "max"}}}}), base);      // BuildKit pushes it with the image
   auto moved = spec;
   moved["platforms"][0]["nodeSelector"] = {{"a", "c"}};
   EXPECT_EQ(BuildIdentity(moved, ""), base);

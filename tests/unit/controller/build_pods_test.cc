@@ -61,10 +61,12 @@ void ExpectGolden(const Json& actual, const std::string& name) {
 }
 
 struct Fixture {
-  explicit Fixture(const std::string& strategy) {
+  explicit Fixture(const std::string& strategy, const Json& extra = Json::object()) {
     settings.insecure_registries = {"registry.local:5000"};
     settings.registry_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-    auto parsed = ParseImageBuildSpec(Spec(strategy));
+    Json spec_json = Spec(strategy);
+    spec_json.update(extra);
+    auto parsed = ParseImageBuildSpec(spec_json);
     EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
     spec = *parsed;
     ctx = BuildContext{Owner(), spec, BuildId("8d6c4d1e-0000-4000-8000-000000000001", 3, ""), &settings, true};
@@ -99,6 +101,55 @@ TEST(BuildPodsGoldenTest, MergeAndRegistryConfig) {
                      {{"org.opencontainers.image.version", "v1.4.2"}}};
   ExpectGolden(MergePod(f.ctx, inputs, "worker-9876543210"), "merge");
   ExpectGolden(*RegistryConfigMap(f.ctx), "registry_config_map");
+}
+
+// spec.signing: the key is mounted read-only into the merge pod, readable through fsGroup by the
+// merge user, and into no build pod.
+TEST(BuildPodsGoldenTest, SignedMerge) {
+  Fixture f("buildkit", {{"signing", {{"keySecretRef", {{"name", "release-key"}}}}}});
+  MergeInputs inputs{{{"linux/amd64", "sha256:" + std::string(64, 'a')}}, *api::DeriveReleaseTags(f.spec), true, {}};
+  const Json pod = MergePod(f.ctx, inputs, "worker-9876543210");
+  ExpectGolden(pod, "merge_signed");
+  const Json& spec = pod["spec"];
+  EXPECT_EQ(spec["securityContext"]["fsGroup"], 65532);
+  Json volume;
+  for (const auto& v : spec["volumes"]) if (v["name"] == "signing-key") volume = v;
+  EXPECT_EQ(volume["secret"]["secretName"], "release-key");
+  EXPECT_EQ(volume["secret"]["defaultMode"], 0440);
+  EXPECT_EQ(volume["secret"]["items"], Json::parse(R"([{"key":"cosign.key","path":"cosign.key"}])"));
+  Json mount;
+  for (const auto& m : spec["containers"][0]["volumeMounts"]) if (m["name"] == "signing-key") mount = m;
+  EXPECT_EQ(mount["readOnly"], true);
+  const Json& args = spec["containers"][0]["args"];
+  const auto flag = std::find(args.begin(), args.end(), "--signing-key");
+  ASSERT_NE(flag, args.end());
+  EXPECT_EQ(*std::next(flag), "/etc/imagebuild/signing/cosign.key");
+  for (const auto* strategy : {"buildkit", "buildah"}) {
+    Fixture b(strategy, {{"signing", {{"keySecretRef", {{"name", "release-key"}, {"key", "k"}}}}}});
+    const std::string build = BuildPod(b.ctx, {&b.spec.platforms[0]}, false, "worker-0123456789", 1).dump();
+    EXPECT_EQ(build.find("release-key"), std::string::npos) << strategy << " build pod mounts the signing key";
+    EXPECT_EQ(build.find("signing"), std::string::npos) << strategy;
+  }
+  Fixture unsigned_merge("buildkit");
+  EXPECT_FALSE(MergePod(unsigned_merge.ctx, inputs, "m")["spec"].contains("securityContext"));
+}
+
+// spec.attestations.provenance: BuildKit's frontend option, as buildctl documents it.
+TEST(BuildPodsTest, ProvenanceAddsBuildKitsAttestOption) {
+  const auto args_of = [](const Json& extra) {
+    Fixture f("buildkit", extra);
+    return BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "worker-0123456789", 1)["spec"]["containers"][0]["command"];
+  };
+  const auto has = [](const Json& args, const std::string& opt) {
+    for (size_t i = 0; i + 1 < args.size(); ++i) if (args[i] == "--opt" && args[i + 1] == opt) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(args_of({{"attestations", {{"provenance", Json::object()}}}}), "attest:provenance=mode=max"));
+  EXPECT_TRUE(has(args_of({{"attestations", {{"provenance", {{"mode", "min"}}}}}}), "attest:provenance=mode=min"));
+  EXPECT_TRUE(has(args_of({{"attestations", {{"provenance", {{"mode", "max"}}}}}}), "attest:provenance=mode=max"));
+  const Json plain = args_of(Json::object());
+  EXPECT_TRUE(has(plain, "filename=Dockerfile.worker"));  // the command it looks in
+  EXPECT_EQ(plain.dump().find("attest:"), std::string::npos);
 }
 
 TEST(BuildPodsTest, NamesAreStableShortAndDistinct) {

@@ -230,6 +230,48 @@ TEST_F(EditTest, ATagsEditMergesTheSameDigestsAgainAndBuildsNothing) {
   EXPECT_TRUE(Step().create_pods.empty());  // done: the tags match
 }
 
+// spec.signing is a release field: asked for after the build, or with another key, it merges
+// the same digests again, signed; the signature goes into status.manifest.signature.
+TEST_F(EditTest, SigningAskedForAfterTheBuildMergesAgainSignedAndRecordsTheSignature) {
+  ToReady();
+  EXPECT_FALSE(ib["status"]["manifest"].contains("signature"));
+  secrets["release-key"] = {true, "Opaque", {"cosign.key"}};
+  secrets["release-key-2026"] = {true, "Opaque", {"cosign.key"}};
+  Edit("signing", {{"keySecretRef", {{"name", "release-key"}}}});
+  Actions a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  const Json merge = a.create_pods[0];
+  EXPECT_EQ(merge["metadata"]["labels"]["imagebuild.io/role"], "merge");
+  EXPECT_NE(merge["spec"]["containers"][0]["args"].dump().find("--signing-key"), std::string::npos);
+  const std::string sig = "sha256:" + std::string(64, 'e'), fp = "sha256:" + std::string(64, 'f');
+  for (auto& p : pods) {
+    if (p["metadata"]["name"] == merge["metadata"]["name"]) End(&p, "Succeeded", "merge", kIndex + "\nsignature " + sig + " " + fp + "\n");
+  }
+  Step();
+  EXPECT_EQ(ib["status"]["phase"], "Succeeded");
+  EXPECT_EQ(ib["status"]["manifest"]["signature"],
+            (Json{{"digest", sig}, {"keyFingerprint", fp}, {"keySecretRef", {{"name", "release-key"}, {"key", "cosign.key"}}}}));
+  EXPECT_TRUE(Step().create_pods.empty());  // signed with this key: done
+  // Another key: another merge pod, of its own name.
+  Edit("signing", {{"keySecretRef", {{"name", "release-key-2026"}}}});
+  a = Step();
+  ASSERT_EQ(a.create_pods.size(), 1u);
+  EXPECT_NE(a.create_pods[0]["metadata"]["name"], merge["metadata"]["name"]);
+}
+
+TEST_F(EditTest, AMergeThatReportsNoSignatureWhenAskedToSignFailsTheAttempt) {
+  ib["spec"]["signing"] = {{"keySecretRef", {{"name", "release-key"}}}};
+  secrets["release-key"] = {true, "Opaque", {"cosign.key"}};
+  Step();
+  End(PodFor("build", "linux-amd64"), "Succeeded", "build", kDigestA);
+  End(PodFor("build", "linux-arm64"), "Succeeded", "build", kDigestB);
+  Step();
+  End(PodFor("merge"), "Succeeded", "merge", kIndex);  // a merge image from before signing
+  Step();
+  EXPECT_NE(ib["status"]["phase"], "Succeeded");
+  EXPECT_NE(Condition("Ready", "message").find("reported no signature"), std::string::npos) << Condition("Ready", "message");
+}
+
 TEST_F(EditTest, AnIdentityEditOrTheRebuildAnnotationBuildsEverythingAgain) {
   ToReady();
   const std::string id = ib["status"]["buildID"];

@@ -241,6 +241,21 @@ TEST_F(ReconcileTest, AMissingOrMistypedPushSecretIsInvalidSpecAndSeenLater) {
   EXPECT_EQ(Condition("Stalled"), "False");
 }
 
+TEST_F(ReconcileTest, AMissingSigningSecretOrKeyIsInvalidSpecBeforeAnyBuild) {
+  ib["spec"]["signing"] = {{"keySecretRef", {{"name", "release-key"}}}};
+  Actions a = Step();
+  EXPECT_TRUE(a.create_pods.empty());
+  EXPECT_NE(Condition("Ready", "message").find("spec.signing.keySecretRef: Secret \"release-key\" does not exist"),
+            std::string::npos);
+  secrets["release-key"] = {true, "Opaque", {"key.pem"}};
+  Step();
+  EXPECT_NE(Condition("Ready", "message").find("has no key \"cosign.key\""), std::string::npos);
+  secrets["release-key"] = {true, "Opaque", {"cosign.key"}};
+  a = Step();
+  EXPECT_EQ(a.create_pods.size(), 2u);
+  for (const auto& pod : a.create_pods) EXPECT_EQ(pod.dump().find("release-key"), std::string::npos);  // build pods
+}
+
 TEST_F(ReconcileTest, ASecretChangedAfterSuccessDoesNotUndoIt) {
   ib["spec"]["pushSecretRef"] = {{"name", "regcred"}};
   secrets["regcred"] = {true, "kubernetes.io/dockerconfigjson", {".dockerconfigjson"}};

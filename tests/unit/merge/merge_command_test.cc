@@ -16,24 +16,26 @@ using ::testing::HasSubstr;
 
 const std::string kDigest = "sha256:" + std::string(64, 'a');
 
-// `merge --help` as it read before its flags became a table, to the byte.
+// `merge --help`, to the byte (as it read before its flags became a table, with --signing-key).
 constexpr const char* kUsage =
     "usage: imagebuild-operator merge --repository HOST[:PORT]/PATH\n"
     "         --platform-digest OS/ARCH[/VARIANT]=sha256:<hex> ... --tag TAG ...\n"
     "         [--floating-tag TAG... --version SEMVER] [--annotation KEY=VALUE]...\n"
     "         [--registry-config FILE] [--ca-file FILE] [--insecure-registry HOST[:PORT]]...\n"
-    "         [--termination-log FILE] [--timeout SECONDS]\n"
+    "         [--signing-key FILE] [--termination-log FILE] [--timeout SECONDS]\n"
     "\n"
     "Verifies each platform's image (pushed by digest) and pushes their image index under every\n"
     "tag, then reads each tag back. A floating tag stays where it is when the index it holds names a\n"
-    "higher version. Prints the index digest as the last line; the termination log gets the report\n"
-    "(the digest, then the floating tags held back).\n"
+    "higher version. With --signing-key, the index and every manifest it lists are signed in cosign's\n"
+    "format (tag sha256-<hex>.sig) before any tag is pushed. Prints the index digest as the last line;\n"
+    "the termination log gets the report (the digest, the signature, the floating tags held back).\n"
     "  --platform-digest      may name one multi-platform index for several platforms\n"
     "  --floating-tag         moved only to an equal or higher --version (repeatable)\n"
     "  --version              this release's version, judged against what floating tags hold\n"
     "  --annotation           an annotation of the index (repeatable)\n"
     "  --registry-config      docker config.json or .dockerconfigjson (default $DOCKER_CONFIG/config.json)\n"
     "  --ca-file              PEM bundle to trust instead of the system store\n"
+    "  --signing-key          PEM ECDSA P-256 private key (PKCS#8 or SEC1, unencrypted) to sign with\n"
     "  --insecure-registry    use plain HTTP for this registry (repeatable)\n"
     "  --termination-log      where to write the report or the error (default /dev/termination-log)\n";
 
@@ -127,6 +129,21 @@ TEST_F(RunMergeCommandTest, UnreachableRegistryExitsOneWithOneLine) {
   EXPECT_THAT(err, ::testing::StartsWith("merge: registry 127.0.0.1:1 is unreachable"));
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(RunMergeCommandTest, AnUnusableSigningKeyFailsBeforeTheRegistryAndQuotesNothingOfIt) {
+  EXPECT_EQ(RunMergeCommand(Args({"--signing-key", "/nonexistent/cosign.key"}), out_, err_), 1);
+  EXPECT_EQ(err_.str(), "merge: --signing-key /nonexistent/cosign.key: does not exist\n");
+  const std::string key = log_ + ".key";
+  std::ofstream(key) << "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n"
+                        "-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
+  std::ostringstream err;
+  EXPECT_EQ(RunMergeCommand(Args({"--signing-key", key}), out_, err), 1);
+  const std::string text = err.str();
+  EXPECT_THAT(text, HasSubstr("is in cosign's encrypted format"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("c2VjcmV0")));
+  EXPECT_THAT(ReadFile(log_), ::testing::Not(HasSubstr("c2VjcmV0")));
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
 }
 
 TEST_F(RunMergeCommandTest, AMissingCaFileIsNamed) {

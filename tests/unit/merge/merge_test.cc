@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "merge/cosign_signature.h"
 #include "unit/merge/merge_test_support.h"
+#include "unit/merge/test_keys.h"
 
 namespace ibo::merge {
 namespace {
@@ -195,6 +197,62 @@ TEST_F(MergeTest, APrereleaseMovesNoFloatingTagAndFloatingTagsNeedAVersion) {
   EXPECT_THAT(result->report.held[0].reason, HasSubstr("prerelease"));
   MergeRequest unversioned = Release(amd.digest, "", {"latest"});
   EXPECT_THAT(Merge(client_, unversioned).status().message(), HasSubstr("--floating-tag needs --version"));
+}
+
+// Signing: every manifest of the index and the index are signed, after every check and before
+// any tag; a rerun signs nothing again; a signing failure pushes no tag.
+MergeRequest Signed(MergeRequest r, std::shared_ptr<const SigningKey> key) {
+  r.signing_key = std::move(key);
+  r.docker_reference = "r/app";
+  return r;
+}
+
+TEST_F(MergeTest, ASignedMergeSignsEveryManifestAndTheIndexBeforeAnyTag) {
+  const auto key = std::make_shared<const SigningKey>(*SigningKey::FromPem(NewKeyPem(), "test key"));
+  const auto amd = content_.AddImage("amd64");
+  const auto att = content_.Add(ImageManifest("{}"));
+  const auto buildkit = content_.Add(IndexOf({Entry(amd, "linux", "amd64"), AttestationEntry(att, amd.digest)}));
+  const auto arm = content_.AddImage("arm64");
+  const MergeRequest request =
+      Signed({{{P("linux/amd64"), buildkit.digest}, {P("linux/arm64"), arm.digest}}, {"v1", "latest"}}, key);
+  auto result = Merge(client_, request);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->signatures_pushed, 4);
+  for (const auto& d : {amd.digest, arm.digest, att.digest, result->index.digest}) {
+    ASSERT_TRUE(content_.manifests.count(SignatureTag(d))) << d;
+    EXPECT_TRUE(HasSignatureBy(content_.manifests.at(SignatureTag(d)), SimpleSigningPayload("r/app", d), *key));
+  }
+  EXPECT_EQ(result->report.signature_digest, content_.manifests.at(SignatureTag(result->index.digest)).digest);
+  EXPECT_EQ(result->report.key_fingerprint, key->Fingerprint());
+  // The index's signature is the last signature pushed, and the first tag comes after it.
+  const auto& order = content_.pushed;
+  const auto index_sig = std::find(order.begin(), order.end(), SignatureTag(result->index.digest));
+  ASSERT_NE(index_sig, order.end());
+  EXPECT_EQ(std::distance(order.begin(), index_sig), 3);
+  EXPECT_EQ(order.size(), 6u);
+
+  auto rerun = Merge(client_, request);
+  ASSERT_TRUE(rerun.ok());
+  EXPECT_EQ(rerun->signatures_pushed, 0);
+  EXPECT_EQ(rerun->report.signature_digest, result->report.signature_digest);
+}
+
+TEST_F(MergeTest, ASigningFailureFailsTheMergeAndPushesNoTag) {
+  const auto key = std::make_shared<const SigningKey>(*SigningKey::FromPem(NewKeyPem(), "test key"));
+  const auto amd = content_.AddImage("amd64");
+  ON_CALL(client_, PutBlob(_, _)).WillByDefault(::testing::Return(Status(StatusCode::kForbidden, "denied")));
+  auto result = Merge(client_, Signed({{{P("linux/amd64"), amd.digest}}, {"v1"}}, key));
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("signing " + amd.digest));
+  EXPECT_EQ(content_.manifests.count("v1"), 0u);
+}
+
+TEST_F(MergeTest, AFailedCheckSignsNothing) {
+  const auto key = std::make_shared<const SigningKey>(*SigningKey::FromPem(NewKeyPem(), "test key"));
+  const auto amd = content_.AddImage("amd64");
+  EXPECT_CALL(client_, PutBlob(_, _)).Times(0);
+  EXPECT_CALL(client_, PutManifest(_, _)).Times(0);
+  EXPECT_FALSE(Merge(client_, Signed({{{P("linux/arm64"), amd.digest}}, {"v1"}}, key)).ok());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/oci_digest.h"
 #include "common/oci_media_types.h"
@@ -85,8 +86,15 @@ class FakeContent {
           std::lock_guard lock(mu);
           manifests[ref] = m;
           manifests[m.digest] = m;
+          pushed.push_back(ref);
           return m.digest;
         }));
+    ON_CALL(client, PutBlob(_, _)).WillByDefault(Invoke([this](const std::string& d, const std::string& b) -> Status {
+      std::lock_guard lock(mu);
+      if (oci::Sha256Digest(b) != d) return InvalidArgument("blob bytes do not match " + d);
+      blobs[d] = b;
+      return Status::Ok();
+    }));
   }
 
   // An image for `arch` stored with its config; returns its manifest.
@@ -104,6 +112,7 @@ class FakeContent {
   std::mutex mu;  // the merge calls the registry from several threads
   std::map<std::string, registry::Manifest> manifests;
   std::map<std::string, std::string> blobs;
+  std::vector<std::string> pushed;  // manifest references in the order they were pushed
 };
 
 }  // namespace ibo::merge::testing

@@ -15,6 +15,7 @@ class MockRegistryClient : public RegistryClient {
   MOCK_METHOD(StatusOr<std::string>, PutManifest, (const std::string& reference, const Manifest& manifest),
               (override));
   MOCK_METHOD(StatusOr<std::string>, GetBlob, (const std::string& digest), (override));
+  MOCK_METHOD(Status, PutBlob, (const std::string& digest, const std::string& bytes), (override));
 };
 
 }  // namespace ibo::registry

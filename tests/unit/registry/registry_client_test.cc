@@ -141,6 +141,37 @@ TEST_F(RegistryClientTest, AnErrorBodyOfOtherTypesStillGivesTheError) {
   EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
 }
 
+// Blob upload (for signatures): HEAD first, then POST for an upload location and PUT with the
+// digest; a blob the registry has is not sent again.
+TEST_F(RegistryClientTest, PutBlobUploadsMonolithicallyUnlessTheRegistryHasIt) {
+  const std::string bytes = "payload", digest = oci::Sha256Digest(bytes);
+  const std::string blob_url = "https://r.example.com/v2/team/app/blobs/" + digest;
+  ::testing::InSequence order;
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::method, "HEAD"), Field(&http::Request::url, blob_url))))
+      .WillOnce(Return(Reply(404)));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::method, "POST"),
+                                      Field(&http::Request::url, "https://r.example.com/v2/team/app/blobs/uploads/"))))
+      .WillOnce(Return(Reply(202, "", {{"Location", "/v2/team/app/blobs/uploads/u1?_state=s"}})));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::method, "PUT"),
+                                      Field(&http::Request::url, "https://r.example.com/v2/team/app/blobs/uploads/u1?_state=s"
+                                                                 "&digest=sha256%3A" + digest.substr(7)),
+                                      Field(&http::Request::body, bytes))))
+      .WillOnce(Return(Reply(201)));
+  EXPECT_CALL(*transport_, Send(AllOf(Field(&http::Request::method, "HEAD"), Field(&http::Request::url, blob_url))))
+      .WillOnce(Return(Reply(200)));
+  EXPECT_TRUE(Client(std::nullopt)->PutBlob(digest, bytes).ok());
+  EXPECT_TRUE(Client(std::nullopt)->PutBlob(digest, bytes).ok());  // there now: HEAD alone
+}
+
+TEST_F(RegistryClientTest, APutBlobRefusedSaysWhichBlob) {
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Reply(404)))
+      .WillOnce(Return(Reply(403, R"({"errors":[{"code":"DENIED","message":"no push"}]})")));
+  const Status put = Client(std::nullopt)->PutBlob(oci::Sha256Digest("x"), "x");
+  EXPECT_EQ(put.code(), StatusCode::kForbidden);
+  EXPECT_THAT(put.message(), HasSubstr("uploading blob " + oci::Sha256Digest("x") + ": access denied"));
+}
+
 TEST(ResolveLocation, AbsoluteRootRelativeAndRelative) {
   EXPECT_EQ(ResolveLocation("https://a/v2/x/blobs/d", "https://b/y"), "https://b/y");
   EXPECT_EQ(ResolveLocation("https://a:5000/v2/x/blobs/d", "/v2/x/blobs/e"), "https://a:5000/v2/x/blobs/e");

@@ -28,6 +28,8 @@ std::vector<flags::Flag> KubernetesFlags(RunFlags& f) {
        false, k},
       {"--kube-api-qps", "QPS", "client-side rate limit (default {default})", "20", Number(0, 10000, &f.qps), false, k},
       {"--kube-api-burst", "N", "(default {default})", "30", WholeNumber(1, 10000, &f.burst), false, k},
+      {"--user-agent", "TEXT", "User-Agent of every API request (default {default})", "imagebuild-operator",
+       Text(&f.user_agent), false, k},
       {"--metrics-bind-address", "ADDR", "/metrics in Prometheus format (default {default}; 0 turns it off)", ":8080",
        Text(&f.metrics_address), false, k},
       {"--health-probe-bind-address", "ADDR", "/healthz and /readyz (default {default}; 0 turns it off)", ":8081",

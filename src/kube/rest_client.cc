@@ -166,6 +166,8 @@ class RestClient : public Client {
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
       limiter_.Wait();
+      // Checked as late as it can be, so that no wait lies between the gate and the send.
+      if (method != "GET" && options_.write_gate) IBO_RETURN_IF_ERROR(options_.write_gate(what));
       auto response = CurrentTransport()->Send(request);
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {

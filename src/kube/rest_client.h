@@ -2,6 +2,7 @@
 // typed errors, Retry-After on 429, watch streams.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "http/http_transport.h"
@@ -16,6 +17,9 @@ struct RestClientOptions {
   std::string user_agent = "imagebuild-operator";
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   int max_retries_on_429 = 5;
+  // Asked before every write (any method but GET) leaves, after the rate limiter's wait; an error
+  // refuses the write and is returned as its result. The leader's WriteFence goes here.
+  std::function<Status(const std::string& what)> write_gate;
 };
 
 // One non-empty line of a watch stream: a JSON WatchEvent. An ERROR event is returned as the API

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -46,6 +47,8 @@ struct Options {
   std::set<std::string> insecure;            // HOST:PORT pushed to over plain HTTP
   std::map<std::string, int> fail_attempts;  // "linux/arm64" -> attempts that fail first
   std::chrono::milliseconds build_time{0};   // how long a build pod runs before it ends
+  std::chrono::milliseconds build_time_max{0};  // when above build_time: a random time in between
+  uint64_t seed = 0;                            // of those random times; printed at start
   std::string work_dir = "/tmp/imagebuild-node-simulator";
 };
 
@@ -84,7 +87,8 @@ std::string TarWithFile(const std::string& name, const std::string& content) {
 class Simulator {
  public:
   Simulator(Options options, std::unique_ptr<ibo::kube::Client> client)
-      : options_(std::move(options)), client_(std::move(client)), http_(ibo::http::NewTransport({})) {}
+      : options_(std::move(options)), client_(std::move(client)), http_(ibo::http::NewTransport({})),
+        rng_(options_.seed) {}
 
   ibo::Status RegisterNodes() {
     for (const auto& [name, arch] : options_.nodes) {
@@ -159,10 +163,11 @@ class Simulator {
       const std::string role = meta.value("labels", Json::object()).value("imagebuild.io/role", "");
       auto seen = running_since_.find(uid);
       if (seen == running_since_.end()) {
-        running_since_[uid] = std::chrono::steady_clock::now();
+        const auto duration = BuildTime();
+        running_since_[uid] = {std::chrono::steady_clock::now(), duration};
         MarkRunning(pod);
-        if (role == "build" && options_.build_time.count() > 0) continue;
-      } else if (role == "build" && std::chrono::steady_clock::now() - seen->second < options_.build_time) {
+        if (role == "build" && duration.count() > 0) continue;
+      } else if (role == "build" && std::chrono::steady_clock::now() - seen->second.first < seen->second.second) {
         continue;
       }
       running_since_.erase(uid);
@@ -176,6 +181,14 @@ class Simulator {
         End(pod, false, std::string("node simulator: ") + e.what());
       }
     }
+  }
+
+  // How long the next build pod runs: fixed, or drawn from [build_time, build_time_max] by the
+  // seeded generator, in the order the pods are first seen.
+  std::chrono::milliseconds BuildTime() {
+    if (options_.build_time_max <= options_.build_time) return options_.build_time;
+    return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(
+        options_.build_time.count(), options_.build_time_max.count())(rng_));
   }
 
   void MarkRunning(const Json& pod) {
@@ -378,19 +391,24 @@ class Simulator {
   Options options_;
   std::unique_ptr<ibo::kube::Client> client_;
   std::unique_ptr<ibo::http::Transport> http_;
-  std::map<std::string, std::chrono::steady_clock::time_point> running_since_;  // by pod uid
+  // By pod uid: when it started running, and for how long it builds.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::chrono::milliseconds>> running_since_;
+  std::mt19937_64 rng_;
   std::set<std::string> finished_;
 };
 
 constexpr const char* kUsage =
     "usage: imagebuild-node-simulator --kubeconfig FILE --node NAME=ARCH [--node ...]\n"
     "         --operator-binary PATH [--insecure-registry HOST:PORT]... [--fail-attempts PLATFORM=N]...\n"
-    "         [--build-seconds S] [--work-dir DIR]\n";
+    "         [--build-seconds S | --build-seconds MIN-MAX [--seed N]] [--work-dir DIR]\n"
+    "  MIN-MAX: each build pod runs a random time in [MIN, MAX] seconds, drawn from --seed\n"
+    "  (default: from the clock; printed at start, so that a run can be replayed)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
+  bool seeded = false;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -401,7 +419,15 @@ int main(int argc, char** argv) {
     else if (a == "--operator-binary") o.operator_binary = v;
     else if (a == "--insecure-registry") o.insecure.insert(v);
     else if (a == "--work-dir") o.work_dir = v;
-    else if (a == "--build-seconds") o.build_time = std::chrono::milliseconds(static_cast<int64_t>(std::stod(v) * 1000));
+    else if (a == "--build-seconds") {
+      const auto dash = v.find('-');
+      const auto ms = [](const std::string& t) { return std::chrono::milliseconds(static_cast<int64_t>(std::stod(t) * 1000)); };
+      o.build_time = ms(v.substr(0, dash));
+      if (dash != std::string::npos) o.build_time_max = ms(v.substr(dash + 1));
+    } else if (a == "--seed") {
+      o.seed = std::stoull(v);
+      seeded = true;
+    }
     else if (a == "--node" || a == "--fail-attempts") {
       const auto eq = v.find('=');
       if (eq == std::string::npos) { std::cerr << "node-simulator: " << a << " takes KEY=VALUE\n"; return 2; }
@@ -410,10 +436,16 @@ int main(int argc, char** argv) {
     } else { std::cerr << "node-simulator: unknown flag " << a << "\n" << kUsage; return 2; }
   }
   if (o.nodes.empty() || o.operator_binary.empty()) { std::cerr << kUsage; return 2; }
+  if (!seeded) o.seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  if (o.build_time_max > o.build_time) {
+    Log("build times random in [" + std::to_string(o.build_time.count()) + ", " + std::to_string(o.build_time_max.count()) +
+        "] ms, seed " + std::to_string(o.seed));
+  }
   auto config = ibo::kube::LoadDefaultConfig(o.kubeconfig);
   if (!config.ok()) { std::cerr << "node-simulator: " << config.status().message() << "\n"; return 1; }
   ibo::kube::RestClientOptions client_options;
   client_options.qps = 0;
+  client_options.user_agent = "imagebuild-node-simulator";  // the audit log tells it from the operator
   Simulator sim(o, ibo::kube::NewRestClient(*config, client_options));
   if (auto s = sim.RegisterNodes(); !s.ok()) { std::cerr << "node-simulator: " << s.ToString() << "\n"; return 1; }
   signal(SIGTERM, OnSignal);

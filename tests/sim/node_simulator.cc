@@ -84,6 +84,11 @@ std::string TarWithFile(const std::string& name, const std::string& content) {
   return header + body + std::string(1024, '\0');
 }
 
+// Thrown when a pod cannot start yet (its volumes' sources are unreadable for now).
+struct RetryLater {
+  std::string why;
+};
+
 class Simulator {
  public:
   Simulator(Options options, std::unique_ptr<ibo::kube::Client> client)
@@ -163,7 +168,7 @@ class Simulator {
       const std::string role = meta.value("labels", Json::object()).value("imagebuild.io/role", "");
       auto seen = running_since_.find(uid);
       if (seen == running_since_.end()) {
-        const auto duration = BuildTime();
+        const auto duration = role == "build" ? BuildTime() : std::chrono::milliseconds(0);
         running_since_[uid] = {std::chrono::steady_clock::now(), duration};
         MarkRunning(pod);
         if (role == "build" && duration.count() > 0) continue;
@@ -176,6 +181,9 @@ class Simulator {
         if (role == "build") RunBuild(pod, arch);
         else if (role == "merge") RunMerge(pod);
         else End(pod, false, "the node simulator runs only imagebuild-operator's build and merge pods");
+      } catch (const RetryLater& later) {
+        Log("merge pod " + name + " waits for its volumes: " + later.why);
+        finished_.erase(uid);
       } catch (const std::exception& e) {
         // A pod the simulator cannot make sense of fails; the simulator goes on.
         End(pod, false, std::string("node simulator: ") + e.what());
@@ -220,8 +228,9 @@ class Simulator {
     // The pod is never looked at again: a lost write would leave it Running for good.
     auto patched = client_->Patch(res::kPods, pod["metadata"]["namespace"], pod["metadata"]["name"],
                                   ibo::kube::PatchType::kMerge, status, "status");
-    for (int attempt = 1; attempt < 10 && !patched.ok() && patched.status().code() != ibo::StatusCode::kNotFound; ++attempt) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    // Up to about 40 s: longer than a kube-apiserver restart takes.
+    for (int attempt = 1; attempt < 25 && !patched.ok() && patched.status().code() != ibo::StatusCode::kNotFound; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(200 * attempt, 2000)));
       patched = client_->Patch(res::kPods, pod["metadata"]["namespace"], pod["metadata"]["name"],
                                ibo::kube::PatchType::kMerge, status, "status");
     }
@@ -305,12 +314,21 @@ class Simulator {
     End(pod, true, digest);
   }
 
-  // Writes what a volume would hold into dir; false when its source cannot be read.
-  bool MaterialiseVolume(const std::string& ns, const Json& volume, const fs::path& dir, std::string* error) {
+  // An API server that is away (restarted by a fault test) is no reason to fail a pod: a kubelet
+  // would wait for the volume's source.
+  static bool Transient(const ibo::Status& s) {
+    return s.code() == ibo::StatusCode::kUnavailable || s.code() == ibo::StatusCode::kTimeout ||
+           s.code() == ibo::StatusCode::kTooManyRequests;
+  }
+
+  // Writes what a volume would hold into dir; false when its source cannot be read, with
+  // *transient set when it may be readable later.
+  bool MaterialiseVolume(const std::string& ns, const Json& volume, const fs::path& dir, std::string* error,
+                         bool* transient) {
     fs::create_directories(dir);
     if (volume.contains("secret")) {
       auto secret = client_->Get(res::kSecrets, ns, volume["secret"]["secretName"]);
-      if (!secret.ok()) { *error = secret.status().message(); return false; }
+      if (!secret.ok()) { *error = secret.status().message(); *transient = Transient(secret.status()); return false; }
       std::map<std::string, std::string> paths;
       for (const auto& item : volume["secret"].value("items", Json::array())) paths[item["key"]] = item["path"];
       const Json data = secret->value("data", Json::object());  // named: items() must not outlive it
@@ -321,7 +339,7 @@ class Simulator {
       }
     } else if (volume.contains("configMap")) {
       auto cm = client_->Get(res::kConfigMaps, ns, volume["configMap"]["name"]);
-      if (!cm.ok()) { *error = cm.status().message(); return false; }
+      if (!cm.ok()) { *error = cm.status().message(); *transient = Transient(cm.status()); return false; }
       const Json data = cm->value("data", Json::object());
       for (const auto& item : data.items()) {
         std::ofstream(dir / item.key()) << item.value().get<std::string>();
@@ -343,7 +361,9 @@ class Simulator {
     for (const auto& m : container.value("volumeMounts", Json::array())) {
       const fs::path local = root / "volumes" / m["name"].get<std::string>();
       std::string error;
-      if (!MaterialiseVolume(ns, volumes[m["name"]], local, &error)) {
+      bool transient = false;
+      if (!MaterialiseVolume(ns, volumes[m["name"]], local, &error, &transient)) {
+        if (transient) throw RetryLater{error};
         End(pod, false, "volume " + m["name"].get<std::string>() + ": " + error);
         return;
       }

@@ -14,9 +14,9 @@ source "$(dirname "$0")/lib.sh"
 
 faults_up
 start_simulator --build-seconds 6
-start_operator a
+start_operator a --leader-elect
 note "a leads after $(wait_leader a 30) ms"
-start_operator b
+start_operator b --leader-elect
 sleep 1
 
 # ---- 1. SIGKILL the leader mid-build ---------------------------------------------------------
@@ -44,7 +44,7 @@ for _ in $(seq 1 100); do
   [[ $(kubectl get pods -n "$ns" -l imagebuild.io/name=k2,imagebuild.io/role=build --no-headers 2>/dev/null | wc -l) == 2 ]] && break
   sleep 0.1
 done
-start_operator c
+start_operator c --leader-elect
 sleep 1
 stopped_at=$(date +%s%3N)
 kill -STOP "${op_pid[b]}"

@@ -103,6 +103,7 @@ kube::RestClientOptions ClientOptions(const RunFlags& flags, kube::WriteFence* f
   options.qps = flags.qps;
   options.burst = flags.burst;
   options.user_agent = flags.user_agent;
+  options.request_timeout = std::chrono::seconds(flags.request_timeout_seconds);
   if (fence) options.write_gate = [fence](const std::string& what) { return fence->Check(what); };
   return options;
 }
@@ -137,6 +138,7 @@ controller::ControllerOptions Operator::Options() {
   controller::ControllerOptions options;
   options.namespaces = flags_.namespaces;
   options.workers = flags_.workers;
+  options.min_watch_timeout = std::chrono::seconds(flags_.watch_timeout_seconds);
   options.settings = flags_.settings;
   options.observer = &observer_;
   return options;

@@ -15,6 +15,8 @@ struct RestClientOptions {
   double qps = 20;  // client-go's defaults are 5/10; an operator with several informers wants more
   int burst = 30;
   std::string user_agent = "imagebuild-operator";
+  // A request without an answer for this long fails; a watch may be silent for its timeoutSeconds
+  // plus this before it counts as stalled.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   int max_retries_on_429 = 5;
   // Asked before every write (any method but GET) leaves, after the rate limiter's wait; an error

@@ -28,7 +28,7 @@ teardown() {
   local label
   for label in "${!op_pid[@]}"; do kill -CONT "${op_pid[$label]}" 2>/dev/null || true; kill -9 "${op_pid[$label]}" 2>/dev/null || true; done
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null || true
-  if declare -F extra_teardown >/dev/null; then extra_teardown || true; fi
+  stop_proxies
   "$infra/registry.sh" stop "$dir/registry" >/dev/null 2>&1 || true
   "$infra/control-plane.sh" stop "$dir/cluster" >/dev/null 2>&1 || true
 }
@@ -63,7 +63,7 @@ start_simulator() {
 # Add --leader-elect for a replica that campaigns.
 start_operator() {
   local label=$1; shift
-  "$operator" run --kubeconfig "$KUBECONFIG" --user-agent "ibo-$label" \
+  "$operator" run --kubeconfig "${op_kubeconfig:-$KUBECONFIG}" --user-agent "ibo-$label" \
     --leader-election-namespace "$ns" --namespace "$ns" --insecure-registry "$registry" \
     --merge-image imagebuild-operator:faults --retry-backoff 1 --kube-api-qps 200 --kube-api-burst 400 \
     --max-concurrent-reconciles 4 --metrics-bind-address 0 --health-probe-bind-address 0 "$@" \
@@ -107,8 +107,34 @@ wait_all_ready() {
     fail "not Ready within $seconds s: $(kubectl get imagebuilds -n "$ns" --no-headers | grep -v ' Ready' | head -5)"
 }
 
+# start_proxy VAR MODE UPSTREAM: tests/support/fault_proxy.py in front of UPSTREAM (HOST:PORT);
+# sets VAR_port (where clients connect) and VAR_control. proxy VAR COMMAND... sends one command
+# and prints the answer; an answer other than "ok ..." fails the test.
+proxy_pids=()
+start_proxy() {
+  local var=$1 mode=$2 upstream=$3 port control out
+  port=$(free_port); control=$(free_port); out=$dir/proxy-$var.out
+  : >"$out"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/../../support/fault_proxy.py" "$mode" "$port" "$upstream" "$control" >"$out" 2>&1 &
+  proxy_pids+=($!)
+  for _ in $(seq 1 50); do grep -q '^ready' "$out" && break; sleep 0.1; done
+  grep -q '^ready' "$out" || fail "the $mode proxy did not start: $(cat "$out")"
+  printf -v "${var}_port" %s "$port"; printf -v "${var}_control" %s "$control"
+}
+proxy() {
+  local var=$1 control reply; shift
+  control=${var}_control
+  exec 7<>"/dev/tcp/127.0.0.1/${!control}"
+  echo "$*" >&7
+  read -r reply <&7
+  exec 7>&-
+  [[ $reply == ok* ]] || fail "proxy $var: $* answered: $reply"
+  echo "$reply"
+}
+stop_proxies() { local p; for p in ${proxy_pids[@]+"${proxy_pids[@]}"}; do kill "$p" 2>/dev/null || true; done; }
+
 # ---- the audit log ---------------------------------------------------------------------------
-audit() { jq -c "select(.stage == \"ResponseComplete\") | $1" "$dir/cluster/audit.log"; }
+audit() { jq -rc "select(.stage == \"ResponseComplete\") | $1" "$dir/cluster/audit.log"; }
 # writes_by UA_REGEX [SINCE]: every write request (any verb but get/list/watch) by those user agents,
 # received at or after SINCE: "verb resource/subresource namespace/name code".
 writes_by() {

@@ -1,6 +1,5 @@
-// The write gate of a leader: client-go's leader election gives no fencing, so a leader that was
-// paused (SIGSTOP, a stalled VM) past its lease would write with a stale cache after a successor
-// took over. The fence allows writes only within the renew deadline of the last renewal.
+// The leader's write gate: writes pass only within the renew deadline of the last lease renewal,
+// since client-go's election gives no fencing and a paused leader would write with a stale cache.
 #pragma once
 
 #include <chrono>

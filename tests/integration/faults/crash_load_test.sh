@@ -16,6 +16,7 @@ echo "seed: $seed (replay: IBO_FAULTS_SEED=$seed)"
 RANDOM=$seed
 builds=50
 
+# shellcheck disable=SC2119  # no control-plane options
 faults_up
 start_simulator --build-seconds 1-5 --seed "$seed"
 run=0

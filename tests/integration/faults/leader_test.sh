@@ -12,6 +12,7 @@ name=leader
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
+# shellcheck disable=SC2119  # no control-plane options
 faults_up
 start_simulator --build-seconds 6
 start_operator a --leader-elect

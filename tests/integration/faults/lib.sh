@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the fault tests (issue 12): each starts a control plane of its own with the audit log
 # on, a registry, simulated nodes and operator replicas with their own user agents, and judges the
 # operator by the audit log. Everything started is recorded and stopped by pid on exit.
@@ -27,7 +28,7 @@ now_micro() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }  # the audit log's requestRecei
 teardown() {
   local label
   for label in "${!op_pid[@]}"; do kill -CONT "${op_pid[$label]}" 2>/dev/null || true; kill -9 "${op_pid[$label]}" 2>/dev/null || true; done
-  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null || true
+  if [[ -n $sim_pid ]]; then kill "$sim_pid" 2>/dev/null || true; fi
   stop_proxies
   "$infra/registry.sh" stop "$dir/registry" >/dev/null 2>&1 || true
   "$infra/control-plane.sh" stop "$dir/cluster" >/dev/null 2>&1 || true
@@ -164,7 +165,7 @@ check_one_create_per_pod() {
     [[ $(awk -v b="$b" '$2 == b && $3 == "merge"' <<<"$ok" | wc -l) == 1 ]] ||
       fail "$b: $(awk -v b="$b" '$2 == b && $3 == "merge"' <<<"$ok" | wc -l) merge pods created, want 1"
   done
-  echo "$(awk '$4 == 409 && $5 == "AlreadyExists"' <<<"$creates" | wc -l)"
+  awk '$4 == 409 && $5 == "AlreadyExists"' <<<"$creates" | wc -l
 }
 
 # check_digests NAME...: every platform of each has a digest, and so has its index.

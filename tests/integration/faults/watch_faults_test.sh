@@ -21,6 +21,7 @@ faults_up --no-watch-cache
 # shellcheck disable=SC1091
 source "$dir/cluster/env"
 start_proxy api tcp "127.0.0.1:$APISERVER_PORT"
+# shellcheck disable=SC2154  # api_port: set by start_proxy
 sed "s|https://127.0.0.1:$APISERVER_PORT|https://127.0.0.1:$api_port|" "$KUBECONFIG" >"$dir/operator.kubeconfig"
 start_simulator --build-seconds 1
 op_kubeconfig=$dir/operator.kubeconfig

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 proxy_pid=""
 cleanup() {
-  [[ -n $proxy_pid ]] && kill "$proxy_pid" 2>/dev/null || true
+  if [[ -n $proxy_pid ]]; then kill "$proxy_pid" 2>/dev/null || true; fi
   "$infra/registry.sh" stop "$tmp/registry" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }

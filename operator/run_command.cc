@@ -15,6 +15,7 @@
 #include "kube/event_recorder.h"
 #include "kube/leader_election.h"
 #include "kube/rest_client.h"
+#include "kube/write_fence.h"
 #include "operator/metrics_observer.h"
 #include "operator/run_flags.h"
 #include "operator/shutdown.h"
@@ -82,6 +83,9 @@ class Operator {
   const kube::ClusterConfig& config_;
   StopRequest& stop_;
   const server::Labels lease_label_;
+  const kube::LeaderElectionConfig lease_;
+  // Every write of the controller and its events passes it; the elector's renewals open it.
+  kube::WriteFence fence_;
   std::unique_ptr<kube::Client> client_;
   kube::ApiEventRecorder recorder_;
   server::Metrics metrics_;
@@ -94,10 +98,13 @@ class Operator {
   std::thread election_;
 };
 
-kube::RestClientOptions ClientOptions(const RunFlags& flags) {
+kube::RestClientOptions ClientOptions(const RunFlags& flags, kube::WriteFence* fence) {
   kube::RestClientOptions options;
   options.qps = flags.qps;
   options.burst = flags.burst;
+  options.user_agent = flags.user_agent;
+  options.request_timeout = std::chrono::seconds(flags.request_timeout_seconds);
+  if (fence) options.write_gate = [fence](const std::string& what) { return fence->Check(what); };
   return options;
 }
 
@@ -106,7 +113,9 @@ Operator::Operator(const RunFlags& flags, const kube::ClusterConfig& config, Sto
       config_(config),
       stop_(stop),
       lease_label_{{"name", flags.leader_election_id}},
-      client_(kube::NewRestClient(config, ClientOptions(flags))),
+      lease_(LeaseConfig(flags)),
+      fence_(lease_.renew_deadline),
+      client_(kube::NewRestClient(config, ClientOptions(flags, flags.leader_elect ? &fence_ : nullptr))),
       recorder_(*client_, "imagebuild-operator"),
       observer_(metrics_),
       controller_(*client_, recorder_, Options()),
@@ -114,6 +123,8 @@ Operator::Operator(const RunFlags& flags, const kube::ClusterConfig& config, Sto
   metrics_.Declare(kLeaderMetric, "gauge",
                    "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master");
   metrics_.Set(kLeaderMetric, lease_label_, flags.leader_elect ? 0 : 1);
+  // A write refused by the fence means leadership is over, whatever the elector has seen so far.
+  fence_.OnRefused([this] { stop_.Request(StopReason::kLeaseLost); });
   controller_.StartInformers();
 }
 
@@ -127,6 +138,7 @@ controller::ControllerOptions Operator::Options() {
   controller::ControllerOptions options;
   options.namespaces = flags_.namespaces;
   options.workers = flags_.workers;
+  options.min_watch_timeout = std::chrono::seconds(flags_.watch_timeout_seconds);
   options.settings = flags_.settings;
   options.observer = &observer_;
   return options;
@@ -164,6 +176,7 @@ void Operator::OnStartedLeading() {
 
 void Operator::OnStoppedLeading() {
   metrics_.Set(kLeaderMetric, lease_label_, 0);
+  fence_.Close();
   // Lost or given up: stop reconciling at once. After a signal, the signal stays the reason.
   controller_.Stop();
   stop_.Request(StopReason::kLeaseLost);
@@ -174,11 +187,13 @@ void Operator::StartElection() {
   // A renewal must give up before the renew deadline, or two replicas could both lead.
   kube::RestClientOptions election_options;
   election_options.request_timeout = std::chrono::seconds(5);
+  election_options.user_agent = flags_.user_agent;
   election_client_ = kube::NewRestClient(config_, election_options);
-  const kube::LeaderElectionConfig le = LeaseConfig(flags_);
+  const kube::LeaderElectionConfig& le = lease_;
   elector_ = std::make_unique<kube::LeaderElector>(
       *election_client_, le,
-      kube::LeaderCallbacks{[this] { OnStartedLeading(); }, [this] { OnStoppedLeading(); }, nullptr});
+      kube::LeaderCallbacks{[this] { OnStartedLeading(); }, [this] { OnStoppedLeading(); }, nullptr,
+                            [this](std::chrono::steady_clock::time_point at) { fence_.Renewed(at); }});
   election_ = std::thread([this] { elector_->Run(); });
   spdlog::info("campaigning for the lease {}/{}", le.lease_namespace, le.lease_name);
 }

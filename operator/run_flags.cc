@@ -28,6 +28,16 @@ std::vector<flags::Flag> KubernetesFlags(RunFlags& f) {
        false, k},
       {"--kube-api-qps", "QPS", "client-side rate limit (default {default})", "20", Number(0, 10000, &f.qps), false, k},
       {"--kube-api-burst", "N", "(default {default})", "30", WholeNumber(1, 10000, &f.burst), false, k},
+      {"--kube-api-request-timeout", "SECONDS",
+       "a request unanswered this long fails; a watch silent for its own\n"
+       "timeout plus this is stalled and reconnects (default {default})",
+       "30", WholeNumber(1, 3600, &f.request_timeout_seconds), false, k},
+      {"--watch-timeout", "SECONDS",
+       "the API server ends each watch after a random time in [S, 2S)\n"
+       "(default {default}); a stall is detected within 2S + the request timeout",
+       "300", WholeNumber(1, 3600, &f.watch_timeout_seconds), false, k},
+      {"--user-agent", "TEXT", "User-Agent of every API request (default {default})", "imagebuild-operator",
+       Text(&f.user_agent), false, k},
       {"--metrics-bind-address", "ADDR", "/metrics in Prometheus format (default {default}; 0 turns it off)", ":8080",
        Text(&f.metrics_address), false, k},
       {"--health-probe-bind-address", "ADDR", "/healthz and /readyz (default {default}; 0 turns it off)", ":8081",

@@ -20,6 +20,9 @@ struct RunFlags {
   int workers = 0;
   double qps = 0;
   int burst = 0;
+  int request_timeout_seconds = 0;
+  int watch_timeout_seconds = 0;
+  std::string user_agent;  // every request's User-Agent: tells replicas apart in the audit log
   std::string log_format, log_level;
   std::string metrics_address, probe_address;  // "0": off
   controller::OperatorSettings settings;

@@ -34,6 +34,7 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
     kube::InformerOptions ib_options;
     ib_options.namespace_ = ns;
     ib_options.resync_period = options_.resync_period;
+    ib_options.min_watch_timeout = options_.min_watch_timeout;
     auto& ib = informers_.For(kImageBuildResource, ib_options);
     ib.AddHandlers({[this](const Json& o) { queue_.Add(kube::ObjectKey(o)); },
                     [this](const Json&, const Json& o) { queue_.Add(kube::ObjectKey(o)); },
@@ -45,7 +46,9 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
   imagebuilds_ = std::make_unique<kube::UnionLister>(imagebuilds);
   pods_ = std::make_unique<kube::UnionLister>(pods);
   config_maps_ = std::make_unique<kube::UnionLister>(config_maps);
-  nodes_ = &informers_.For(kube::resources::kNodes, kube::InformerOptions{});
+  kube::InformerOptions node_options;
+  node_options.min_watch_timeout = options_.min_watch_timeout;
+  nodes_ = &informers_.For(kube::resources::kNodes, node_options);
   // A node appearing or becoming Ready can unblock a platform that waits for one.
   nodes_->AddHandlers({[this](const Json&) { EnqueueUnfinished(); },
                        [this](const Json& a, const Json& b) {
@@ -66,6 +69,7 @@ const kube::Lister* ImageBuildController::WatchOwned(const kube::ResourceType& t
   kube::InformerOptions owned;
   owned.namespace_ = ns;
   owned.label_selector = api::labels::kRole;  // only what this operator made
+  owned.min_watch_timeout = options_.min_watch_timeout;
   auto& informer = informers_.For(type, owned);
   informer.AddHandlers({[this](const Json& o) { EnqueueOwner(o); },
                         [this](const Json&, const Json& o) { EnqueueOwner(o); },

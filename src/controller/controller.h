@@ -23,6 +23,7 @@ struct ControllerOptions {
   std::vector<std::string> namespaces;  // empty: all namespaces
   int workers = 2;
   std::chrono::seconds resync_period{300};
+  std::chrono::seconds min_watch_timeout{300};  // each informer's watch ends after [min, 2*min)
   OperatorSettings settings;
   ControllerObserver* observer = nullptr;  // optional: reconcile, work queue and build metrics
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <mutex>
 #include <system_error>
 
@@ -52,9 +53,10 @@ Headers CopyHeaders(const wh::http_headers& from) {
 
 class CpprestStream : public ResponseStream {
  public:
-  CpprestStream(wh::http_response response, std::shared_ptr<pplx::cancellation_token_source> cts)
+  CpprestStream(wh::http_response response, std::shared_ptr<pplx::cancellation_token_source> cts,
+                std::function<void()> on_timeout)
       : response_(std::move(response)), cts_(std::move(cts)), headers_(CopyHeaders(response_.headers())),
-        body_(response_.body()) {}
+        body_(response_.body()), on_timeout_(std::move(on_timeout)) {}
   ~CpprestStream() override { Cancel(); }
 
   int status() const override { return response_.status_code(); }
@@ -69,7 +71,9 @@ class CpprestStream : public ResponseStream {
       if (!text.empty() && text.back() == '\r') text.pop_back();
       return std::optional<std::string>(std::move(text));
     } catch (const std::exception& e) {
-      return FromException(e, "stream");
+      Status s = FromException(e, "stream");
+      if (s.code() == StatusCode::kTimeout && on_timeout_) on_timeout_();
+      return s;
     }
   }
 
@@ -80,6 +84,7 @@ class CpprestStream : public ResponseStream {
   std::shared_ptr<pplx::cancellation_token_source> cts_;
   Headers headers_;
   concurrency::streams::istream body_;
+  std::function<void()> on_timeout_;
 };
 
 class CpprestTransport : public Transport {
@@ -97,7 +102,7 @@ class CpprestTransport : public Transport {
       out.body.assign(bytes.begin(), bytes.end());
       return out;
     } catch (const std::exception& e) {
-      return FromException(e, request.method + " " + request.url);
+      return Failed(e, request);
     }
   }
 
@@ -106,17 +111,47 @@ class CpprestTransport : public Transport {
       auto [client, message] = Prepare(request);
       auto cts = std::make_shared<pplx::cancellation_token_source>();
       wh::http_response response = client->request(message, cts->get_token()).get();
-      return std::unique_ptr<ResponseStream>(new CpprestStream(std::move(response), std::move(cts)));
+      const std::string origin = OriginOf(web::uri(request.url));
+      return std::unique_ptr<ResponseStream>(
+          new CpprestStream(std::move(response), std::move(cts), [pool = std::weak_ptr<Pool>(pool_), origin] {
+            if (auto p = pool.lock()) ForgetOrigin(*p, origin);  // the stream may outlive the transport
+          }));
     } catch (const std::exception& e) {
-      return FromException(e, request.method + " " + request.url);
+      return Failed(e, request);
     }
   }
 
  private:
-  std::pair<std::shared_ptr<whc::http_client>, wh::http_request> Prepare(const Request& request) {
-    web::uri uri(request.url);
+  static std::string OriginOf(const web::uri& uri) {
     std::string origin = uri.scheme() + "://" + uri.host();
     if (uri.port() > 0) origin += ":" + std::to_string(uri.port());
+    return origin;
+  }
+
+  Status Failed(const std::exception& e, const Request& request) {
+    Status s = FromException(e, request.method + " " + request.url);
+    if (s.code() == StatusCode::kTimeout) ForgetOrigin(*pool_, OriginOf(web::uri(request.url)));
+    return s;
+  }
+
+  // A timeout means the peer may be gone or a middlebox stuck: every pooled connection to it is
+  // suspect, so the clients (and their pools) for that origin are dropped and the next request
+  // connects afresh. Requests in flight keep the client they hold.
+  struct Pool {
+    std::mutex mu;
+    std::map<std::string, std::shared_ptr<whc::http_client>> clients;  // by origin#timeout
+  };
+  static void ForgetOrigin(Pool& pool, const std::string& origin) {
+    std::lock_guard lock(pool.mu);
+    const std::string prefix = origin + "#";
+    for (auto it = pool.clients.lower_bound(prefix); it != pool.clients.end() && it->first.rfind(prefix, 0) == 0;) {
+      it = pool.clients.erase(it);
+    }
+  }
+
+  std::pair<std::shared_ptr<whc::http_client>, wh::http_request> Prepare(const Request& request) {
+    web::uri uri(request.url);
+    const std::string origin = OriginOf(uri);
 
     wh::http_request message(request.method);
     std::string resource = uri.resource().to_string();
@@ -133,10 +168,10 @@ class CpprestTransport : public Transport {
   }
 
   std::shared_ptr<whc::http_client> ClientFor(const std::string& origin, std::chrono::milliseconds timeout) {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(pool_->mu);
     const std::string key = origin + "#" + std::to_string(timeout.count());
-    auto it = clients_.find(key);
-    if (it != clients_.end()) return it->second;
+    auto it = pool_->clients.find(key);
+    if (it != pool_->clients.end()) return it->second;
     whc::http_client_config config;
     config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
     // Redirects are the caller's decision: following them here would forward credentials.
@@ -155,13 +190,12 @@ class CpprestTransport : public Transport {
       if (!tls.client_key_pem.empty()) ctx.use_private_key(boost::asio::buffer(tls.client_key_pem), ssl::context::pem);
     });
     auto client = std::make_shared<whc::http_client>(web::uri(origin), config);
-    clients_.emplace(key, client);
+    pool_->clients.emplace(key, client);
     return client;
   }
 
   TlsOptions tls_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<whc::http_client>> clients_;
+  std::shared_ptr<Pool> pool_ = std::make_shared<Pool>();
 };
 
 }  // namespace

@@ -94,10 +94,19 @@ void LeaderElector::Release() {
   if (s.ok()) spdlog::info("leader election: released lease {}/{}", config_.lease_namespace, config_.lease_name);
 }
 
+bool LeaderElector::Attempt(std::chrono::steady_clock::time_point* started) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!TryAcquireOrRenew()) return false;
+  *started = start;
+  if (callbacks_.on_renewed) callbacks_.on_renewed(start);
+  return true;
+}
+
 void LeaderElector::Run() {
   // Acquire.
+  auto last_renew = std::chrono::steady_clock::now();
   while (!stopping_) {
-    if (TryAcquireOrRenew()) break;
+    if (Attempt(&last_renew)) break;
     if (WaitOrStop(config_.retry_period)) return;
   }
   if (stopping_) return;
@@ -106,15 +115,15 @@ void LeaderElector::Run() {
                config_.lease_name);
   if (callbacks_.on_started_leading) callbacks_.on_started_leading();
 
-  // Renew until it fails for longer than the renew deadline.
-  auto last_renew = std::chrono::steady_clock::now();
+  // Renew until it fails for longer than the renew deadline, measured from the start of the last
+  // successful attempt, as the write fence measures it.
+  const auto past_deadline = [&] { return std::chrono::steady_clock::now() - last_renew >= config_.renew_deadline; };
   while (!stopping_) {
     if (WaitOrStop(config_.retry_period)) break;
-    if (TryAcquireOrRenew()) {
-      last_renew = std::chrono::steady_clock::now();
-      continue;
-    }
-    if (std::chrono::steady_clock::now() - last_renew >= config_.renew_deadline) {
+    // Woken past the deadline (the process was paused): leadership is over, whatever the lease
+    // says now; trying to renew would only race a successor.
+    if (!past_deadline() && Attempt(&last_renew)) continue;
+    if (past_deadline()) {
       spdlog::error("leader election: {} lost the lease {}/{}", config_.identity, config_.lease_namespace,
                     config_.lease_name);
       break;

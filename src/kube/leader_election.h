@@ -28,6 +28,9 @@ struct LeaderCallbacks {
   std::function<void()> on_started_leading;
   std::function<void()> on_stopped_leading;  // leadership lost or given up: stop reconciling now
   std::function<void(const std::string& identity)> on_new_leader;
+  // Every successful acquisition or renewal, with the steady time its attempt started: the
+  // write fence (kube/write_fence.h) opens for the renew deadline from then.
+  std::function<void(std::chrono::steady_clock::time_point attempt_started)> on_renewed;
 };
 
 class LeaderElector {
@@ -45,6 +48,8 @@ class LeaderElector {
   bool TryAcquireOrRenew();
   void Release();
   bool WaitOrStop(std::chrono::milliseconds d);
+  // TryAcquireOrRenew, and on success on_renewed with the attempt's start.
+  bool Attempt(std::chrono::steady_clock::time_point* started);
 
   Client& client_;
   LeaderElectionConfig config_;

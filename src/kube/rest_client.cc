@@ -116,8 +116,10 @@ class RestClient : public Client {
     const std::string what = "watch " + type.resource + Where(ns);
     http::Request request;
     request.url = config_.server + type.Path(ns) + Query(options, true);
-    // The transport's timeout is an inactivity timer: give the server's own end of the stream room.
-    request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds + 30 : 330);
+    // The transport's timeout is an inactivity timer: a watch silent for the server's own end of
+    // the stream plus the request timeout is stalled (a dead peer, a stuck proxy) and fails.
+    request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds : 300) +
+                      options_.request_timeout;
     IBO_RETURN_IF_ERROR(Authorize(request));
     limiter_.Wait();
     IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, CurrentTransport()->Stream(request));
@@ -166,6 +168,8 @@ class RestClient : public Client {
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
       limiter_.Wait();
+      // Checked as late as it can be, so that no wait lies between the gate and the send.
+      if (method != "GET" && options_.write_gate) IBO_RETURN_IF_ERROR(options_.write_gate(what));
       auto response = CurrentTransport()->Send(request);
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {

@@ -2,6 +2,7 @@
 // typed errors, Retry-After on 429, watch streams.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "http/http_transport.h"
@@ -14,8 +15,13 @@ struct RestClientOptions {
   double qps = 20;  // client-go's defaults are 5/10; an operator with several informers wants more
   int burst = 30;
   std::string user_agent = "imagebuild-operator";
+  // A request without an answer for this long fails; a watch may be silent for its timeoutSeconds
+  // plus this before it counts as stalled.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   int max_retries_on_429 = 5;
+  // Asked before every write (any method but GET) leaves, after the rate limiter's wait; an error
+  // refuses the write and is returned as its result. The leader's WriteFence goes here.
+  std::function<Status(const std::string& what)> write_gate;
 };
 
 // One non-empty line of a watch stream: a JSON WatchEvent. An ERROR event is returned as the API

@@ -105,10 +105,10 @@ Status PushTags(registry::RegistryClient& client, MergeResult& result, const std
     auto current = client.HeadManifest(tag);
     if (current.ok() && *current == result.index.digest) return false;
     if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
-      return current.status().Annotate("tag " + tag);
+      return current.status().Annotate("checking tag " + tag);
     }
     auto put = client.PutManifest(tag, result.index);
-    if (!put.ok()) return put.status().Annotate("tag " + tag);
+    if (!put.ok()) return put.status().Annotate("pushing the index to tag " + tag);
     return true;
   });
   for (size_t i = 0; i < pushed.size(); ++i) {

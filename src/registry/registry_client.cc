@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -172,9 +176,41 @@ class DistributionClient : public RegistryClient {
   }
 
  private:
-  // Sends with the current authorization; on a 401 challenge, authenticates once and retries.
+  // Sends, retrying what failed in passing (see RegistryOptions::max_retries). What still fails
+  // is returned as it came, so that the caller's error names the step and the registry.
   StatusOr<http::Response> Execute(http::Request request) {
     request.timeout = options_.timeout;
+    for (int retry = 0;; ++retry) {
+      auto response = ExecuteOnce(request);
+      const auto wait = RetryWait(response, retry);
+      if (!wait) return response;
+      std::this_thread::sleep_for(*wait);
+    }
+  }
+
+  // How long to wait before sending again; nullopt when the outcome is final.
+  std::optional<std::chrono::milliseconds> RetryWait(const StatusOr<http::Response>& response, int retry) const {
+    if (retry >= options_.max_retries) return std::nullopt;
+    const auto backoff = std::min(options_.first_retry_wait * (1 << retry), options_.max_retry_wait);
+    if (!response.ok()) {
+      const StatusCode code = response.status().code();
+      if (code == StatusCode::kUnavailable || code == StatusCode::kTimeout) return backoff;
+      return std::nullopt;
+    }
+    const int s = response->status;
+    if (s != 429 && s != 500 && s != 502 && s != 503 && s != 504) return std::nullopt;
+    if (const auto after = response->Header("Retry-After")) {
+      char* end = nullptr;
+      const long seconds = std::strtol(after->c_str(), &end, 10);
+      if (end != after->c_str() && *end == '\0' && seconds >= 0) {
+        return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), options_.max_retry_wait);
+      }
+    }
+    return backoff;
+  }
+
+  // Sends with the current authorization; on a 401 challenge, authenticates once and retries.
+  StatusOr<http::Response> ExecuteOnce(http::Request request) {
     for (int attempt = 0;; ++attempt) {
       std::string authorization;
       uint64_t generation;

@@ -26,6 +26,13 @@ struct RegistryOptions {
   bool plain_http = false;                 // only for registries the user named insecure
   std::optional<Credentials> credentials;  // none: anonymous
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // Every request the client makes is idempotent (GET, HEAD, and PUT of a manifest, which names
+  // its content), so each is retried after a transport failure (a reset, a timeout), 429, 500,
+  // 502, 503 or 504: up to this many more times, waiting Retry-After (at most max_retry_wait)
+  // or else first_retry_wait, doubling.
+  int max_retries = 4;
+  std::chrono::milliseconds first_retry_wait{250};
+  std::chrono::milliseconds max_retry_wait{std::chrono::seconds(10)};
 };
 
 class RegistryClient {

@@ -2,7 +2,11 @@
 # A real, throw-away Kubernetes control plane on loopback for tests and the sandbox: etcd,
 # kube-apiserver (TLS, client certificates, RBAC, service-account tokens), kube-scheduler and
 # kube-controller-manager, on free ports. Everything it starts is recorded by pid in DIR.
-#   control-plane.sh start DIR [extra kube-apiserver flags...]
+#   control-plane.sh start DIR [--audit-log] [--no-watch-cache] [extra kube-apiserver flags...]
+#     --audit-log       kube-apiserver writes an audit log to DIR/audit.log: every write (not get,
+#                       list, watch) at Metadata level, with its userAgent and response code, and pod
+#                       creates at Request level (their labels); kept across restart-apiserver
+#     --no-watch-cache  kube-apiserver reads etcd directly, so that a compaction reaches watchers as 410
 #   control-plane.sh stop DIR
 #   control-plane.sh restart-apiserver DIR     (stop and start kube-apiserver alone, same port)
 #   control-plane.sh compact-etcd DIR          (compact etcd to its current revision)
@@ -130,6 +134,21 @@ start_etcd() {
   wait_serving 30 etcd curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 }
 
+write_audit_policy() {  # what the fault tests judge the operator by: its writes, by user agent
+  cat >"$dir/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: None
+  verbs: ["get", "list", "watch"]
+- level: Request
+  resources: [{group: "", resources: ["pods"]}]
+  verbs: ["create"]
+- level: Metadata
+POLICY
+}
+
 stop_pid() {  # stop_pid NAME: TERM, then KILL after 10 s
   local f=$dir/pids/$1 pid
   [[ -f $f ]] || return 0
@@ -148,7 +167,17 @@ case $cmd in
     [[ -n ${etcd_dir:-} && -x $etcd_dir/etcd ]] || fail "no etcd binary: run scripts/setup.sh first"
     if [[ -d $dir/pids ]]; then "$0" stop "$dir"; fi
     rm -rf "$dir"; mkdir -p "$dir/logs" "$dir/pids"
-    printf '%s\n' "$@" | sed '/^$/d' >"$dir/apiserver-flags"
+    apiserver_flags=()
+    for a in "$@"; do
+      case $a in
+        --audit-log) write_audit_policy
+          apiserver_flags+=(--audit-policy-file="$dir/audit-policy.yaml" --audit-log-path="$dir/audit.log"
+                            --audit-log-format=json --audit-log-mode=blocking) ;;
+        --no-watch-cache) apiserver_flags+=(--watch-cache=false) ;;
+        *) apiserver_flags+=("$a") ;;
+      esac
+    done
+    printf '%s\n' ${apiserver_flags[@]+"${apiserver_flags[@]}"} | sed '/^$/d' >"$dir/apiserver-flags"
     make_certs
     started=0
     for _ in 1 2 3 4 5; do  # other ports when one was taken between choosing and binding it

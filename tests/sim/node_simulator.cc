@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -47,6 +48,8 @@ struct Options {
   std::set<std::string> insecure;            // HOST:PORT pushed to over plain HTTP
   std::map<std::string, int> fail_attempts;  // "linux/arm64" -> attempts that fail first
   std::chrono::milliseconds build_time{0};   // how long a build pod runs before it ends
+  std::chrono::milliseconds build_time_max{0};  // when above build_time: a random time in between
+  uint64_t seed = 0;                            // of those random times; printed at start
   std::string work_dir = "/tmp/imagebuild-node-simulator";
 };
 
@@ -82,10 +85,16 @@ std::string TarWithFile(const std::string& name, const std::string& content) {
   return header + body + std::string(1024, '\0');
 }
 
+// Thrown when a pod cannot start yet (its volumes' sources are unreadable for now).
+struct RetryLater {
+  std::string why;
+};
+
 class Simulator {
  public:
   Simulator(Options options, std::unique_ptr<ibo::kube::Client> client)
-      : options_(std::move(options)), client_(std::move(client)), http_(ibo::http::NewTransport({})) {}
+      : options_(std::move(options)), client_(std::move(client)), http_(ibo::http::NewTransport({})),
+        rng_(options_.seed) {}
 
   ibo::Status RegisterNodes() {
     for (const auto& [name, arch] : options_.nodes) {
@@ -160,10 +169,11 @@ class Simulator {
       const std::string role = meta.value("labels", Json::object()).value("imagebuild.io/role", "");
       auto seen = running_since_.find(uid);
       if (seen == running_since_.end()) {
-        running_since_[uid] = std::chrono::steady_clock::now();
+        const auto duration = role == "build" ? BuildTime() : std::chrono::milliseconds(0);
+        running_since_[uid] = {std::chrono::steady_clock::now(), duration};
         MarkRunning(pod);
-        if (role == "build" && options_.build_time.count() > 0) continue;
-      } else if (role == "build" && std::chrono::steady_clock::now() - seen->second < options_.build_time) {
+        if (role == "build" && duration.count() > 0) continue;
+      } else if (role == "build" && std::chrono::steady_clock::now() - seen->second.first < seen->second.second) {
         continue;
       }
       running_since_.erase(uid);
@@ -173,11 +183,22 @@ class Simulator {
         else if (role == "merge") RunMerge(pod);
         else if (role == "resolve") End(pod, true, ibo::testing::SimulatedCommit(pod));
         else End(pod, false, "the node simulator runs only imagebuild-operator's resolve, build and merge pods");
+      } catch (const RetryLater& later) {
+        Log("merge pod " + name + " waits for its volumes: " + later.why);
+        finished_.erase(uid);
       } catch (const std::exception& e) {
         // A pod the simulator cannot make sense of fails; the simulator goes on.
         End(pod, false, std::string("node simulator: ") + e.what());
       }
     }
+  }
+
+  // How long the next build pod runs: fixed, or drawn from [build_time, build_time_max] by the
+  // seeded generator, in the order the pods are first seen.
+  std::chrono::milliseconds BuildTime() {
+    if (options_.build_time_max <= options_.build_time) return options_.build_time;
+    return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(
+        options_.build_time.count(), options_.build_time_max.count())(rng_));
   }
 
   void MarkRunning(const Json& pod) {
@@ -209,8 +230,9 @@ class Simulator {
     // The pod is never looked at again: a lost write would leave it Running for good.
     auto patched = client_->Patch(res::kPods, pod["metadata"]["namespace"], pod["metadata"]["name"],
                                   ibo::kube::PatchType::kMerge, status, "status");
-    for (int attempt = 1; attempt < 10 && !patched.ok() && patched.status().code() != ibo::StatusCode::kNotFound; ++attempt) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    // Up to about 40 s: longer than a kube-apiserver restart takes.
+    for (int attempt = 1; attempt < 25 && !patched.ok() && patched.status().code() != ibo::StatusCode::kNotFound; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(200 * attempt, 2000)));
       patched = client_->Patch(res::kPods, pod["metadata"]["namespace"], pod["metadata"]["name"],
                                ibo::kube::PatchType::kMerge, status, "status");
     }
@@ -294,12 +316,21 @@ class Simulator {
     End(pod, true, digest);
   }
 
-  // Writes what a volume would hold into dir; false when its source cannot be read.
-  bool MaterialiseVolume(const std::string& ns, const Json& volume, const fs::path& dir, std::string* error) {
+  // An API server that is away (restarted by a fault test) is no reason to fail a pod: a kubelet
+  // would wait for the volume's source.
+  static bool Transient(const ibo::Status& s) {
+    return s.code() == ibo::StatusCode::kUnavailable || s.code() == ibo::StatusCode::kTimeout ||
+           s.code() == ibo::StatusCode::kTooManyRequests;
+  }
+
+  // Writes what a volume would hold into dir; false when its source cannot be read, with
+  // *transient set when it may be readable later.
+  bool MaterialiseVolume(const std::string& ns, const Json& volume, const fs::path& dir, std::string* error,
+                         bool* transient) {
     fs::create_directories(dir);
     if (volume.contains("secret")) {
       auto secret = client_->Get(res::kSecrets, ns, volume["secret"]["secretName"]);
-      if (!secret.ok()) { *error = secret.status().message(); return false; }
+      if (!secret.ok()) { *error = secret.status().message(); *transient = Transient(secret.status()); return false; }
       std::map<std::string, std::string> paths;
       for (const auto& item : volume["secret"].value("items", Json::array())) paths[item["key"]] = item["path"];
       const Json data = secret->value("data", Json::object());  // named: items() must not outlive it
@@ -310,7 +341,7 @@ class Simulator {
       }
     } else if (volume.contains("configMap")) {
       auto cm = client_->Get(res::kConfigMaps, ns, volume["configMap"]["name"]);
-      if (!cm.ok()) { *error = cm.status().message(); return false; }
+      if (!cm.ok()) { *error = cm.status().message(); *transient = Transient(cm.status()); return false; }
       const Json data = cm->value("data", Json::object());
       for (const auto& item : data.items()) {
         std::ofstream(dir / item.key()) << item.value().get<std::string>();
@@ -332,7 +363,9 @@ class Simulator {
     for (const auto& m : container.value("volumeMounts", Json::array())) {
       const fs::path local = root / "volumes" / m["name"].get<std::string>();
       std::string error;
-      if (!MaterialiseVolume(ns, volumes[m["name"]], local, &error)) {
+      bool transient = false;
+      if (!MaterialiseVolume(ns, volumes[m["name"]], local, &error, &transient)) {
+        if (transient) throw RetryLater{error};
         End(pod, false, "volume " + m["name"].get<std::string>() + ": " + error);
         return;
       }
@@ -380,19 +413,24 @@ class Simulator {
   Options options_;
   std::unique_ptr<ibo::kube::Client> client_;
   std::unique_ptr<ibo::http::Transport> http_;
-  std::map<std::string, std::chrono::steady_clock::time_point> running_since_;  // by pod uid
+  // By pod uid: when it started running, and for how long it builds.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::chrono::milliseconds>> running_since_;
+  std::mt19937_64 rng_;
   std::set<std::string> finished_;
 };
 
 constexpr const char* kUsage =
     "usage: imagebuild-node-simulator --kubeconfig FILE --node NAME=ARCH [--node ...]\n"
     "         --operator-binary PATH [--insecure-registry HOST:PORT]... [--fail-attempts PLATFORM=N]...\n"
-    "         [--build-seconds S] [--work-dir DIR]\n";
+    "         [--build-seconds S | --build-seconds MIN-MAX [--seed N]] [--work-dir DIR]\n"
+    "  MIN-MAX: each build pod runs a random time in [MIN, MAX] seconds, drawn from --seed\n"
+    "  (default: from the clock; printed at start, so that a run can be replayed)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
+  bool seeded = false;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -403,7 +441,15 @@ int main(int argc, char** argv) {
     else if (a == "--operator-binary") o.operator_binary = v;
     else if (a == "--insecure-registry") o.insecure.insert(v);
     else if (a == "--work-dir") o.work_dir = v;
-    else if (a == "--build-seconds") o.build_time = std::chrono::milliseconds(static_cast<int64_t>(std::stod(v) * 1000));
+    else if (a == "--build-seconds") {
+      const auto dash = v.find('-');
+      const auto ms = [](const std::string& t) { return std::chrono::milliseconds(static_cast<int64_t>(std::stod(t) * 1000)); };
+      o.build_time = ms(v.substr(0, dash));
+      if (dash != std::string::npos) o.build_time_max = ms(v.substr(dash + 1));
+    } else if (a == "--seed") {
+      o.seed = std::stoull(v);
+      seeded = true;
+    }
     else if (a == "--node" || a == "--fail-attempts") {
       const auto eq = v.find('=');
       if (eq == std::string::npos) { std::cerr << "node-simulator: " << a << " takes KEY=VALUE\n"; return 2; }
@@ -412,10 +458,16 @@ int main(int argc, char** argv) {
     } else { std::cerr << "node-simulator: unknown flag " << a << "\n" << kUsage; return 2; }
   }
   if (o.nodes.empty() || o.operator_binary.empty()) { std::cerr << kUsage; return 2; }
+  if (!seeded) o.seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  if (o.build_time_max > o.build_time) {
+    Log("build times random in [" + std::to_string(o.build_time.count()) + ", " + std::to_string(o.build_time_max.count()) +
+        "] ms, seed " + std::to_string(o.seed));
+  }
   auto config = ibo::kube::LoadDefaultConfig(o.kubeconfig);
   if (!config.ok()) { std::cerr << "node-simulator: " << config.status().message() << "\n"; return 1; }
   ibo::kube::RestClientOptions client_options;
   client_options.qps = 0;
+  client_options.user_agent = "imagebuild-node-simulator";  // the audit log tells it from the operator
   Simulator sim(o, ibo::kube::NewRestClient(*config, client_options));
   if (auto s = sim.RegisterNodes(); !s.ok()) { std::cerr << "node-simulator: " << s.ToString() << "\n"; return 1; }
   signal(SIGTERM, OnSignal);

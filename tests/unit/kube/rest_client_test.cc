@@ -140,6 +140,31 @@ TEST(RestClientUnitTest, TransportFailuresAreValuesNamingTheRequest) {
 
 // Found by the watch_event fuzzer: a line with a non-string type threw from value(); an object
 // that is not an object, or metadata that is not one, threw later in the informer's thread.
+TEST(RestClientUnitTest, TheWriteGateRefusesWritesBeforeTheyLeaveAndLetsReadsThrough) {
+  auto transport = std::make_unique<http::MockTransport>();
+  std::vector<std::string> sent;
+  EXPECT_CALL(*transport, Send(_)).WillRepeatedly(Invoke([&](const http::Request& r) {
+    sent.push_back(r.method);
+    return StatusOr<http::Response>(Reply(200, R"({"metadata":{"name":"x"}})"));
+  }));
+  RestClientOptions options;
+  options.qps = 0;
+  std::vector<std::string> asked;
+  options.write_gate = [&](const std::string& what) {
+    asked.push_back(what);
+    return FailedPrecondition(what + " refused by the leader-election fence");
+  };
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  EXPECT_TRUE(client->Get(resources::kConfigMaps, "ci", "x").ok());
+  auto created = client->Create(resources::kPods, "ci", {{"metadata", {{"name", "p"}}}});
+  EXPECT_EQ(created.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client->Delete(resources::kPods, "ci", "p").code(), StatusCode::kFailedPrecondition);
+  auto patched = client->Patch(resources::kPods, "ci", "p", PatchType::kMerge, Json::object(), "status");
+  EXPECT_EQ(patched.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sent, std::vector<std::string>{"GET"});
+  EXPECT_EQ(asked, (std::vector<std::string>{"create pods ci/p", "delete pods ci/p", "patch pods/status ci/p"}));
+}
+
 TEST(WatchEventTest, DecodesEventsAndRefusesOtherShapes) {
   auto added = DecodeWatchEvent(R"({"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"p","resourceVersion":"7"}}})", "watch pods");
   ASSERT_TRUE(added.ok()) << added.status().ToString();

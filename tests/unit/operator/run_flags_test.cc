@@ -8,7 +8,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// `run --help` as it read before the flags became one table, to the byte.
+// `run --help` as it read before the flags became one table, to the byte, with the flags added
+// since (the timeouts and the user agent, issue 12).
 constexpr const char* kHelpBeforeTheTable =
     "usage: imagebuild-operator run [flags]\n"
     "\n"
@@ -21,6 +22,11 @@ constexpr const char* kHelpBeforeTheTable =
     "  --max-concurrent-reconciles N      worker threads (default 2)\n"
     "  --kube-api-qps QPS                 client-side rate limit (default 20)\n"
     "  --kube-api-burst N                 (default 30)\n"
+    "  --kube-api-request-timeout SECONDS a request unanswered this long fails; a watch silent for its own\n"
+    "                                     timeout plus this is stalled and reconnects (default 30)\n"
+    "  --watch-timeout SECONDS            the API server ends each watch after a random time in [S, 2S)\n"
+    "                                     (default 300); a stall is detected within 2S + the request timeout\n"
+    "  --user-agent TEXT                  User-Agent of every API request (default imagebuild-operator)\n"
     "  --metrics-bind-address ADDR        /metrics in Prometheus format (default :8080; 0 turns it off)\n"
     "  --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 turns it off)\n"
     "  --log-format json|text             (default text)\n"

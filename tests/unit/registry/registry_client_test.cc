@@ -37,6 +37,34 @@ class RegistryClientTest : public ::testing::Test {
   std::shared_ptr<http::MockTransport> transport_ = std::make_shared<http::MockTransport>();
 };
 
+TEST_F(RegistryClientTest, RetriesA503ThenAResetWaitingRetryAfter) {
+  const std::string blob = "layer";
+  const std::string digest = oci::Sha256Digest(blob);
+  EXPECT_CALL(*transport_, Send(_))
+      .WillOnce(Return(Reply(503, "", {{"Retry-After", "1"}})))
+      .WillOnce(Return(StatusOr<http::Response>(Unavailable("connection reset by peer"))))
+      .WillOnce(Return(Reply(200, blob)));
+  const auto start = std::chrono::steady_clock::now();
+  auto got = Client(std::nullopt)->GetBlob(digest);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000 + 250));
+}
+
+TEST_F(RegistryClientTest, GivesUpAfterTheRetriesNamingTheRegistryAndTheStep) {
+  RegistryOptions options;
+  options.repository = {"r.example.com", "team/app"};
+  options.first_retry_wait = std::chrono::milliseconds(1);
+  EXPECT_CALL(*transport_, Send(_)).Times(5).WillRepeatedly(Return(Reply(500)));
+  auto got = NewRegistryClient(options, transport_)->HeadManifest("v1");
+  EXPECT_EQ(got.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(got.status().message(), HasSubstr("registry r.example.com failed (HTTP 500)"));
+}
+
+TEST_F(RegistryClientTest, ANotFoundIsFinal) {
+  EXPECT_CALL(*transport_, Send(_)).WillOnce(Return(Reply(404)));
+  EXPECT_EQ(Client(std::nullopt)->HeadManifest("v1").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(RegistryClientTest, BasicChallengeThenRedirectElsewhereWithoutCredentials) {
   const std::string blob = "config bytes";
   const std::string digest = oci::Sha256Digest(blob);

@@ -11,6 +11,7 @@
 #include "common/json_parse.h"
 #include "common/oci_platform.h"
 #include "common/oci_reference.h"
+#include "common/url_escape.h"
 
 namespace ibo::api {
 namespace {
@@ -21,7 +22,7 @@ enum class Rule {
   kSpecMissing, kWrongType,
   kImageRequired, kImageDigest, kImageRepository, kImageTag,
   kDerivedTagUnknown, kVersionSemver, kVersionTagInvalid, kTagInvalid, kNoTag, kDerivedTagsGiveNone,
-  kGitUrlRequired, kGitUrlForm, kGitUrlPassword, kGitRevision, kGitSecretName,
+  kGitUrlRequired, kGitUrlForm, kGitRevision, kGitSecretName,
   kContextDirAbsolute, kContextDirLeaves, kDockerfilePath, kBuildArgName, kBuildArgPlatform, kTargetName,
   kBuilderStrategy, kBuilderImage, kEmulation,
   kPlatformsRequired, kPlatformForm, kPlatformOs, kPlatformVariant, kPlatformDuplicate, kPlatformDockerfilePath,
@@ -29,7 +30,7 @@ enum class Rule {
   kTolerationKey, kTolerationEmptyKey, kTolerationExistsValue, kTolerationValue, kTolerationSecondsEffect,
   kAffinityDepth, kAffinityKey, kAffinityShape,
   kResourceName, kResourceQuantity, kResourceNegative, kResourceRequestAboveLimit,
-  kEmulatedDockerfiles, kEmulatedPlacement, kEmulatedResources,
+  kEmulatedDockerfiles, kEmulatedResources,
   kCacheRepository, kPushSecretName, kBuildSecretFields, kBuildSecretName, kBuildSecretId, kServiceAccountName,
   kDurationNotPositive, kDurationUnderASecond, kDurationOver30Days, kRetriesRange, kFailurePolicy,
   kCount
@@ -55,7 +56,6 @@ constexpr RuleEntry kRules[] = {
     {Rule::kDerivedTagsGiveNone, {"derived-tags-give-none", false}},
     {Rule::kGitUrlRequired, {"git-url-required", kSchema}},
     {Rule::kGitUrlForm, {"git-url-form", false}},
-    {Rule::kGitUrlPassword, {"git-url-password", false}},
     {Rule::kGitRevision, {"git-revision", false}},
     {Rule::kGitSecretName, {"git-secret-name", false}},
     {Rule::kContextDirAbsolute, {"context-dir-absolute", false}},
@@ -89,7 +89,6 @@ constexpr RuleEntry kRules[] = {
     {Rule::kResourceNegative, {"resource-negative", false}},
     {Rule::kResourceRequestAboveLimit, {"resource-request-above-limit", false}},
     {Rule::kEmulatedDockerfiles, {"emulated-dockerfiles", false}},
-    {Rule::kEmulatedPlacement, {"emulated-placement", false}},
     {Rule::kEmulatedResources, {"emulated-resources", false}},
     {Rule::kCacheRepository, {"cache-repository", kSchema}},
     {Rule::kPushSecretName, {"push-secret-name", false}},
@@ -239,16 +238,6 @@ const char* const kFileInRepository =
     " is not a file inside the repository: give a path relative to spec.source.contextDir, such as Dockerfile or "
     "docker/Dockerfile.prod";
 
-// The URL without what precedes '@' in its authority, to quote it safely.
-std::string WithoutUserInfo(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t authority_end = url.find('/', scheme + 3);
-  const size_t at = url.rfind('@', authority_end);
-  if (at == std::string::npos || at < scheme) return url;
-  return url.substr(0, scheme + 3) + "***" + url.substr(at);
-}
-
 Status ParseImage(const Json& spec, ImageBuildSpec& out) {
   out.image = Str(spec, "image");
   if (out.image.empty()) {
@@ -293,16 +282,10 @@ Status ParseGit(const Json& git, ImageBuildSpec& out) {
   if (out.git_url.empty()) {
     return Bad(Rule::kGitUrlRequired, "source.git.url", "is required: the repository to build, such as https://github.com/org/app.git");
   }
-  switch (grammar::CheckGitUrl(out.git_url)) {
-    case grammar::GitUrl::kOk: break;
-    case grammar::GitUrl::kNotAUrl:
-      return Bad(Rule::kGitUrlForm, "source.git.url",
-                 Quoted(WithoutUserInfo(out.git_url)) +
-                     " is not a git URL: give https://HOST/PATH, ssh://[USER@]HOST/PATH, git://HOST/PATH or USER@HOST:PATH");
-    case grammar::GitUrl::kHasPassword:  // not quoted: it holds the credentials
-      return Bad(Rule::kGitUrlPassword, "source.git.url",
-                 "carries credentials, which anyone who can read the ImageBuild can see: take them out of the URL and "
-                 "put them in a Secret named by spec.source.git.secretRef");
+  if (!grammar::IsGitUrl(out.git_url)) {
+    return Bad(Rule::kGitUrlForm, "source.git.url",
+               Quoted(WithoutCredentials(out.git_url)) +
+                   " is not a git URL: give https://HOST/PATH, ssh://[USER@]HOST/PATH, git://HOST/PATH or USER@HOST:PATH");
   }
   out.git_revision = Str(git, "revision");
   if (!out.git_revision.empty() && !grammar::IsGitRevision(out.git_revision)) {
@@ -561,9 +544,9 @@ StatusOr<PlatformSpec> ParsePlatform(const Json& p, const std::string& field) {
   return ps;
 }
 
-// With emulation Always one pod builds every platform, from the first platform's Dockerfile, on
-// any Linux node, and with several platforms without any platform's sizing: what a platform asks
-// for otherwise would be ignored.
+// With emulation Always one pod builds every platform, from the first platform's Dockerfile, and
+// with several platforms without any platform's sizing: what a platform asks for otherwise would
+// be ignored. (Its placement is ignored too, on any Linux node; that is not refused.)
 Status CheckEmulatedGroup(const ImageBuildSpec& out) {
   if (out.emulation != Emulation::kAlways) return Status::Ok();
   const auto dockerfile = [&](const PlatformSpec& p) { return p.dockerfile.empty() ? out.dockerfile : p.dockerfile; };
@@ -576,13 +559,6 @@ Status CheckEmulatedGroup(const ImageBuildSpec& out) {
                  Quoted(dockerfile(p)) + " differs from spec.platforms[0]'s " + Quoted(dockerfile(out.platforms[0])) +
                      ", and with spec.emulation Always one pod builds every platform from one Dockerfile: give every "
                      "platform the same, or set emulation Never or Fallback");
-    }
-    for (const auto& [set, name] : {std::pair{!p.node_selector.empty(), "nodeSelector"},
-                                    std::pair{!p.tolerations.empty(), "tolerations"}, std::pair{!p.affinity.is_null(), "affinity"}}) {
-      if (set) {
-        return Bad(Rule::kEmulatedPlacement, field + "." + name,
-                   "has no effect with spec.emulation Always, whose one emulated pod runs on any Linux node" + remedy);
-      }
     }
     if (!p.resources.is_null() && out.platforms.size() > 1) {
       return Bad(Rule::kEmulatedResources, field + ".resources",

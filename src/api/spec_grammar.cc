@@ -126,28 +126,24 @@ bool StaysInside(std::string_view path) {
   return true;
 }
 
-GitUrl CheckGitUrl(std::string_view url) {
-  if (!Printable(url) || url.starts_with("-")) return GitUrl::kNotAUrl;
+bool IsGitUrl(std::string_view url) {
+  if (!Printable(url) || url.starts_with("-")) return false;
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {  // scp-like: [USER@]HOST:PATH
     const size_t colon = url.find(':');
+    if (colon == std::string_view::npos || colon + 1 == url.size()) return false;
     const size_t at = url.substr(0, colon).rfind('@');
-    const std::string_view host = url.substr(at == std::string_view::npos ? 0 : at + 1, colon - (at == std::string_view::npos ? 0 : at + 1));
-    if (colon == std::string_view::npos || colon + 1 == url.size() || !IsHost(host)) return GitUrl::kNotAUrl;
-    return GitUrl::kOk;
+    const size_t host_start = at == std::string_view::npos ? 0 : at + 1;
+    return IsHost(url.substr(host_start, colon - host_start));
   }
   const std::string_view scheme = url.substr(0, scheme_end);
-  if (scheme != "https" && scheme != "http" && scheme != "ssh" && scheme != "git") return GitUrl::kNotAUrl;
-  std::string_view rest = url.substr(scheme_end + 3);
-  const std::string_view authority = rest.substr(0, rest.find('/'));
+  if (scheme != "https" && scheme != "http" && scheme != "ssh" && scheme != "git") return false;
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 == rest.size()) return false;  // no path
+  const std::string_view authority = rest.substr(0, slash);
   const size_t at = authority.rfind('@');
-  const std::string_view host = at == std::string_view::npos ? authority : authority.substr(at + 1);
-  if (!IsHost(host) || authority.size() == rest.size() || rest.size() == authority.size() + 1) return GitUrl::kNotAUrl;
-  if (at != std::string_view::npos) {
-    const std::string_view user_info = authority.substr(0, at);
-    if (scheme == "https" || scheme == "http" || user_info.find(':') != std::string_view::npos) return GitUrl::kHasPassword;
-  }
-  return GitUrl::kOk;
+  return IsHost(at == std::string_view::npos ? authority : authority.substr(at + 1));
 }
 
 bool IsGitRevision(std::string_view r) {

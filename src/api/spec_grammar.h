@@ -28,10 +28,9 @@ std::optional<long double> Quantity(const nlohmann::json& value);
 // climbing above its start ("a/../b" stays, "a/../../b" leaves). Empty is the folder itself.
 bool StaysInside(std::string_view relative_path);
 
-enum class GitUrl { kOk, kNotAUrl, kHasPassword };
-// https://, http://, ssh://, git:// URLs with a host, and scp-like USER@HOST:PATH. kHasPassword:
-// an http(s) URL with any user information, or an ssh one with a password (git@host is a user).
-GitUrl CheckGitUrl(std::string_view url);
+// https://, http://, ssh://, git:// URLs with a host and a path, and scp-like [USER@]HOST:PATH;
+// not an option (-...) nor a local path.
+bool IsGitUrl(std::string_view url);
 // A branch, tag or commit as git fetch takes it: not starting with '-', no whitespace or control
 // characters, none of ~ ^ : ? * [ \, no "..", "@{" or "//", not ending in '/', '.' or ".lock".
 bool IsGitRevision(std::string_view revision);

@@ -11,8 +11,19 @@
 
 namespace ibo::api {
 
-// Reads and checks spec; the error message says which field is wrong and how to fix it.
+// Reads and checks spec; the error message says which field is wrong and how to fix it. Its first
+// cause names the rule that refused (reason: the rule's id; field: the field's path).
 StatusOr<ImageBuildSpec> ParseImageBuildSpec(const Json& spec);
+
+// Every rule ParseImageBuildSpec checks. tests/bad_input/ holds an ImageBuild per rule with its
+// exact message (semantic/: the CRD schema lets it through; schema/: the schema refuses it first,
+// so only an object written without the schema reaches the rule), and a test fails for a rule
+// without one.
+struct SpecRule {
+  const char* id;
+  bool schema_stops;  // the CRD schema refuses such input before the operator sees it
+};
+const std::vector<SpecRule>& SpecRules();
 
 // "1h", "10m", "90s", "1h30m", "250ms" (Go's time.ParseDuration subset).
 StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text);

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/json_parse.h"
+
 namespace ibo::kube {
 namespace {
 
@@ -52,7 +54,9 @@ std::optional<int> IntMember(const nlohmann::json& object, const char* key) {
 }  // namespace
 
 Status ApiErrorFromStatusObject(int code, const std::string& status_json, const std::string& what) {
-  nlohmann::json status = nlohmann::json::parse(status_json, nullptr, false);
+  // An unreadable or too deep body reads as no Status: the error keeps its HTTP code.
+  auto parsed = ParseJson(status_json);
+  const nlohmann::json status = parsed.ok() ? std::move(parsed).value() : nlohmann::json();
   std::string reason, message;
   if (status.is_object()) {
     reason = StringMember(status, "reason");

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/json_parse.h"
 #include "common/time_format.h"
 
 extern char** environ;
@@ -306,8 +307,10 @@ StatusOr<std::string> CredentialString(const nlohmann::json& object, const char*
 }  // namespace
 
 StatusOr<ExecCredential> ParseExecCredential(const std::string& json_text, const std::string& expected_api_version) {
-  nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return InvalidArgument("exec plugin printed no ExecCredential JSON");
+  auto parsed = ParseJson(json_text);
+  if (!parsed.ok()) return InvalidArgument("exec plugin printed no ExecCredential JSON: " + parsed.status().message());
+  const nlohmann::json doc = std::move(parsed).value();
+  if (!doc.is_object()) return InvalidArgument("exec plugin printed no ExecCredential JSON");
   IBO_ASSIGN_OR_RETURN(std::string kind, CredentialString(doc, "kind", "kind"));
   if (kind != "ExecCredential") return InvalidArgument("exec plugin output is not kind ExecCredential");
   IBO_ASSIGN_OR_RETURN(std::string api_version, CredentialString(doc, "apiVersion", "apiVersion"));

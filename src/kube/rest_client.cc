@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/base64.h"
+#include "common/json_parse.h"
 #include "common/url_escape.h"
 #include "kube/api_error.h"
 #include "kube/rate_limiter.h"
@@ -174,9 +175,10 @@ class RestClient : public Client {
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {
         if (response->body.empty()) return Json::object();
-        Json doc = Json::parse(response->body, nullptr, false);
-        if (doc.is_discarded()) return Internal(what + ": the server answered with unreadable JSON");
-        return doc;
+        // A List holding one hostile object is still read: that object's deepest values are cut.
+        auto doc = ParseJson(response->body, TooDeep::kReplace);
+        if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());
+        return std::move(doc).value();
       }
       Status error = ApiErrorFromResponse(*response, what);
       if (response->status == 401 && attempt == 0) {
@@ -223,8 +225,12 @@ class RestClient : public Client {
 }  // namespace
 
 StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what) {
-  Json doc = Json::parse(line, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return Internal(what + ": unreadable watch event");
+  // An event carrying a hostile object is still delivered, its deepest values cut (see json_parse.h):
+  // refusing it would end the watch, and the List after it would hold the same object.
+  auto parsed = ParseJson(line, TooDeep::kReplace);
+  if (!parsed.ok()) return Internal(what + ": unreadable watch event: " + parsed.status().message());
+  Json doc = std::move(parsed).value();
+  if (!doc.is_object()) return Internal(what + ": unreadable watch event");
   // The shape the informer reads without checking again (its value() calls throw otherwise).
   const auto type = doc.find("type");
   const auto object = doc.find("object");

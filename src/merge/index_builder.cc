@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/json_parse.h"
 #include "common/oci_digest.h"
 #include "common/oci_media_types.h"
 
@@ -12,6 +13,15 @@ namespace mt = oci::media_type;
 
 constexpr const char* kReferenceType = "vnd.docker.reference.type";
 constexpr const char* kReferenceDigest = "vnd.docker.reference.digest";
+
+// Registry bytes parsed under the depth cap. Too deep is said as such; unreadable JSON reads as
+// null, which each caller refuses in its own words.
+StatusOr<nlohmann::json> ParseRegistryJson(const std::string& bytes, const std::string& what) {
+  auto doc = ParseJson(bytes);
+  if (doc.ok()) return doc;
+  if (JsonDepth(bytes) > kMaxJsonDepth) return FailedPrecondition(what + ": " + doc.status().message());
+  return nlohmann::json();
+}
 
 std::string Annotation(const nlohmann::json& descriptor, const char* name) {
   if (!descriptor.contains("annotations") || !descriptor["annotations"].is_object()) return {};
@@ -40,7 +50,7 @@ nlohmann::json PlatformJson(const oci::Platform& p) {
 }  // namespace
 
 StatusOr<std::string> ConfigDigestOf(const registry::Manifest& image) {
-  nlohmann::json doc = nlohmann::json::parse(image.bytes, nullptr, false);
+  IBO_ASSIGN_OR_RETURN(const nlohmann::json doc, ParseRegistryJson(image.bytes, "manifest " + image.digest));
   if (!doc.is_object() || !doc.contains("config") || !doc["config"].is_object()) {
     return FailedPrecondition("manifest " + image.digest + " has no config descriptor");
   }
@@ -50,7 +60,7 @@ StatusOr<std::string> ConfigDigestOf(const registry::Manifest& image) {
 }
 
 StatusOr<oci::Platform> PlatformFromConfig(const std::string& config_bytes) {
-  nlohmann::json doc = nlohmann::json::parse(config_bytes, nullptr, false);
+  IBO_ASSIGN_OR_RETURN(const nlohmann::json doc, ParseRegistryJson(config_bytes, "image config"));
   if (!doc.is_object()) return FailedPrecondition("image config is not a JSON object");
   oci::Platform p;
   p.os = StringOr(doc, "os");
@@ -79,7 +89,7 @@ std::optional<oci::Platform> PlatformOfDescriptor(const nlohmann::json& descript
 }
 
 StatusOr<IndexSelection> SelectPlatform(const registry::Manifest& index, const oci::Platform& declared) {
-  nlohmann::json doc = nlohmann::json::parse(index.bytes, nullptr, false);
+  IBO_ASSIGN_OR_RETURN(const nlohmann::json doc, ParseRegistryJson(index.bytes, "index " + index.digest));
   if (!doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array()) {
     return FailedPrecondition("index " + index.digest + " has no manifests list");
   }
@@ -136,9 +146,9 @@ registry::Manifest BuildIndex(std::vector<PlatformImage> images, const std::map<
 }
 
 std::string IndexAnnotation(const std::string& manifest_bytes, const std::string& key) {
-  const auto doc = nlohmann::json::parse(manifest_bytes, nullptr, false);
-  if (!doc.is_object() || !doc.contains("manifests")) return "";
-  return Annotation(doc, key.c_str());
+  const auto doc = ParseJson(manifest_bytes);  // unreadable or too deep: no annotation
+  if (!doc.ok() || !doc->is_object() || !doc->contains("manifests")) return "";
+  return Annotation(*doc, key.c_str());
 }
 
 }  // namespace ibo::merge

@@ -5,6 +5,7 @@
 #include "common/file_error.h"
 
 #include "common/base64.h"
+#include "common/json_parse.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -29,11 +30,11 @@ std::string StringField(const nlohmann::json& entry, const char* name) {
 }  // namespace
 
 StatusOr<DockerConfig> DockerConfig::Parse(std::string_view json, const std::string& source) {
-  // The parser's own message may quote the input, which holds secrets: report only the offset.
-  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return InvalidArgument("registry config " + source + ": not a JSON object");
-  }
+  // The input holds secrets: ParseJson reports only an offset, never the content.
+  auto parsed = ParseJson(json);
+  if (!parsed.ok()) return InvalidArgument("registry config " + source + ": " + parsed.status().message());
+  const nlohmann::json doc = std::move(parsed).value();
+  if (!doc.is_object()) return InvalidArgument("registry config " + source + ": not a JSON object");
   // config.json and .dockerconfigjson nest entries under "auths"; the legacy .dockercfg does not.
   const nlohmann::json& auths = doc.contains("auths") ? doc["auths"] : doc;
   if (!auths.is_object()) return InvalidArgument("registry config " + source + ": \"auths\" is not an object");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/json_parse.h"
 #include "common/oci_digest.h"
 #include "common/oci_media_types.h"
 #include "common/url_escape.h"
@@ -63,8 +64,10 @@ const std::string& ManifestAccept() {
 
 // "code: message" of the first error in a distribution error body, if there is one.
 std::string RegistryErrorText(const std::string& body) {
-  nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array() ||
+  const auto parsed = ParseJson(body);  // unreadable or too deep: no text
+  if (!parsed.ok()) return {};
+  const nlohmann::json& doc = *parsed;
+  if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array() ||
       doc["errors"].empty() || !doc["errors"][0].is_object()) {
     return {};
   }
@@ -113,7 +116,11 @@ class DistributionClient : public RegistryClient {
                                 manifest.digest);
     }
     // The manifest's own mediaType wins over a generic Content-Type.
-    nlohmann::json doc = nlohmann::json::parse(manifest.bytes, nullptr, false);
+    const auto parsed = ParseJson(manifest.bytes);
+    if (!parsed.ok() && JsonDepth(manifest.bytes) > kMaxJsonDepth) {
+      return FailedPrecondition(what + " from registry " + options_.repository.host + ": " + parsed.status().message());
+    }
+    const nlohmann::json doc = parsed.ok() ? *parsed : nlohmann::json();
     if (doc.is_object() && doc.contains("mediaType") && doc["mediaType"].is_string()) {
       manifest.media_type = doc["mediaType"].get<std::string>();
     } else {
@@ -330,7 +337,8 @@ class DistributionClient : public RegistryClient {
     if (response->status != 200) {
       return Unavailable(where + " answered HTTP " + std::to_string(response->status));
     }
-    nlohmann::json doc = nlohmann::json::parse(response->body, nullptr, false);
+    const auto parsed = ParseJson(response->body);  // unreadable or too deep: no token
+    const nlohmann::json doc = parsed.ok() ? *parsed : nlohmann::json();
     std::string token;
     if (doc.is_object()) {
       if (doc.contains("token") && doc["token"].is_string()) token = doc["token"].get<std::string>();

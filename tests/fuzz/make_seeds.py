@@ -45,6 +45,12 @@ write("watch_event", "error_internal", j({"type": "ERROR", "object": {"kind": "S
 write("watch_event", "node", j({"type": "ADDED", "object": {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "sandbox-arm64", "resourceVersion": "12",
     "labels": {"kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}}))
 
+# Hostile depth (issue 12 part 5): cut by the decoder past 64 levels, then refused by the affinity rule.
+deep_ib = json.loads(j(ib))
+deep_ib["spec"]["platforms"][0]["affinity"] = {"nodeAffinity": "@DEEP@"}
+write("watch_event", "deep_affinity", j({"type": "MODIFIED", "object": deep_ib}).replace('"@DEEP@"', '{"a":' * 1500 + "{}" + "}" * 1500))
+write("watch_event", "deep_array", '{"type":"ADDED","object":{"metadata":{},"x":' + "[" * 7000 + "]" * 7000 + "}}")
+
 # ---- kubeconfig (kubeconfig files and ExecCredentials) -------------------------------------------
 b64 = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmVENDQVNPZ0F3SUJBZ0lVZmFrZQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
 write("kubeconfig", "token", f"""apiVersion: v1
@@ -122,6 +128,8 @@ write("kubeconfig", "exec_credential_cert", j({"apiVersion": "client.authenticat
                "clientKeyData": "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n",
                "expirationTimestamp": "2026-12-01T10:15:00.123456+01:00"}}))
 
+write("kubeconfig", "exec_credential_deep", '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t","x":' + "[" * 6000 + "]" * 6000 + "}}")
+
 # ---- imagebuild ---------------------------------------------------------------------------------
 for f in sorted(glob.glob(os.path.join(repo, "deploy/examples/*.yaml"))):
     obj = yaml.safe_load(open(f))
@@ -155,6 +163,12 @@ write("imagebuild", "full_spec", j({"apiVersion": "imagebuild.io/v1alpha1", "kin
 write("imagebuild", "wrong_types", j({"apiVersion": "imagebuild.io/v1alpha1", "kind": "ImageBuild", "metadata": {"name": 5, "labels": [1]},
     "spec": {"image": "registry.example.com/org/worker", "version": 1.4, "tags": [1, None], "platforms": "linux/amd64",
              "retries": "1", "timeout": 30}, "status": {"platforms": {"a": 1}, "phase": 2, "conditions": "Ready"}}))
+
+# Hostile depth, and the bad-input corpus (one seed per rule).
+write("imagebuild", "deep_affinity", j(deep_ib).replace('"@DEEP@"', "[" * 3000 + "]" * 3000))
+write("imagebuild", "deep_array", "[" * 8000 + "]" * 8000)
+for f in sorted(glob.glob(os.path.join(repo, "tests/bad_input/*/*.yaml"))):
+    write("imagebuild", "bad_input_" + os.path.basename(os.path.dirname(f)) + "_" + os.path.basename(f)[:-5], j(yaml.safe_load(open(f))))
 
 # ---- termination_message ------------------------------------------------------------------------
 write("termination_message", "digest", "sha256:601f13fc4fbefa8f39b593cad973095f06a286ab0edf2276bfccc5cc7fda2e23")
@@ -229,3 +243,6 @@ dl = j({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.ma
      "platform": {"architecture": "amd64", "os": "linux"}}]})
 write("manifest", "docker_list_unknown_child", "\n--\n".join([dl, j({"errors": [{"code": "BLOB_UNKNOWN", "message": "blob unknown to registry"}]})]))
 write("manifest", "wrong_arch", "\n--\n".join([image(ca), ca]))
+write("manifest", "deep_index", "\n--\n".join([j({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+    "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": len(mi), "digest": digest(mi),
+                   "platform": {"architecture": "amd64", "os": "linux"}, "annotations": "@DEEP@"}]}).replace('"@DEEP@"', "[" * 5000 + "]" * 5000), mi, c]))

@@ -51,6 +51,7 @@ TEST_F(DecisionTest, AnUnschedulableEmulatedGroupFailsEveryPlatformAtTheDeadline
     SCOPED_TRACE(policy);
     DecisionTest t;
     t.ib["spec"]["emulation"] = "Always";
+    t.ib["spec"]["platforms"][0].erase("dockerfile");  // one emulated pod, one Dockerfile
     t.ib["spec"]["failurePolicy"] = policy;
     t.ib["spec"]["schedulingTimeout"] = "5m";
     t.Step();
@@ -75,6 +76,7 @@ TEST_F(DecisionTest, AnUnschedulableEmulatedGroupFailsEveryPlatformAtTheDeadline
 
 TEST_F(DecisionTest, AnEmulatedGroupRetriesAsOneUnit) {
   ib["spec"]["emulation"] = "Always";
+  ib["spec"]["platforms"][0].erase("dockerfile");  // one emulated pod, one Dockerfile
   Step();
   End(&pods[0], "Failed", "build", "qemu: uncaught target signal 11");
   Step();
@@ -90,6 +92,7 @@ TEST_F(DecisionTest, AnEmulatedGroupRetriesAsOneUnit) {
 
 TEST_F(DecisionTest, AnOldSplitEmulatedStatusFollowsItsLead) {
   ib["spec"]["emulation"] = "Always";
+  ib["spec"]["platforms"][0].erase("dockerfile");  // one emulated pod, one Dockerfile
   Step();
   ib["status"]["platforms"][0]["phase"] = "Failed";  // as the old decision left it
   ib["status"]["platforms"][0]["message"] = "no node";

@@ -274,5 +274,14 @@ TEST(ExecCredentialTest, AnExpiryTheClockCannotHoldIsAnError) {
   EXPECT_EQ(FormatTime(*offset->expiration), "2030-01-02T03:04:05Z");
 }
 
+// Issue 12 part 5: an exec plugin's output is parsed under the depth cap, and the error says so.
+TEST(ExecCredentialTest, DeepOutputIsRefusedNamingTheLimit) {
+  const std::string deep = R"({"kind":"ExecCredential","status":{"token":"t","x":)" + std::string(5000, '[') +
+                           std::string(5000, ']') + "}}";
+  auto c = ParseExecCredential(deep, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "exec plugin printed no ExecCredential JSON: JSON nested deeper than 64 levels (byte 113)");
+}
+
 }  // namespace
 }  // namespace ibo::kube

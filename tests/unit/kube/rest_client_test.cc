@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/json_parse.h"
 #include "unit/http/mock_transport.h"
 
 namespace ibo::kube {
@@ -191,6 +192,25 @@ TEST(WatchEventTest, AnErrorEventIsItsApiError) {
   auto odd = DecodeWatchEvent(R"({"type":"ERROR","object":{"code":3.6e112,"reason":false}})", "watch pods");
   ASSERT_FALSE(odd.ok());
   EXPECT_EQ(odd.status().code(), StatusCode::kInternal);
+}
+
+// Issue 12 part 5: a watch event 9,000 levels deep (kube-apiserver passes up to 10,000) is read,
+// its deep value cut at 64 levels, instead of crashing the informer's thread or ending the watch.
+TEST(WatchEventTest, ADeepObjectIsDeliveredWithItsDeepValueCut) {
+  std::string deep;
+  for (int i = 0; i < 9000; ++i) deep += R"({"a":)";
+  deep += "1" + std::string(9000, '}');
+  auto event = DecodeWatchEvent(R"({"type":"ADDED","object":{"metadata":{"name":"deep","resourceVersion":"9"},"spec":)" +
+                                    deep + "}}",
+                                "watch imagebuilds");
+  ASSERT_TRUE(event.ok()) << event.status().ToString();
+  EXPECT_EQ(event->object["metadata"]["name"], "deep");
+  EXPECT_LE(JsonDepth(event->object.dump()), kMaxJsonDepth);
+  EXPECT_NE(event->object.dump().find(kTooDeepMarker), std::string::npos);
+  // What is not JSON stays refused, and says why.
+  auto broken = DecodeWatchEvent(R"({"type":"ADDED","object":{)", "watch pods");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("not valid JSON (byte "), std::string::npos) << broken.status().message();
 }
 
 }  // namespace

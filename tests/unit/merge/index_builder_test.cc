@@ -97,5 +97,21 @@ TEST(BuildIndex, AttestationsFollowTheImages) {
   EXPECT_EQ(doc["manifests"][2], AttestationEntry(att, amd.digest));
 }
 
+// Issue 12 part 5: registry documents are parsed under the depth cap; a deep one is refused
+// naming the document and the limit, never parsed (nlohmann's walks recurse per level).
+TEST(IndexBuilderDepth, ADeepRegistryDocumentIsRefusedNamingTheLimit) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto p = PlatformFromConfig(R"({"os":"linux","architecture":"amd64","x":)" + deep + "}");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message(), "image config: JSON nested deeper than 64 levels (byte 104)");
+  registry::Manifest index;
+  index.digest = "sha256:" + std::string(64, 'a');
+  index.bytes = R"({"manifests":)" + deep + "}";
+  auto s = SelectPlatform(index, P("linux/amd64"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "index " + index.digest + ": JSON nested deeper than 64 levels (byte 76)");
+  EXPECT_EQ(IndexAnnotation(index.bytes, "org.opencontainers.image.version"), "");
+}
+
 }  // namespace
 }  // namespace ibo::merge

@@ -45,5 +45,15 @@ TEST(DockerConfig, ErrorsNeverQuoteTheContent) {
   EXPECT_EQ(bad_auth.status().message().find("c2VjcmV0"), std::string::npos);
 }
 
+TEST(DockerConfig, DeepOrBrokenJsonIsRefusedWithoutQuotingIt) {
+  auto deep = DockerConfig::Parse(R"({"auths":{"r":{"password":"hunter2","x":)" + std::string(200, '[') + std::string(200, ']') + "}}}",
+                                  "/run/secrets/push/config.json");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().message(), "registry config /run/secrets/push/config.json: JSON nested deeper than 64 levels (byte 101)");
+  auto broken = DockerConfig::Parse(R"({"auths":{"r":{"password":"hunter2")", "c.json");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().message().find("hunter2"), std::string::npos) << broken.status().message();
+}
+
 }  // namespace
 }  // namespace ibo::registry

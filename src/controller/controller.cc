@@ -36,6 +36,7 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
     ib_options.resync_period = options_.resync_period;
     ib_options.min_watch_timeout = options_.min_watch_timeout;
     auto& ib = informers_.For(kImageBuildResource, ib_options);
+    for (auto& [name, func] : ImageBuildIndexes()) ib.AddIndex(name, std::move(func));
     ib.AddHandlers({[this](const Json& o) { queue_.Add(kube::ObjectKey(o)); },
                     [this](const Json&, const Json& o) { queue_.Add(kube::ObjectKey(o)); },
                     [this](const Json& o) { queue_.Add(kube::ObjectKey(o)); }});

@@ -59,12 +59,44 @@ StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const 
   return input;
 }
 
+namespace {
+
+// An index value from one field of a cached ImageBuild; none when the object is malformed there
+// (the decision then sees it as inactive, as the decoder does).
+kube::IndexFunc OneValue(std::function<std::string(const Json&)> read) {
+  return [read = std::move(read)](const Json& o) -> std::vector<std::string> {
+    try {
+      std::string v = read(o);
+      if (!v.empty()) return {std::move(v)};
+    } catch (const Json::exception&) {
+    }
+    return {};
+  };
+}
+
+std::string Phase(const Json& o) { return o.value("status", Json::object()).value("phase", ""); }
+std::string Image(const Json& o) { return o.value("spec", Json::object()).value("image", ""); }
+
+}  // namespace
+
+std::vector<std::pair<std::string, kube::IndexFunc>> ImageBuildIndexes() {
+  return {
+      {imagebuild_indexes::kActive, OneValue([](const Json& o) {
+         api::ImageBuildStatus status;
+         from_json(o.value("status", Json::object()), status);
+         return IsActive(status) ? std::string("1") : std::string();
+       })},
+      {imagebuild_indexes::kRepository, OneValue([](const Json& o) { return Phase(o) == "Failed" ? "" : Image(o); })},
+      {imagebuild_indexes::kMerging, OneValue([](const Json& o) { return Phase(o) == "Merging" ? Image(o) : ""; })},
+  };
+}
+
 void ReconcileAdapter::CountActive(const std::string& key, ReconcileInput& input) {
+  // Only the concurrency cap reads the count: without a cap nothing is counted.
+  if (settings_.max_concurrent_builds <= 0) return;
   std::set<std::string> active;
-  for (const auto& other : listers_.imagebuilds.List()) {
-    api::ImageBuildStatus other_status;
-    from_json(other->value("status", Json::object()), other_status);
-    if (IsActive(other_status)) active.insert(kube::ObjectKey(*other));
+  for (const auto& other : listers_.imagebuilds.ByIndex(imagebuild_indexes::kActive, "1")) {
+    active.insert(kube::ObjectKey(*other));
   }
   {
     std::lock_guard lock(admitted_mu_);
@@ -76,9 +108,8 @@ void ReconcileAdapter::CountActive(const std::string& key, ReconcileInput& input
 
 bool ReconcileAdapter::SharesRepository(const std::string& key, const std::string& repository) const {
   if (repository.empty()) return false;
-  for (const auto& other : listers_.imagebuilds.List()) {
-    if (kube::ObjectKey(*other) == key || other->value("status", Json::object()).value("phase", "") == "Failed") continue;
-    if (other->value("spec", Json::object()).value("image", "") == repository) return true;
+  for (const auto& other : listers_.imagebuilds.ByIndex(imagebuild_indexes::kRepository, repository)) {
+    if (kube::ObjectKey(*other) != key) return true;
   }
   return false;
 }
@@ -86,22 +117,20 @@ bool ReconcileAdapter::SharesRepository(const std::string& key, const std::strin
 void ReconcileAdapter::FindRepositoryMerge(const std::string& key, ReconcileInput& input) {
   const std::string& repository = input.imagebuild.spec.image;
   if (repository.empty()) return;
-  std::map<std::string, std::string> merging;
-  for (const auto& other : listers_.imagebuilds.List()) {
-    const Json status = other->value("status", Json::object());
-    if (status.value("phase", "") != "Merging") continue;
-    merging[kube::ObjectKey(*other)] = other->value("spec", Json::object()).value("image", "");
+  // The cache's merges into this repository, overlaid by what this process started (or ended)
+  // ahead of the cache; the first other key in order waits this one.
+  std::set<std::string> merging;
+  std::lock_guard lock(admitted_mu_);
+  for (const auto& other : listers_.imagebuilds.ByIndex(imagebuild_indexes::kMerging, repository)) {
+    const std::string k = kube::ObjectKey(*other);
+    auto ahead = merging_.find(k);
+    if (ahead == merging_.end() || ahead->second == repository) merging.insert(k);
   }
-  {
-    std::lock_guard lock(admitted_mu_);
-    for (const auto& [k, repo] : merging_) merging[k] = repo;
+  for (const auto& [k, repo] : merging_) {
+    if (repo == repository) merging.insert(k);
   }
-  for (const auto& [other, repo] : merging) {
-    if (other != key && repo == repository) {
-      input.repository_merging = other;
-      return;
-    }
-  }
+  merging.erase(key);
+  if (!merging.empty()) input.repository_merging = *merging.begin();
 }
 
 Status ReconcileAdapter::AddSecretFacts(const std::string& ns, ReconcileInput& input) {

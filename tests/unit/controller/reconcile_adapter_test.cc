@@ -36,6 +36,7 @@ Json Node(const std::string& arch) {
 class ReconcileAdapterTest : public ::testing::Test {
  protected:
   ReconcileAdapterTest() {
+    for (auto& [name, func] : ImageBuildIndexes()) imagebuilds_.AddIndex(name, std::move(func));
     pods_.AddIndex(kube::indexes::kOwnerUid, kube::indexes::ByOwnerUid());
     config_maps_.AddIndex(kube::indexes::kOwnerUid, kube::indexes::ByOwnerUid());
     settings_.insecure_registries = {"registry.example.com"};

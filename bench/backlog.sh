@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The backlog benchmark of issue 15: N ImageBuilds x 2 platforms exist while the operator is
+# stopped; time from the operator's process start to the 2N-th build pod seen by a watch, against
+# the peer, kube-controller-manager --controllers=job with N Jobs x parallelism 2 at the same QPS
+# and burst. One real control plane of its own (etcd, kube-apiserver, kube-scheduler) and two Ready
+# Nodes (amd64, arm64) that nothing runs: pods are bound and stay Pending.
+#   bench/backlog.sh [--n "100 1000"] [--runs 3] [--qps 1000] [--burst 1000] [--out FILE]
+#                    [--who "peer ours-default ours-peerqps"]   (a subset; ratios need the peer)
+#   bench/backlog.sh --smoke        (N=20, one run, no file: proves the bench still works)
+#   IBO_BENCH_PERF=FILE: also profile ours (peer's QPS) with perf record -e cpu-clock into FILE.N.RUN
+#   IBO_OPERATOR_BINARY=PATH: measure that binary instead of building build/'s
+# N=5000 at the default QPS (20) takes minutes per run: it is a benchmark, not a test. Run it under
+# the machine's CPU lock when the machine is shared (flock -o /tmp/ibo-cpu.lock bench/backlog.sh).
+# Every ImageBuild names a full 40-hex commit as source.git.revision, so no resolve pod is needed
+# and the first pods each ImageBuild gets are its two build pods.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+infra=$repo/tests/infra
+sizes="100 1000"; runs=3; whos="peer ours-default ours-peerqps"; qps=1000; burst=1000; smoke=0
+out=$repo/bench/results/backlog-$(date -u +%Y-%m-%d).md
+while (($#)); do
+  case $1 in
+    --n) sizes=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --who) whos=$2; shift 2 ;;
+    --qps) qps=$2; shift 2 ;;
+    --burst) burst=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --smoke) smoke=1; sizes=20; runs=1; out=""; shift ;;
+    *) echo "usage: bench/backlog.sh [--n \"100 1000 5000\"] [--runs R] [--who "peer ours-default ours-peerqps"] [--qps Q] [--burst B] [--out FILE] [--smoke]" >&2
+       exit 2 ;;
+  esac
+done
+fail() { echo "bench/backlog: $*" >&2; exit 1; }
+
+operator=${IBO_OPERATOR_BINARY:-}
+if [[ -z $operator ]]; then
+  build=${IBO_BUILD_DIR:-$repo/build}
+  [[ -f $build/build.ninja ]] || cmake -S "$repo" -B "$build" -G Ninja >/dev/null
+  cmake --build "$build" --target imagebuild-operator >/dev/null
+  operator=$build/operator/imagebuild-operator
+fi
+[[ -x $operator ]] || fail "no operator binary at $operator"
+bin_dir=$("$repo/scripts/build-control-plane.sh" --print-bin-dir)
+kcm=$bin_dir/kube-controller-manager
+[[ -x $kcm ]] || fail "no kube-controller-manager in $bin_dir: run scripts/setup.sh first"
+
+tmp=$(mktemp -d)
+pids=(); watch_pids=()
+cleanup() {
+  for p in ${pids[@]+"${pids[@]}"} ${watch_pids[@]+"${watch_pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+  IBO_CP_CONTROLLERS=garbagecollector,namespace "$infra/control-plane.sh" stop "$tmp/cp" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+# The control plane's own controller-manager runs neither job nor node-lifecycle controllers: the
+# peer is a process of its own, and the Nodes stay Ready without a kubelet's heartbeats.
+IBO_CP_CONTROLLERS=garbagecollector,namespace,serviceaccount,serviceaccount-token \
+  "$infra/control-plane.sh" start "$tmp/cp" --max-requests-inflight=1000 --max-mutating-requests-inflight=500 \
+  >"$tmp/cp.out" || fail "control plane did not start: $(tail -n 5 "$tmp/cp.out")"
+export KUBECONFIG=$tmp/cp/kubeconfig
+kubectl apply -f "$repo/crds/imagebuild.io_imagebuilds.yaml" >/dev/null
+kubectl wait --for condition=established --timeout=60s crd/imagebuilds.imagebuild.io >/dev/null
+"$infra/node.sh" add bench-amd64 amd64 64 256Gi 20000 >/dev/null
+"$infra/node.sh" add bench-arm64 arm64 64 256Gi 20000 >/dev/null
+source "$tmp/cp/env"
+api="https://127.0.0.1:$APISERVER_PORT"
+curl_api() {  # curl_api METHOD PATH [BODY]: the API with the admin's client certificate
+  curl -sf -X "$1" --cacert "$tmp/cp/pki/ca.crt" --cert "$tmp/cp/pki/admin.crt" --key "$tmp/cp/pki/admin.key" \
+    -H 'Content-Type: application/json' ${3:+--data "$3"} "$api$2" >/dev/null
+}
+
+# objects KIND N NS: N ImageBuilds (2 platforms, a commit id) or N Jobs (parallelism 2) as YAML.
+objects() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    if [[ $1 == ours ]]; then
+      cat <<YAML
+---
+apiVersion: imagebuild.io/v1alpha1
+kind: ImageBuild
+metadata: {name: b$i, namespace: $3}
+spec:
+  image: registry.bench.invalid/bench/app$i
+  version: v1.0.0
+  source:
+    git: {url: https://git.bench.invalid/app.git, revision: 0123456789abcdef0123456789abcdef01234567}
+  platforms: [{platform: linux/amd64}, {platform: linux/arm64}]
+YAML
+    else
+      cat <<YAML
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: j$i, namespace: $3}
+spec:
+  parallelism: 2
+  completions: 2
+  template:
+    metadata: {labels: {bench: peer}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: build, image: busybox:1.36, command: ["true"]}]
+YAML
+    fi
+  done
+}
+
+# watch_pods NS SELECTOR TARGET FILE: starts a watch; the arrival time of its TARGET-th ADDED pod
+# goes to FILE. Sets watch_pids (the kubectl and the reader) for the caller to stop.
+watch_pods() {
+  local ns=$1 selector=$2 target=$3 file=$4
+  rm -f "$tmp/fifo"; mkfifo "$tmp/fifo"
+  kubectl get pods -n "$ns" -l "$selector" -w --output-watch-events --no-headers >"$tmp/fifo" 2>/dev/null &
+  watch_pids=($!)
+  (
+    count=0
+    while read -r line; do
+      [[ $line == ADDED* ]] || continue
+      count=$((count + 1))
+      if ((count == target)); then echo "$EPOCHREALTIME" >"$file"; break; fi
+    done
+    cat >/dev/null  # keep draining until stopped, so the watch never blocks
+  ) <"$tmp/fifo" &
+  watch_pids+=($!)
+}
+
+# run_one WHO N RUN: one measured run; appends "wall cpu rss_mib" to $tmp/WHO-N.times.
+run_one() {
+  local who=$1 n=$2 r=$3 ns="bench-$1-$2-$3" selector start pid deadline
+  kubectl create namespace "$ns" >/dev/null
+  objects "${who%%-*}" "$n" "$ns" >"$tmp/objects.yaml"
+  kubectl create -f "$tmp/objects.yaml" >/dev/null
+  selector=imagebuild.io/role=build; [[ $who == peer ]] && selector=bench=peer
+  rm -f "$tmp/done"
+  watch_pods "$ns" "$selector" $((2 * n)) "$tmp/done"
+  sleep 1  # the watch is established before the process starts
+  start=$EPOCHREALTIME
+  case $who in
+    ours-default)
+      "$operator" run --namespace "$ns" --metrics-bind-address 0 --health-probe-bind-address 0 --log-level warn \
+        >"$tmp/$ns.log" 2>&1 & ;;
+    ours-peerqps)
+      "$operator" run --namespace "$ns" --metrics-bind-address 0 --health-probe-bind-address 0 --log-level warn \
+        --kube-api-qps "$qps" --kube-api-burst "$burst" >"$tmp/$ns.log" 2>&1 & ;;
+    peer)
+      "$kcm" --kubeconfig "$KUBECONFIG" --leader-elect=false --port=0 --secure-port=0 --controllers=job \
+        --kube-api-qps "$qps" --kube-api-burst "$burst" >"$tmp/$ns.log" 2>&1 & ;;
+  esac
+  pid=$!; pids+=("$pid")
+  local perf_pid=""
+  if [[ -n ${IBO_BENCH_PERF:-} && $who == ours-peerqps ]]; then  # a CPU profile of ours (no hardware counters)
+    perf record -e cpu-clock -F "${IBO_BENCH_PERF_FREQ:-250}" --call-graph dwarf,16384 -p "$pid" \
+      -o "$IBO_BENCH_PERF.$n.$r" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  deadline=$(($(date +%s) + 600))
+  until [[ -s $tmp/done ]]; do
+    kill -0 "$pid" 2>/dev/null || fail "$who exited early: $(tail -n 5 "$tmp/$ns.log")"
+    (($(date +%s) < deadline)) || fail "$who: no $((2 * n)) pods within 600 s; log $(tail -n 3 "$tmp/$ns.log")"
+    sleep 0.05
+  done
+  local ticks rss
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "${watch_pids[@]}" 2>/dev/null || true; wait "${watch_pids[@]}" 2>/dev/null || true
+  awk -v s="$start" -v e="$(cat "$tmp/done")" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v m="$rss" \
+    'BEGIN { printf "%.3f %.2f %.1f\n", e - s, t / hz, m / 1024 }' >>"$tmp/$who-$n.times"
+  echo "  $who N=$n run $r: $(tail -n 1 "$tmp/$who-$n.times") (wall s, cpu s, peak RSS MiB)" >&2
+  # Bound pods without a kubelet only go at once with grace period 0; then the namespace.
+  curl_api DELETE "/api/v1/namespaces/$ns/pods" '{"gracePeriodSeconds":0}' || true
+  kubectl delete namespace "$ns" --wait=true --timeout=300s >/dev/null || fail "namespace $ns was not removed"
+}
+
+# stats FILE COLUMN: "median (min-max)" of a column over the runs.
+stats() {
+  awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'
+}
+median() { awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {
+  print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$(median "$1" "$3")" -v b="$(median "$2" "$3")" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+
+report=$tmp/report.md
+{
+  echo "# bench/backlog, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "$(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg); operator $("$operator" version 2>/dev/null | head -n1);"
+  echo "peer kube-controller-manager $("$kcm" --version 2>/dev/null) --controllers=job --kube-api-qps $qps --kube-api-burst $burst."
+  echo "Median of $runs runs (min–max). Wall: process start to the 2N-th build pod seen by a watch;"
+  echo "CPU: utime+stime from /proc at that moment; RSS: VmHWM."
+  echo
+  echo "| N | who | wall s | CPU s | peak RSS MiB |"
+  echo "| --- | --- | --- | --- | --- |"
+} >"$report"
+for n in $sizes; do
+  for ((r = 1; r <= runs; r++)); do
+    for who in $whos; do run_one "$who" "$n" "$r"; done
+  done
+  for who in $whos; do
+    f=$tmp/$who-$n.times
+    echo "| $n | $who | $(stats "$f" 1) | $(stats "$f" 2) | $(stats "$f" 3) |" >>"$report"
+  done
+  for who in $whos; do
+    [[ $who != peer && " $whos " == *" peer "* ]] || continue
+    echo "| $n | ratio $who / peer | $(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 1) |" \
+      "$(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 2) | $(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 3) |" \
+      >>"$report"
+  done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$report"
+cat "$report"
+if [[ -n $out ]]; then
+  mkdir -p "$(dirname "$out")"
+  { [[ -s $out ]] && echo; cat "$report"; } >>"$out"
+  echo "figures appended to $out" >&2
+fi

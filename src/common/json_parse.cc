@@ -60,6 +60,9 @@ StatusOr<nlohmann::json> ParseText(std::string_view text) {
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() may quote the input; the offset is enough to find the problem.
     return InvalidArgument("not valid JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::exception&) {
+    // A number out of double's range (1e309): out_of_range.406, which quotes the number.
+    return InvalidArgument("not valid JSON (a number out of range)");
   }
 }
 

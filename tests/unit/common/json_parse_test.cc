@@ -29,6 +29,18 @@ TEST(ParseJsonTest, ReadsWhatIsWithinTheLimit) {
   EXPECT_EQ(*ParseJson(R"({"k":"[{[{"})"), (nlohmann::json{{"k", "[{[{"}}));
 }
 
+// Found by the watch_event, kubeconfig and imagebuild fuzzers: nlohmann throws out_of_range (not
+// parse_error) for a number beyond double's range, which escaped as an uncaught exception.
+TEST(ParseJsonTest, ANumberOutOfRangeIsAnErrorNotAnException) {
+  for (const char* text : {"1e309", R"({"type":"ADDED","object":{"n":-949999e909}})", "[1E400]"}) {
+    auto doc = ParseJson(text);
+    ASSERT_FALSE(doc.ok()) << text;
+    EXPECT_EQ(doc.status().message(), "not valid JSON (a number out of range)");
+  }
+  // Below the cut it is never parsed: the rest reads.
+  EXPECT_TRUE(ParseJson(R"({"deep":)" + Nested(100, "1e999") + "}", TooDeep::kReplace).ok());
+}
+
 TEST(ParseJsonTest, RefusesDeeperThanTheLimitBeforeParsing) {
   const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
   auto doc = ParseJson(deep);

@@ -310,6 +310,16 @@ file_in_layers() {  # file_in_layers DIR PATH: the last layer's copy of PATH
   done
   printf '%s' "$out"
 }
+# built_as WHAT ARCH DIR: the image copied to DIR says linux/ARCH in its config and its RUN layer
+# holds what `uname -m` says there (x86_64, aarch64); sets platform and written for messages.
+built_as() {
+  local want cfg
+  want=$([[ $2 == amd64 ]] && echo x86_64 || echo aarch64)
+  cfg=$(jq -r .config.digest "$3/manifest.json")
+  platform=$(jq -r '.os + "/" + .architecture' "$3/${cfg#sha256:}")
+  written=$(file_in_layers "$3" arch)
+  [[ $platform == linux/$2 && $written == "$want" ]] || fail "$1 $2: config says $platform, the RUN layer holds '$written'"
+}
 layer_of() {  # layer_of DIR PATH: the digest of the layer that holds PATH
   local d=$1 f=$2 l
   for l in $(jq -r '.layers[].digest' "$d/manifest.json"); do
@@ -326,16 +336,12 @@ for tag in v1.0.0 v1.0 latest main; do
 done
 declare -A random_layer
 for arch in amd64 arm64; do
-  want=$([[ $arch == amd64 ]] && echo x86_64 || echo aarch64)
   digest=$(plat app "$arch" digest)
   jq -e --arg a "$arch" --arg d "$digest" '.manifests[] | select(.platform.architecture == $a and .digest == $d)' <<<"$index" >/dev/null ||
     fail "the index has no $arch entry $digest: $index"
   d=$work/app-$arch
   copy_platform "$RIG_REGISTRY/e2e/app@$digest" "$arch" "$d"
-  cfg=$(jq -r .config.digest "$d/manifest.json")
-  platform=$(jq -r '.os + "/" + .architecture' "$d/${cfg#sha256:}")
-  written=$(file_in_layers "$d" arch)
-  [[ $platform == linux/$arch && $written == "$want" ]] || fail "app $arch: config says $platform, the RUN layer holds '$written'"
+  built_as app "$arch" "$d"
   for l in $(jq -r '.layers[].digest' "$d/manifest.json"); do
     # grep without -q reads to the end: tar is not cut off by a closed pipe (pipefail).
     if tar -xzOf "$d/${l#sha256:}" 2>/dev/null | grep -aF "$secret_value" >/dev/null; then
@@ -416,13 +422,9 @@ done
 # --- emulation: Always: one pod builds both platforms
 kc -n ci wait --for=condition=Ready imagebuild/emulated --timeout=300s >/dev/null || fail "emulated did not become Ready"
 for arch in amd64 arm64; do
-  want=$([[ $arch == amd64 ]] && echo x86_64 || echo aarch64)
   d=$work/emulated-$arch
   copy_platform "$RIG_REGISTRY/e2e/emulated:v1.0.0" "$arch" "$d"
-  cfg=$(jq -r .config.digest "$d/manifest.json")
-  platform=$(jq -r '.os + "/" + .architecture' "$d/${cfg#sha256:}")
-  written=$(file_in_layers "$d" arch)
-  [[ $platform == linux/$arch && $written == "$want" ]] || fail "emulated $arch: config says $platform, the RUN layer holds '$written'"
+  built_as emulated "$arch" "$d"
 done
 pods=$(kc -n ci get pods -l imagebuild.io/role=build,imagebuild.io/name=emulated -o name | wc -l)
 # One pod per attempt builds both platforms: the first attempt failed (the flaky endpoint).

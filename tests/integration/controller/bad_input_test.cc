@@ -37,15 +37,7 @@ std::string Outcome(const Json& ib) {
 
 class BadInputTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    const std::string repo = ibo::testing::RequiredEnv("IBO_TEST_INFRA") + "/../..";
-    ibo::testing::RunInfra("apply.sh " + repo + "/crds/imagebuild.io_imagebuilds.yaml");
-    ASSERT_EQ(std::system("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" "
-                          "wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null"),
-              0);
-    ibo::testing::RunInfra("node.sh add bad-input-amd64 amd64 >/dev/null");
-    ibo::testing::RunInfra("node.sh add bad-input-arm64 arm64 >/dev/null");
-  }
+  static void SetUpTestSuite() { ibo::testing::InstallImageBuildCrdAndNodes("bad-input"); }
 
   BadInputTest() : client_(ibo::testing::AdminClient()), ns_(*client_, "bad"), recorder_(*client_, "imagebuild-operator") {
     EXPECT_TRUE(Eventually([&] { return client_->List(kImageBuildResource, ns_.name(), {}).ok(); }, 10s));

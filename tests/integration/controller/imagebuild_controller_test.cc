@@ -30,17 +30,7 @@ std::string DigestFor(const Json& pod) { return oci::Sha256Digest(pod["metadata"
 
 class ControllerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    const std::string repo = ibo::testing::RequiredEnv("IBO_TEST_INFRA") + "/../..";
-    // Other tests apply the same CRD at the same time (apply.sh retries the race of first creations).
-    ibo::testing::RunInfra("apply.sh " + repo + "/crds/imagebuild.io_imagebuilds.yaml");
-    ASSERT_EQ(std::system("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" "
-                          "wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null"),
-              0);
-    // Nodes as kubelets would register them, one per architecture.
-    ibo::testing::RunInfra("node.sh add controller-test-amd64 amd64 >/dev/null");
-    ibo::testing::RunInfra("node.sh add controller-test-arm64 arm64 >/dev/null");
-  }
+  static void SetUpTestSuite() { ibo::testing::InstallImageBuildCrdAndNodes("controller-test"); }
 
   ControllerTest() : client_(ibo::testing::AdminClient()), ns_(*client_, "ctl"), recorder_(*client_, "imagebuild-operator") {
     EXPECT_TRUE(Eventually([&] { return client_->List(controller::kImageBuildResource, ns_.name(), {}).ok(); }, 10s));

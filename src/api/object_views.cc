@@ -70,6 +70,54 @@ PodView DecodePod(const Json& pod) {
   return v;
 }
 
+namespace {
+
+// Keeps only the named members of an object (when it is one); what else it held goes.
+void KeepOnly(Json& object, std::initializer_list<const char*> keys) {
+  if (!object.is_object()) return;
+  Json kept = Json::object();
+  for (const char* key : keys) {
+    if (auto it = object.find(key); it != object.end()) kept[key] = std::move(*it);
+  }
+  object = std::move(kept);
+}
+
+void TrimContainerStatuses(Json& status, const char* field) {
+  auto list = status.find(field);
+  if (list == status.end() || !list->is_array()) return;
+  for (auto& cs : *list) KeepOnly(cs, {"name", "state"});
+}
+
+}  // namespace
+
+void TrimPod(Json& pod) {
+  KeepOnly(pod, {"apiVersion", "kind", "metadata", "spec", "status"});
+  if (auto meta = pod.find("metadata"); meta != pod.end()) {
+    KeepOnly(*meta, {"name", "namespace", "uid", "resourceVersion", "generation", "labels", "ownerReferences",
+                     "creationTimestamp", "deletionTimestamp"});
+  }
+  if (auto spec = pod.find("spec"); spec != pod.end()) KeepOnly(*spec, {"nodeName"});
+  if (auto status = pod.find("status"); status != pod.end() && status->is_object()) {
+    KeepOnly(*status, {"phase", "reason", "message", "conditions", "initContainerStatuses", "containerStatuses"});
+    TrimContainerStatuses(*status, "initContainerStatuses");
+    TrimContainerStatuses(*status, "containerStatuses");
+  }
+}
+
+void TrimImageBuild(Json& imagebuild) {
+  auto meta = imagebuild.find("metadata");
+  if (meta == imagebuild.end() || !meta->is_object()) return;
+  meta->erase("managedFields");
+  if (auto annotations = meta->find("annotations"); annotations != meta->end() && annotations->is_object()) {
+    annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+  }
+}
+
+bool SchedulingChanged(const Json& before, const Json& after) {
+  const NodeView a = DecodeNode(before), b = DecodeNode(after);
+  return a.os != b.os || a.arch != b.arch || a.unschedulable != b.unschedulable || a.ready != b.ready;
+}
+
 NodeView DecodeNode(const Json& node) {
   NodeView v;
   const ObjectMeta m = DecodeObjectMeta(Field(node, "metadata"));

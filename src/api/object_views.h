@@ -59,6 +59,15 @@ struct ConfigMapView {
 };
 
 PodView DecodePod(const Json& pod);
+// Cuts a pod down to what DecodePod, the owner index and the controller's handlers read (its
+// metadata's identity, labels and owners, spec.nodeName, the status without images and ids): the
+// pod cache keeps a tenth of what the API sends.
+void TrimPod(Json& pod);
+// Drops from an ImageBuild what no reader needs: managedFields and kubectl's last-applied copy.
+void TrimImageBuild(Json& imagebuild);
+// Whether two versions of a Node differ in what scheduling onto it depends on (labels os/arch,
+// unschedulable, Ready): heartbeats change the status every few seconds and nothing else.
+bool SchedulingChanged(const Json& before, const Json& after);
 NodeView DecodeNode(const Json& node);
 ConfigMapView DecodeConfigMap(const Json& config_map);
 

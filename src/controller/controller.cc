@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/object_views.h"
 #include "common/log_format.h"
 #include "kube/object_cache.h"
 
@@ -13,11 +14,6 @@ namespace {
 
 kube::WorkQueueObserver QueueObserver(ControllerObserver& o) {
   return {[&o](size_t depth) { o.QueueDepth(depth); }, [&o] { o.QueueAdded(); }, [&o] { o.QueueRetried(); }};
-}
-
-bool Finished(const Json& imagebuild) {
-  const std::string phase = imagebuild.value("status", Json::object()).value("phase", "");
-  return phase == "Succeeded" || phase == "Failed";
 }
 
 }  // namespace
@@ -35,11 +31,13 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
     ib_options.namespace_ = ns;
     ib_options.resync_period = options_.resync_period;
     ib_options.min_watch_timeout = options_.min_watch_timeout;
+    ib_options.storage = kube::CacheStorage::kPacked;
+    ib_options.transform = api::TrimImageBuild;
     auto& ib = informers_.For(kImageBuildResource, ib_options);
     for (auto& [name, func] : ImageBuildIndexes()) ib.AddIndex(name, std::move(func));
-    ib.AddHandlers({[this](const Json& o) { queue_.Add(kube::ObjectKey(o)); },
-                    [this](const Json&, const Json& o) { queue_.Add(kube::ObjectKey(o)); },
-                    [this](const Json& o) { queue_.Add(kube::ObjectKey(o)); }});
+    kube::EventHandlers enqueue;
+    enqueue.on_change = [this](const Json& o) { queue_.Add(kube::ObjectKey(o)); };
+    ib.AddHandlers(std::move(enqueue));
     imagebuilds.push_back(&ib.cache());
     pods.push_back(WatchOwned(kube::resources::kPods, ns));
     config_maps.push_back(WatchOwned(kube::resources::kConfigMaps, ns));
@@ -53,10 +51,7 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
   // A node appearing or becoming Ready can unblock a platform that waits for one.
   nodes_->AddHandlers({[this](const Json&) { EnqueueUnfinished(); },
                        [this](const Json& a, const Json& b) {
-                         if (a.value("status", Json::object()) != b.value("status", Json::object()) ||
-                             a["metadata"].value("labels", Json::object()) != b["metadata"].value("labels", Json::object())) {
-                           EnqueueUnfinished();
-                         }
+                         if (api::SchedulingChanged(a, b)) EnqueueUnfinished();
                        },
                        [this](const Json&) { EnqueueUnfinished(); }});
   adapter_ = std::make_unique<ReconcileAdapter>(client, recorder, observer_, options_.settings,
@@ -71,10 +66,13 @@ const kube::Lister* ImageBuildController::WatchOwned(const kube::ResourceType& t
   owned.namespace_ = ns;
   owned.label_selector = api::labels::kRole;  // only what this operator made
   owned.min_watch_timeout = options_.min_watch_timeout;
+  owned.storage = kube::CacheStorage::kPacked;
+  owned.transform = type.resource == kube::resources::kPods.resource ? kube::Transform(api::TrimPod)
+                                                                     : kube::Transform(kube::DropManagedFields);
   auto& informer = informers_.For(type, owned);
-  informer.AddHandlers({[this](const Json& o) { EnqueueOwner(o); },
-                        [this](const Json&, const Json& o) { EnqueueOwner(o); },
-                        [this](const Json& o) { EnqueueOwner(o); }});
+  kube::EventHandlers enqueue;
+  enqueue.on_change = [this](const Json& o) { EnqueueOwner(o); };
+  informer.AddHandlers(std::move(enqueue));
   return &informer.cache();
 }
 
@@ -88,9 +86,7 @@ void ImageBuildController::EnqueueOwner(const Json& object) {
 }
 
 void ImageBuildController::EnqueueUnfinished() {
-  for (const auto& ib : imagebuilds_->List()) {
-    if (!Finished(*ib)) queue_.Add(kube::ObjectKey(*ib));
-  }
+  for (const auto& key : imagebuilds_->KeysByIndex(imagebuild_indexes::kUnfinished, "1")) queue_.Add(key);
 }
 
 void ImageBuildController::StartInformers() { informers_.Start(); }

@@ -88,6 +88,10 @@ std::vector<std::pair<std::string, kube::IndexFunc>> ImageBuildIndexes() {
        })},
       {imagebuild_indexes::kRepository, OneValue([](const Json& o) { return Phase(o) == "Failed" ? "" : Image(o); })},
       {imagebuild_indexes::kMerging, OneValue([](const Json& o) { return Phase(o) == "Merging" ? Image(o) : ""; })},
+      {imagebuild_indexes::kUnfinished, OneValue([](const Json& o) {
+         const std::string phase = Phase(o);
+         return phase == "Succeeded" || phase == "Failed" ? "" : "1";
+       })},
   };
 }
 
@@ -95,9 +99,7 @@ void ReconcileAdapter::CountActive(const std::string& key, ReconcileInput& input
   // Only the concurrency cap reads the count: without a cap nothing is counted.
   if (settings_.max_concurrent_builds <= 0) return;
   std::set<std::string> active;
-  for (const auto& other : listers_.imagebuilds.ByIndex(imagebuild_indexes::kActive, "1")) {
-    active.insert(kube::ObjectKey(*other));
-  }
+  for (auto& other : listers_.imagebuilds.KeysByIndex(imagebuild_indexes::kActive, "1")) active.insert(std::move(other));
   {
     std::lock_guard lock(admitted_mu_);
     active.insert(admitted_.begin(), admitted_.end());
@@ -108,8 +110,8 @@ void ReconcileAdapter::CountActive(const std::string& key, ReconcileInput& input
 
 bool ReconcileAdapter::SharesRepository(const std::string& key, const std::string& repository) const {
   if (repository.empty()) return false;
-  for (const auto& other : listers_.imagebuilds.ByIndex(imagebuild_indexes::kRepository, repository)) {
-    if (kube::ObjectKey(*other) != key) return true;
+  for (const auto& other : listers_.imagebuilds.KeysByIndex(imagebuild_indexes::kRepository, repository)) {
+    if (other != key) return true;
   }
   return false;
 }
@@ -121,8 +123,7 @@ void ReconcileAdapter::FindRepositoryMerge(const std::string& key, ReconcileInpu
   // ahead of the cache; the first other key in order waits this one.
   std::set<std::string> merging;
   std::lock_guard lock(admitted_mu_);
-  for (const auto& other : listers_.imagebuilds.ByIndex(imagebuild_indexes::kMerging, repository)) {
-    const std::string k = kube::ObjectKey(*other);
+  for (const auto& k : listers_.imagebuilds.KeysByIndex(imagebuild_indexes::kMerging, repository)) {
     auto ahead = merging_.find(k);
     if (ahead == merging_.end() || ahead->second == repository) merging.insert(k);
   }

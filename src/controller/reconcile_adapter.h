@@ -32,6 +32,7 @@ namespace imagebuild_indexes {
 inline constexpr const char* kActive = "imagebuild-active";            // "1" while IsActive(status)
 inline constexpr const char* kRepository = "imagebuild-repository";    // spec.image unless Failed
 inline constexpr const char* kMerging = "imagebuild-merging";          // spec.image while Merging
+inline constexpr const char* kUnfinished = "imagebuild-unfinished";    // "1" unless Succeeded or Failed
 }  // namespace imagebuild_indexes
 std::vector<std::pair<std::string, kube::IndexFunc>> ImageBuildIndexes();
 

@@ -7,13 +7,20 @@
 namespace ibo::kube {
 
 Informer::Informer(Client& client, ResourceType type, InformerOptions options)
-    : client_(client), type_(std::move(type)), options_(std::move(options)) {
+    : client_(client), type_(std::move(type)), options_(std::move(options)), cache_(options_.storage) {
   cache_.AddIndex(indexes::kOwnerUid, indexes::ByOwnerUid());
 }
 
 Informer::~Informer() { Stop(); }
 
-void Informer::AddHandlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+void DropManagedFields(Json& object) {
+  if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) meta->erase("managedFields");
+}
+
+void Informer::AddHandlers(EventHandlers handlers) {
+  reads_old_ = reads_old_ || handlers.on_update || handlers.on_delete;
+  handlers_.push_back(std::move(handlers));
+}
 
 void Informer::Start() {
   stopping_ = false;
@@ -46,61 +53,76 @@ void Informer::SleepFor(std::chrono::milliseconds d) {
   cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
-void Informer::Dispatch(const std::string& type, const Json& object) {
-  std::lock_guard dispatch(dispatch_mu_);
-  if (type == "DELETED") {
-    auto previous = cache_.Erase(ObjectKey(object));
-    for (auto& h : handlers_) if (h.on_delete) h.on_delete(previous ? *previous : object);
+void Informer::Put(Json object) {
+  if (options_.transform) options_.transform(object);
+  if (!reads_old_) {
+    const bool existed = cache_.Store(object);
+    for (auto& h : handlers_) {
+      if (!existed && h.on_add) h.on_add(object);
+      if (h.on_change) h.on_change(object);
+    }
     return;
   }
-  auto previous = cache_.Upsert(object);
+  const ObjectPtr previous = cache_.Upsert(object);
   for (auto& h : handlers_) {
-    if (previous) {
-      if (h.on_update) h.on_update(*previous, object);
-    } else if (h.on_add) {
-      h.on_add(object);
-    }
+    if (previous && h.on_update) h.on_update(*previous, object);
+    if (!previous && h.on_add) h.on_add(object);
+    if (h.on_change) h.on_change(object);
   }
 }
 
+void Informer::Forget(const std::string& key, const Json* as_sent) {
+  ObjectPtr previous;
+  if (reads_old_ || !as_sent) {
+    previous = cache_.Erase(key);
+    if (!previous && !as_sent) return;
+  } else {
+    cache_.Remove(key);
+  }
+  const Json& last = previous ? *previous : *as_sent;
+  for (auto& h : handlers_) {
+    if (h.on_delete) h.on_delete(last);
+    if (h.on_change) h.on_change(as_sent ? *as_sent : last);
+  }
+}
+
+void Informer::StorePage(Json& page, std::set<std::string>& seen) {
+  auto items = page.find("items");
+  if (items == page.end() || !items->is_array()) return;
+  // Items in a list carry no kind/apiVersion; handlers and adapters expect whole objects.
+  const std::string kind = page.value("kind", "");
+  std::lock_guard dispatch(dispatch_mu_);
+  for (auto& item : *items) {
+    if (!item.contains("apiVersion")) item["apiVersion"] = type_.ApiVersion();
+    if (!item.contains("kind") && kind.size() > 4) item["kind"] = kind.substr(0, kind.size() - 4);  // PodList
+    seen.insert(ObjectKey(item));
+    Put(std::move(item));
+  }
+}
+
+// Page by page, each trimmed and stored before the next is read, so that a list of 20,000 pods
+// never lies in memory whole. Handlers see a relist as adds, updates and deletes, so nothing is
+// missed across a 410.
 StatusOr<std::string> Informer::ListAndReplace() {
   ListOptions options;
   options.label_selector = options_.label_selector;
-  options.limit = options_.list_page_size;
-  IBO_ASSIGN_OR_RETURN(Json list, client_.ListAll(type_, options_.namespace_, options));
-  std::vector<Json> items;
-  // Items in a list carry no kind/apiVersion; handlers and adapters expect whole objects.
-  const std::string kind = list.value("kind", "");
-  for (auto& item : list["items"]) {
-    if (!item.contains("apiVersion")) item["apiVersion"] = type_.ApiVersion();
-    if (!item.contains("kind") && kind.size() > 4) item["kind"] = kind.substr(0, kind.size() - 4);  // PodList
-    items.push_back(std::move(item));
+  options.limit = options_.list_page_size;  // resourceVersion unset: from etcd, which honours limit
+  std::set<std::string> seen;
+  std::string resource_version;
+  while (true) {
+    IBO_ASSIGN_OR_RETURN(Json page, client_.List(type_, options_.namespace_, options));
+    StorePage(page, seen);
+    const Json meta = page.value("metadata", Json::object());
+    resource_version = meta.value("resourceVersion", "");
+    options.continue_token = meta.value("continue", "");
+    if (options.continue_token.empty()) break;
   }
-  // Handlers see a relist as adds, updates and deletes, so nothing is missed across a 410.
   std::lock_guard dispatch(dispatch_mu_);
-  std::vector<std::pair<std::string, ObjectPtr>> previous;  // key, what the cache held
-  previous.reserve(items.size());
-  for (const auto& item : items) {
-    std::string key = ObjectKey(item);
-    ObjectPtr old = cache_.Get(key);
-    previous.emplace_back(std::move(key), std::move(old));
-  }
-  const std::vector<ObjectPtr> gone = cache_.Replace(std::move(items));
-  for (const auto& [key, old] : previous) {
-    const ObjectPtr now = cache_.Get(key);
-    for (auto& h : handlers_) {
-      if (old) {
-        if (h.on_update) h.on_update(*old, *now);
-      } else if (h.on_add) {
-        h.on_add(*now);
-      }
-    }
-  }
-  for (const auto& object : gone) {
-    for (auto& h : handlers_) if (h.on_delete) h.on_delete(*object);
+  for (const auto& key : cache_.Keys()) {
+    if (!seen.count(key)) Forget(key, nullptr);  // deleted while nobody watched
   }
   ++relists_;
-  return list["metadata"].value("resourceVersion", "");
+  return resource_version;
 }
 
 Status Informer::WatchFrom(std::string& resource_version) {
@@ -127,7 +149,13 @@ Status Informer::WatchFrom(std::string& resource_version) {
     const std::string rv = e.object.contains("metadata") ? e.object["metadata"].value("resourceVersion", "") : "";
     if (e.type != "BOOKMARK") {
       if (!e.object.contains("apiVersion")) e.object["apiVersion"] = type_.ApiVersion();
-      Dispatch(e.type, e.object);
+      std::lock_guard dispatch(dispatch_mu_);
+      if (e.type == "DELETED") {
+        if (options_.transform) options_.transform(e.object);
+        Forget(ObjectKey(e.object), &e.object);
+      } else {
+        Put(std::move(e.object));
+      }
     }
     if (!rv.empty()) resource_version = rv;
   }
@@ -143,7 +171,10 @@ void Informer::ResyncLoop() {
     if (!synced_) continue;
     std::lock_guard dispatch(dispatch_mu_);
     for (const auto& object : cache_.List()) {
-      for (auto& h : handlers_) if (h.on_update) h.on_update(*object, *object);
+      for (auto& h : handlers_) {
+        if (h.on_update) h.on_update(*object, *object);
+        if (h.on_change) h.on_change(*object);
+      }
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,14 +21,25 @@ namespace ibo::kube {
 struct EventHandlers {
   std::function<void(const Json&)> on_add;
   std::function<void(const Json& old_object, const Json& new_object)> on_update;
-  std::function<void(const Json&)> on_delete;
+  std::function<void(const Json&)> on_delete;  // the object as the cache last held it
+  // Any add, update or delete, with the newest object (a delete's as the watch sent it): for
+  // handlers that only enqueue. When no handler has on_update or on_delete, the informer never
+  // decodes a packed cache's previous copy.
+  std::function<void(const Json&)> on_change;
 };
+
+// Trims an object before it is cached and handed to handlers, as client-go's transform
+// functions do: what no reader needs (managedFields, a pod's container specs) costs memory.
+using Transform = std::function<void(Json&)>;
+void DropManagedFields(Json& object);
 
 struct InformerOptions {
   std::string namespace_;           // empty: all namespaces
   std::string label_selector;
   std::chrono::seconds resync_period{0};  // 0: never; else every handler sees on_update(o, o)
-  int64_t list_page_size = 500;
+  int64_t list_page_size = 500;  // each page is trimmed and stored before the next is read
+  CacheStorage storage = CacheStorage::kTree;
+  Transform transform;  // none: objects are cached as the server sent them
   // The server ends each watch after a random time in [min, 2*min), as client-go does.
   std::chrono::seconds min_watch_timeout{300};
   std::chrono::milliseconds initial_backoff{800};
@@ -61,7 +73,10 @@ class Informer {
   StatusOr<std::string> ListAndReplace();
   // Watches from `resource_version` until the stream ends or fails; updates it as events arrive.
   Status WatchFrom(std::string& resource_version);
-  void Dispatch(const std::string& type, const Json& object);
+  // Under dispatch_mu_: stores one object (or forgets one) and tells the handlers.
+  void Put(Json object);
+  void Forget(const std::string& key, const Json* as_sent);
+  void StorePage(Json& page, std::set<std::string>& seen);
   void SleepFor(std::chrono::milliseconds d);
   void ResyncLoop();
 
@@ -70,6 +85,7 @@ class Informer {
   InformerOptions options_;
   ObjectCache cache_;
   std::vector<EventHandlers> handlers_;
+  bool reads_old_ = false;  // some handler has on_update or on_delete
   std::atomic<bool> synced_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> relists_{0};

@@ -19,6 +19,8 @@ class Lister {
   virtual ObjectPtr Get(const std::string& key) const = 0;  // "namespace/name"; null when absent
   virtual std::vector<ObjectPtr> List() const = 0;
   virtual std::vector<ObjectPtr> ByIndex(const std::string& index, const std::string& value) const = 0;
+  // The keys alone, for callers that count or enqueue: a packed cache decodes nothing for them.
+  virtual std::vector<std::string> KeysByIndex(const std::string& index, const std::string& value) const;
 };
 
 // Several listers read as one: the informers of several namespaces, say.
@@ -28,6 +30,7 @@ class UnionLister : public Lister {
   ObjectPtr Get(const std::string& key) const override;
   std::vector<ObjectPtr> List() const override;
   std::vector<ObjectPtr> ByIndex(const std::string& index, const std::string& value) const override;
+  std::vector<std::string> KeysByIndex(const std::string& index, const std::string& value) const override;
 
  private:
   std::vector<const Lister*> parts_;

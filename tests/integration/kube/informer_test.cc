@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <mutex>
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include "kube/informer.h"
 #include "support/cluster.h"
@@ -60,6 +62,47 @@ TEST(InformerTest, ListsWatchesIndexesAndResyncs) {
   // Resync: every object is handed to on_update again although nothing changed.
   const int updates = seen.updates;
   EXPECT_TRUE(Eventually([&] { return seen.updates > updates; }, 5s));
+  informer.Stop();
+}
+
+// As the controller runs its big caches: packed, trimmed, and told of changes only (no old copy).
+TEST(InformerTest, PackedTrimmedCacheSeesEveryChange) {
+  auto client = AdminClient();
+  TestNamespace ns(*client, "packed");
+  for (const char* name : {"a", "b", "c"}) ASSERT_TRUE(client->Create(resources::kConfigMaps, ns.name(), ConfigMap(name, "1")).ok());
+  InformerOptions options;
+  options.namespace_ = ns.name();
+  options.list_page_size = 2;  // two pages, the first stored before the second is read
+  options.storage = CacheStorage::kPacked;
+  options.transform = [](Json& o) { DropManagedFields(o); o.erase("data"); };
+  Informer informer(*client, resources::kConfigMaps, options);
+  std::mutex mu;
+  std::vector<std::string> changes;  // "key data-present"
+  EventHandlers handlers;
+  handlers.on_change = [&](const Json& o) {
+    std::lock_guard l(mu);
+    changes.push_back(ObjectKey(o) + (o.contains("data") ? " untrimmed" : ""));
+  };
+  informer.AddHandlers(std::move(handlers));
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(10s));
+  auto seen = [&](const std::string& change) {
+    std::lock_guard l(mu);
+    return std::count(changes.begin(), changes.end(), change);
+  };
+  for (const char* name : {"a", "b", "c"}) EXPECT_EQ(seen(ns.name() + "/" + name), 1) << name;
+  ASSERT_NE(informer.cache().Get(ns.name() + "/a"), nullptr);
+  EXPECT_FALSE(informer.cache().Get(ns.name() + "/a")->contains("data"));
+  EXPECT_FALSE(informer.cache().Get(ns.name() + "/a")->at("metadata").contains("managedFields"));
+  EXPECT_EQ(informer.cache().Get(ns.name() + "/a")->value("kind", ""), "ConfigMap");
+
+  ASSERT_TRUE(client->Patch(resources::kConfigMaps, ns.name(), "b", PatchType::kMerge, {{"data", {{"k", "2"}}}}).ok());
+  EXPECT_TRUE(Eventually([&] { return seen(ns.name() + "/b") == 2; }, 10s));
+  ASSERT_TRUE(client->Delete(resources::kConfigMaps, ns.name(), "c").ok());
+  EXPECT_TRUE(Eventually([&] { return seen(ns.name() + "/c") == 2; }, 10s));
+  EXPECT_EQ(informer.cache().Get(ns.name() + "/c"), nullptr);
+  EXPECT_EQ(informer.cache().KeysByIndex(indexes::kNamespace, ns.name()).size(), 2u);
+  EXPECT_EQ(seen(ns.name() + "/a untrimmed") + seen(ns.name() + "/b untrimmed") + seen(ns.name() + "/c untrimmed"), 0);
   informer.Stop();
 }
 

@@ -38,6 +38,7 @@ TEST(UnionListerTest, ReadsEveryPartAsOne) {
   ASSERT_NE(both.Get("prod/b"), nullptr);
   EXPECT_EQ(both.Get("prod/a"), nullptr);
   EXPECT_EQ(both.ByIndex(indexes::kOwnerUid, "u").size(), 2u);
+  EXPECT_EQ(both.KeysByIndex(indexes::kOwnerUid, "u"), (std::vector<std::string>{"ci/a", "prod/b"}));
 }
 
 }  // namespace

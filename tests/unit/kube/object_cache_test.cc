@@ -13,8 +13,10 @@ Json Pod(const std::string& ns, const std::string& name, const std::string& owne
             {"ownerReferences", Json::array({{{"uid", owner}, {"kind", "ImageBuild"}}})}}}};
 }
 
-TEST(ObjectCacheTest, IndexesFollowUpdatesAndDeletes) {
-  ObjectCache cache;
+class StorageTest : public ::testing::TestWithParam<CacheStorage> {};
+
+TEST_P(StorageTest, IndexesFollowUpdatesAndDeletes) {
+  ObjectCache cache(GetParam());
   cache.AddIndex(indexes::kOwnerUid, indexes::ByOwnerUid());
   cache.AddIndex("role", indexes::ByLabel("imagebuild.io/role"));
   cache.Upsert(Pod("ci", "a", "u1", "build"));
@@ -37,8 +39,8 @@ TEST(ObjectCacheTest, IndexesFollowUpdatesAndDeletes) {
   EXPECT_EQ(cache.Size(), 2u);
 }
 
-TEST(ObjectCacheTest, ReplaceReportsWhatDisappeared) {
-  ObjectCache cache;
+TEST_P(StorageTest, ReplaceReportsWhatDisappeared) {
+  ObjectCache cache(GetParam());
   cache.Upsert(Pod("ci", "a", "u", "build"));
   cache.Upsert(Pod("ci", "b", "u", "build"));
   auto gone = cache.Replace({Pod("ci", "b", "u", "build"), Pod("ci", "c", "u", "build")});
@@ -46,6 +48,44 @@ TEST(ObjectCacheTest, ReplaceReportsWhatDisappeared) {
   EXPECT_EQ(ObjectKey(*gone[0]), "ci/a");
   EXPECT_NE(cache.Get("ci/c"), nullptr);
   EXPECT_EQ(cache.ByIndex(indexes::kNamespace, "ci").size(), 2u);
+}
+
+TEST_P(StorageTest, StoreAndRemoveKeepIndexesWithoutHandingBackTheOldObject) {
+  ObjectCache cache(GetParam());
+  cache.AddIndex(indexes::kOwnerUid, indexes::ByOwnerUid());
+  EXPECT_FALSE(cache.Store(Pod("ci", "a", "u1", "build")));
+  EXPECT_TRUE(cache.Store(Pod("ci", "a", "u2", "build")));  // moved to another owner
+  EXPECT_TRUE(cache.KeysByIndex(indexes::kOwnerUid, "u1").empty());
+  EXPECT_EQ(cache.KeysByIndex(indexes::kOwnerUid, "u2"), std::vector<std::string>{"ci/a"});
+  EXPECT_EQ(cache.Get("ci/a")->at("metadata").at("ownerReferences")[0].at("uid"), "u2");
+  EXPECT_EQ(cache.Keys(), std::vector<std::string>{"ci/a"});
+  EXPECT_TRUE(cache.Remove("ci/a"));
+  EXPECT_FALSE(cache.Remove("ci/a"));
+  EXPECT_TRUE(cache.KeysByIndex(indexes::kOwnerUid, "u2").empty());
+  EXPECT_TRUE(cache.KeysByIndex(indexes::kNamespace, "ci").empty());
+}
+
+TEST_P(StorageTest, AnIndexAddedLaterCoversWhatIsStored) {
+  ObjectCache cache(GetParam());
+  cache.Store(Pod("ci", "a", "u1", "build"));
+  cache.AddIndex("role", indexes::ByLabel("imagebuild.io/role"));
+  EXPECT_EQ(cache.KeysByIndex("role", "build"), std::vector<std::string>{"ci/a"});
+  cache.Remove("ci/a");
+  EXPECT_TRUE(cache.KeysByIndex("role", "build").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Storages, StorageTest, ::testing::Values(CacheStorage::kTree, CacheStorage::kPacked),
+                         [](const auto& info) { return info.param == CacheStorage::kTree ? "Tree" : "Packed"; });
+
+TEST(ObjectCacheTest, PackedObjectsReadBackAsTheyWereStored) {
+  ObjectCache cache(CacheStorage::kPacked);
+  Json pod = Pod("ci", "a", "u", "build");
+  pod["status"] = {{"phase", "Running"}, {"restarts", 3}, {"ratio", 0.5}, {"ready", true}, {"none", nullptr},
+                   {"message", "ünïcode \u2713"}};
+  cache.Upsert(pod);
+  EXPECT_EQ(*cache.Get("ci/a"), pod);
+  EXPECT_EQ(cache.Get("ci/a")->dump(), pod.dump());
+  EXPECT_EQ(*cache.ByIndex(indexes::kNamespace, "ci").at(0), pod);
 }
 
 TEST(ObjectCacheTest, ClusterScopedKeysHaveNoNamespace) {

@@ -9,6 +9,7 @@
 #   bench/backlog.sh --smoke        (N=20, one run, no file: proves the bench still works)
 #   IBO_BENCH_PERF=FILE: also profile ours (peer's QPS) with perf record -e cpu-clock into FILE.N.RUN
 #   IBO_OPERATOR_BINARY=PATH: measure that binary instead of building build/'s
+#   IBO_BENCH_OPERATOR_FLAGS="--max-concurrent-reconciles 4": more flags for ours (experiments)
 # N=5000 at the default QPS (20) takes minutes per run: it is a benchmark, not a test. Run it under
 # the machine's CPU lock when the machine is shared (flock -o /tmp/ibo-cpu.lock bench/backlog.sh).
 # Every ImageBuild names a full 40-hex commit as source.git.revision, so no resolve pod is needed
@@ -126,7 +127,17 @@ watch_pods() {
   watch_pids+=($!)
 }
 
-# run_one WHO N RUN: one measured run; appends "wall cpu rss_mib" to $tmp/WHO-N.times.
+# cp_ticks: CPU ticks the control plane (etcd, kube-apiserver, kube-scheduler, its controller-manager) used so far.
+cp_ticks() {
+  local f total=0 t
+  for f in "$tmp"/cp/pids/*; do
+    t=$(awk '{print $14 + $15}' "/proc/$(cat "$f")/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
+
+# run_one WHO N RUN: one measured run; appends "wall cpu rss_mib cp_cpu" to $tmp/WHO-N.times.
 run_one() {
   local who=$1 n=$2 r=$3 ns="bench-$1-$2-$3" selector start pid deadline
   kubectl create namespace "$ns" >/dev/null
@@ -136,14 +147,15 @@ run_one() {
   rm -f "$tmp/done"
   watch_pods "$ns" "$selector" $((2 * n)) "$tmp/done"
   sleep 1  # the watch is established before the process starts
+  local cp_before; cp_before=$(cp_ticks)
   start=$EPOCHREALTIME
   case $who in
     ours-default)
       "$operator" run --namespace "$ns" --metrics-bind-address 0 --health-probe-bind-address 0 --log-level warn \
-        >"$tmp/$ns.log" 2>&1 & ;;
+        ${IBO_BENCH_OPERATOR_FLAGS:-} >"$tmp/$ns.log" 2>&1 & ;;
     ours-peerqps)
       "$operator" run --namespace "$ns" --metrics-bind-address 0 --health-probe-bind-address 0 --log-level warn \
-        --kube-api-qps "$qps" --kube-api-burst "$burst" >"$tmp/$ns.log" 2>&1 & ;;
+        --kube-api-qps "$qps" --kube-api-burst "$burst" ${IBO_BENCH_OPERATOR_FLAGS:-} >"$tmp/$ns.log" 2>&1 & ;;
     peer)
       "$kcm" --kubeconfig "$KUBECONFIG" --leader-elect=false --port=0 --secure-port=0 --controllers=job \
         --kube-api-qps "$qps" --kube-api-burst "$burst" >"$tmp/$ns.log" 2>&1 & ;;
@@ -161,15 +173,17 @@ run_one() {
     (($(date +%s) < deadline)) || fail "$who: no $((2 * n)) pods within 600 s; log $(tail -n 3 "$tmp/$ns.log")"
     sleep 0.05
   done
-  local ticks rss
+  local ticks rss cp_after
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  cp_after=$(cp_ticks)
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   kill "${watch_pids[@]}" 2>/dev/null || true; wait "${watch_pids[@]}" 2>/dev/null || true
   awk -v s="$start" -v e="$(cat "$tmp/done")" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v m="$rss" \
-    'BEGIN { printf "%.3f %.2f %.1f\n", e - s, t / hz, m / 1024 }' >>"$tmp/$who-$n.times"
-  echo "  $who N=$n run $r: $(tail -n 1 "$tmp/$who-$n.times") (wall s, cpu s, peak RSS MiB)" >&2
+    -v c=$((cp_after - cp_before)) 'BEGIN { printf "%.3f %.2f %.1f %.2f\n", e - s, t / hz, m / 1024, c / hz }' \
+    >>"$tmp/$who-$n.times"
+  echo "  $who N=$n run $r: $(tail -n 1 "$tmp/$who-$n.times") (wall s, cpu s, peak RSS MiB, control plane cpu s)" >&2
   # Bound pods without a kubelet only go at once with grace period 0; then the namespace.
   curl_api DELETE "/api/v1/namespaces/$ns/pods" '{"gracePeriodSeconds":0}' || true
   kubectl delete namespace "$ns" --wait=true --timeout=300s >/dev/null || fail "namespace $ns was not removed"
@@ -192,10 +206,11 @@ report=$tmp/report.md
   echo "$(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg); operator $("$operator" version 2>/dev/null | head -n1);"
   echo "peer kube-controller-manager $("$kcm" --version 2>/dev/null) --controllers=job --kube-api-qps $qps --kube-api-burst $burst."
   echo "Median of $runs runs (min–max). Wall: process start to the 2N-th build pod seen by a watch;"
-  echo "CPU: utime+stime from /proc at that moment; RSS: VmHWM."
+  echo "CPU: utime+stime from /proc at that moment; RSS: VmHWM; control plane CPU: what etcd, kube-apiserver,"
+  echo "kube-scheduler and the control plane's own controller-manager used over the same interval (not in the ratios)."
   echo
-  echo "| N | who | wall s | CPU s | peak RSS MiB |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| N | who | wall s | CPU s | peak RSS MiB | control plane CPU s |"
+  echo "| --- | --- | --- | --- | --- | --- |"
 } >"$report"
 for n in $sizes; do
   for ((r = 1; r <= runs; r++)); do
@@ -203,12 +218,13 @@ for n in $sizes; do
   done
   for who in $whos; do
     f=$tmp/$who-$n.times
-    echo "| $n | $who | $(stats "$f" 1) | $(stats "$f" 2) | $(stats "$f" 3) |" >>"$report"
+    echo "| $n | $who | $(stats "$f" 1) | $(stats "$f" 2) | $(stats "$f" 3) | $(stats "$f" 4) |" >>"$report"
   done
   for who in $whos; do
     [[ $who != peer && " $whos " == *" peer "* ]] || continue
     echo "| $n | ratio $who / peer | $(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 1) |" \
       "$(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 2) | $(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 3) |" \
+      "$(ratio "$tmp/$who-$n.times" "$tmp/peer-$n.times" 4) |" \
       >>"$report"
   done
 done

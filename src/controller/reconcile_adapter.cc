@@ -184,10 +184,10 @@ Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const
     IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), *actions.apply_config_map));
   }
   for (const auto& pod : actions.create_pods) {
-    auto created = client_.Create(kube::resources::kPods, ns, pod);
-    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
-      recorder_.Record(object, "Warning", "PodCreateFailed", created.status().message());
-      return created.status();
+    const Status created = client_.CreateWithoutResult(kube::resources::kPods, ns, pod);
+    if (!created.ok() && created.code() != StatusCode::kAlreadyExists) {
+      recorder_.Record(object, "Warning", "PodCreateFailed", created.message());
+      return created;
     }
     spdlog::info("{}: created {} pod {}", key, pod["metadata"]["labels"].value(api::labels::kRole, ""),
                  pod["metadata"]["name"].get<std::string>());
@@ -211,8 +211,8 @@ Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object,
                                      const api::ImageBuildStatus& after) {
   Json updated = object;
   updated["status"] = after;
-  auto result = client_.Update(kImageBuildResource, object["metadata"].value("namespace", ""), updated, "status");
-  if (!result.ok()) return result.status();
+  IBO_RETURN_IF_ERROR(
+      client_.UpdateWithoutResult(kImageBuildResource, object["metadata"].value("namespace", ""), updated, "status"));
   {
     std::lock_guard lock(admitted_mu_);
     if (IsActive(after)) admitted_.insert(key);

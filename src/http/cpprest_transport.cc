@@ -2,11 +2,13 @@
 // caught here and turned into a Status.
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 
 #include <algorithm>
 #include <cctype>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <system_error>
 
 #include "http/http_transport.h"
@@ -245,6 +247,18 @@ class CpprestTransport : public Transport {
 };
 
 }  // namespace
+
+void SizeThreadPool(size_t threads) {
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+  } catch (const std::exception&) {
+    // Already running (a second call, or a request went first): it keeps its size.
+  }
+}
+
+size_t DefaultThreadPoolSize() {
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 8);
+}
 
 std::unique_ptr<Transport> NewTransport(TlsOptions tls) {
   return std::make_unique<CpprestTransport>(std::move(tls));

@@ -70,9 +70,9 @@ void ApiEventRecorder::Record(const Json& object, const std::string& type, const
       {"reportingInstance", host_},
   };
   if (!host_.empty()) event["source"]["host"] = host_;
-  auto created = client_.Create(resources::kEvents, ns, event);
+  const Status created = client_.CreateWithoutResult(resources::kEvents, ns, event);
   if (!created.ok()) {
-    spdlog::warn("event {} on {}/{} not recorded: {}", reason, ns, name, created.status().ToString());
+    spdlog::warn("event {} on {}/{} not recorded: {}", reason, ns, name, created.ToString());
     return;
   }
   std::lock_guard relock(mu_);

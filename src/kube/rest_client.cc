@@ -79,17 +79,19 @@ class RestClient : public Client {
   }
 
   StatusOr<Json> Create(const ResourceType& type, const std::string& ns, const Json& object) override {
-    const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
-    return Call("POST", type.Path(ns), object.dump(), "application/json",
-                "create " + type.resource + " " + Describe(ns, name));
+    return Post(type, ns, object, Body::kParse);
+  }
+  Status CreateWithoutResult(const ResourceType& type, const std::string& ns, const Json& object) override {
+    return Post(type, ns, object, Body::kDiscard).status();
   }
 
   StatusOr<Json> Update(const ResourceType& type, const std::string& ns, const Json& object,
                         const std::string& subresource) override {
-    const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
-    if (name.empty()) return InvalidArgument("update " + type.resource + ": the object has no metadata.name");
-    return Call("PUT", type.Path(ns, name, subresource), object.dump(), "application/json",
-                "update " + type.resource + (subresource.empty() ? "" : "/" + subresource) + " " + Describe(ns, name));
+    return Put(type, ns, object, subresource, Body::kParse);
+  }
+  Status UpdateWithoutResult(const ResourceType& type, const std::string& ns, const Json& object,
+                             const std::string& subresource) override {
+    return Put(type, ns, object, subresource, Body::kDiscard).status();
   }
 
   StatusOr<Json> Patch(const ResourceType& type, const std::string& ns, const std::string& name, PatchType patch_type,
@@ -140,6 +142,23 @@ class RestClient : public Client {
   }
 
  private:
+  enum class Body { kParse, kDiscard };  // a discarded answer is returned as an empty object
+
+  StatusOr<Json> Post(const ResourceType& type, const std::string& ns, const Json& object, Body body) {
+    const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
+    return Call("POST", type.Path(ns), object.dump(), "application/json",
+                "create " + type.resource + " " + Describe(ns, name), body);
+  }
+
+  StatusOr<Json> Put(const ResourceType& type, const std::string& ns, const Json& object,
+                     const std::string& subresource, Body body) {
+    const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
+    if (name.empty()) return InvalidArgument("update " + type.resource + ": the object has no metadata.name");
+    return Call("PUT", type.Path(ns, name, subresource), object.dump(), "application/json",
+                "update " + type.resource + (subresource.empty() ? "" : "/" + subresource) + " " + Describe(ns, name),
+                body);
+  }
+
   static std::string Describe(const std::string& ns, const std::string& name) {
     return ns.empty() ? name : ns + "/" + name;
   }
@@ -159,7 +178,7 @@ class RestClient : public Client {
   }
 
   StatusOr<Json> Call(const std::string& method, const std::string& path, const std::string& body,
-                      const std::string& content_type, const std::string& what) {
+                      const std::string& content_type, const std::string& what, Body answer = Body::kParse) {
     for (int attempt = 0;; ++attempt) {
       http::Request request;
       request.method = method;
@@ -174,7 +193,7 @@ class RestClient : public Client {
       auto response = CurrentTransport()->Send(request);
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {
-        if (response->body.empty()) return Json::object();
+        if (response->body.empty() || answer == Body::kDiscard) return Json::object();
         // A List holding one hostile object is still read: that object's deepest values are cut.
         auto doc = ParseJson(response->body, TooDeep::kReplace);
         if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());

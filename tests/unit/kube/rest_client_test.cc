@@ -49,6 +49,30 @@ TEST(RestClientUnitTest, SendsTheRequestAKubeApiserverExpects) {
   EXPECT_EQ(seen.body, R"({"spec":{"version":"v2.0.0"}})");
 }
 
+TEST(RestClientUnitTest, WritesWithoutResultSendTheSameAndDoNotReadTheAnswer) {
+  auto transport = std::make_unique<http::MockTransport>();
+  std::vector<http::Request> seen;
+  EXPECT_CALL(*transport, Send(_))
+      .WillOnce(Invoke([&](const http::Request& r) { seen.push_back(r); return StatusOr<http::Response>(Reply(201, "{not json")); }))
+      .WillOnce(Invoke([&](const http::Request& r) { seen.push_back(r); return StatusOr<http::Response>(Reply(201, "{not json")); }))
+      .WillOnce(Invoke([&](const http::Request& r) { seen.push_back(r); return StatusOr<http::Response>(Reply(200, "{not json")); }))
+      .WillOnce(Return(StatusOr<http::Response>(Reply(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})"))));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  const Json pod = {{"metadata", {{"name", "p"}}}};
+  EXPECT_TRUE(client->CreateWithoutResult(resources::kPods, "ci", pod).ok());
+  EXPECT_EQ(client->Create(resources::kPods, "ci", pod).status().code(), StatusCode::kInternal);  // this one reads it
+  EXPECT_TRUE(client->UpdateWithoutResult(resources::kPods, "ci", pod, "status").ok());
+  EXPECT_EQ(client->CreateWithoutResult(resources::kPods, "ci", pod).code(), StatusCode::kAlreadyExists);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].url, seen[1].url);
+  EXPECT_EQ(seen[0].body, seen[1].body);
+  EXPECT_EQ(seen[2].method, "PUT");
+  EXPECT_EQ(seen[2].url, "https://kube.test:6443/api/v1/namespaces/ci/pods/p/status");
+}
+
 TEST(RestClientUnitTest, ListQueryIsEscaped) {
   auto transport = std::make_unique<http::MockTransport>();
   std::string url;

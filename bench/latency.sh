@@ -8,7 +8,8 @@
 #   (c) merge pod Succeeded -> Ready=True.
 # One real control plane of its own (etcd, kube-apiserver, kube-scheduler) and two Ready Nodes
 # (amd64, arm64) that no kubelet runs; everything on loopback.
-#   bench/latency.sh [--n 500] [--rate 20] [--qps 500] [--burst 500] [--out FILE] [--audit]
+#   bench/latency.sh [--n 500] [--rate 20] [--qps 500] [--burst 500] [--workers W] [--out FILE] [--audit]
+#   --workers: the operator's --max-concurrent-reconciles (default: the operator's own, 2)
 #   bench/latency.sh --smoke      (N=20, no file: proves the bench still works; the suite's bench.latency)
 #   --audit: kube-apiserver writes an audit log (blocking mode: it slows every write, so the figures
 #            of such a run are not the latency) and the operator's writes per build are counted.
@@ -20,7 +21,7 @@ infra=$repo/tests/infra
 # QPS and burst: --audit counted 11.8 writes per build over its whole life (3 pod creates, 3.85
 # status updates, 4.95 events), 236 a second at 20 builds a second; 500 is twice that, so the
 # client-side limiter never holds a request back at this rate, and the burst is one second of it.
-n=500; rate=20; qps=500; burst=500; smoke=0; audit=0
+n=500; rate=20; qps=500; burst=500; workers=""; smoke=0; audit=0
 out=$repo/bench/results/latency-$(date -u +%Y-%m-%d).md
 while (($#)); do
   case $1 in
@@ -29,9 +30,10 @@ while (($#)); do
     --qps) qps=$2; shift 2 ;;
     --burst) burst=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
     --audit) audit=1; shift ;;
     --smoke) smoke=1; n=20; out=""; shift ;;
-    *) echo "usage: bench/latency.sh [--n N] [--rate PER_SECOND] [--qps Q] [--burst B] [--out FILE] [--audit] [--smoke]" >&2
+    *) echo "usage: bench/latency.sh [--n N] [--rate PER_SECOND] [--qps Q] [--burst B] [--workers W] [--out FILE] [--audit] [--smoke]" >&2
        exit 2 ;;
   esac
 done
@@ -75,6 +77,7 @@ kubectl create namespace "$ns" >/dev/null
 source "$infra/free-port.sh"
 health=$(free_port)
 op_flags=(--namespace "$ns" --kube-api-qps "$qps" --kube-api-burst "$burst")
+if [[ -n $workers ]]; then op_flags+=(--max-concurrent-reconciles "$workers"); fi
 "$operator" run "${op_flags[@]}" --metrics-bind-address 0 --health-probe-bind-address "127.0.0.1:$health" \
   --log-level warn >"$tmp/operator.log" 2>&1 &
 op_pid=$!
@@ -86,6 +89,17 @@ for _ in $(seq 1 150); do
 done
 curl -sf "http://127.0.0.1:$health/readyz" >/dev/null 2>&1 || fail "the operator was not ready within 30 s"
 
+# cpu_seconds: "NAME SECONDS" of utime+stime so far, for the operator and each control-plane process.
+cpu_seconds() {
+  local f hz; hz=$(getconf CLK_TCK)
+  for f in "$tmp/cp/pids/"* operator; do
+    local name=${f##*/} pid
+    if [[ $name == operator ]]; then pid=$op_pid; else pid=$(cat "$f"); fi
+    awk -v n="$name" -v hz="$hz" '{ printf "%s %.2f\n", n, ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null || true
+  done
+}
+cpu_before=$(cpu_seconds)
+start=$EPOCHREALTIME
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 timeout $((n / rate + 120)) "$driver" --kubeconfig "$KUBECONFIG" --namespace "$ns" --n "$n" --rate "$rate" \
   >"$tmp/table.md" 2>"$tmp/driver.err" || {
@@ -94,6 +108,10 @@ timeout $((n / rate + 120)) "$driver" --kubeconfig "$KUBECONFIG" --namespace "$n
 }
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 kill -0 "$op_pid" 2>/dev/null || fail "the operator exited during the run: $(tail -n 5 "$tmp/operator.log")"
+wall=$(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }')
+# Each process's CPU seconds during the run: on 2 cores, how much of them the rig itself took.
+cpu_during=$(join <(sort <<<"$cpu_before") <(cpu_seconds | sort) | awk '{ printf "%s%s %.2f s", sep, $1, $3 - $2; sep = ", " }')
+op_rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$op_pid/status")
 writes=""
 if ((audit)); then
   writes=$(jq -r 'select(.userAgent // "" | startswith("imagebuild-operator"))
@@ -108,6 +126,7 @@ report=$tmp/report.md
   echo
   echo "$(nproc) cores; load average before: $load_before, after: $load_after; operator $("$operator" version 2>/dev/null | head -n1)"
   echo "\`run ${op_flags[*]}\`; N = $n ImageBuilds × 2 platforms at $rate per second; node simulator, not kubelets."
+  echo "CPU seconds during the run ($wall s wall; the driver's own is below the tables): $cpu_during. Operator's peak RSS: $op_rss MiB."
   if ((audit)); then echo "Audit log on (blocking: these figures carry its cost). Operator writes: $writes."; fi
   echo
   cat "$tmp/table.md"

@@ -3,6 +3,8 @@
 // steps of every build by the arrival of watch events at this process's own clock.
 //   latency_bench --kubeconfig PATH --namespace NS [--n 500] [--rate 20] [--timeout SECONDS]
 // Prints a markdown table; exits 1 when not every ImageBuild reached Ready=True in time.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -98,6 +100,7 @@ class Timeline {
     const std::string pod = e.object["metadata"].value("name", "");
     const bool succeeded = Phase(e.object) == "Succeeded";
     std::lock_guard l(mu_);
+    added_.emplace(pod, t);
     if (succeeded) succeeded_.emplace(pod, t);
     Times& b = builds_[ib];
     if (role == "build") {
@@ -116,6 +119,11 @@ class Timeline {
     std::lock_guard l(mu_);
     return builds_;
   }
+  // Every pod's first arrival.
+  std::map<std::string, Clock::time_point> Added() const {
+    std::lock_guard l(mu_);
+    return added_;
+  }
   // Every pod's first Succeeded arrival.
   std::map<std::string, Clock::time_point> Succeeded() const {
     std::lock_guard l(mu_);
@@ -125,7 +133,7 @@ class Timeline {
  private:
   mutable std::mutex mu_;
   std::map<std::string, Times> builds_;
-  std::map<std::string, Clock::time_point> succeeded_;
+  std::map<std::string, Clock::time_point> added_, succeeded_;
   int ready_ = 0;
 };
 
@@ -342,10 +350,13 @@ Clock::time_point SecondEarliest(const std::map<std::string, Clock::time_point>&
 }
 
 // The samples of every step: (a) and (a') need both build pods seen, (b) both Succeeded and the
-// merge pod, (c) the merge pod Succeeded and Ready=True.
-std::map<std::string, std::vector<double>> Samples(const std::map<std::string, Times>& builds) {
+// merge pod, (c) the merge pod Succeeded and Ready=True. `window` (> 0) keeps only the builds
+// b<i> created in that many seconds' window number `index`, to show a queue that grows.
+std::map<std::string, std::vector<double>> Samples(const std::map<std::string, Times>& builds, double rate = 0,
+                                                   int window = 0, int index = 0) {
   std::map<std::string, std::vector<double>> s;
   for (const auto& [name, b] : builds) {
+    if (window > 0 && static_cast<int>(std::atoi(name.c_str() + 1) / (rate * window)) != index) continue;
     if (b.build_added.size() >= 2) {
       if (b.added) s["a"].push_back(Ms(*b.added, SecondEarliest(b.build_added)));
       if (b.created) s["a'"].push_back(Ms(*b.created, SecondEarliest(b.build_added)));
@@ -357,12 +368,13 @@ std::map<std::string, std::vector<double>> Samples(const std::map<std::string, T
   return s;
 }
 
-// The simulator's own reaction, a bound pod seen -> its Succeeded seen: part of none of (a)-(c).
-std::vector<double> SimulatorSamples(const std::map<std::string, Clock::time_point>& bound,
-                                     const std::map<std::string, Clock::time_point>& succeeded) {
+// Per pod, FROM's arrival -> TO's arrival: the scheduler (ADDED -> bound) and the simulator (bound
+// -> Succeeded) take those steps, part of none of (a)-(c).
+std::vector<double> PodSteps(const std::map<std::string, Clock::time_point>& from,
+                             const std::map<std::string, Clock::time_point>& to) {
   std::vector<double> v;
-  for (const auto& [pod, t] : succeeded) {
-    if (auto it = bound.find(pod); it != bound.end()) v.push_back(Ms(it->second, t));
+  for (const auto& [pod, t] : to) {
+    if (auto it = from.find(pod); it != from.end()) v.push_back(Ms(it->second, t));
   }
   return v;
 }
@@ -382,6 +394,26 @@ void PrintRow(const std::string& what, std::vector<double> v) {
   std::printf("| %s | %zu | %.1f | %.1f | %.1f |\n", what.c_str(), v.size(), Percentile(v, 50), Percentile(v, 99), v.back());
 }
 
+std::string P50P99(std::vector<double> v) {
+  if (v.empty()) return "– / –";
+  std::sort(v.begin(), v.end());
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f / %.0f", Percentile(v, 50), Percentile(v, 99));
+  return buf;
+}
+
+// The same steps by when the ImageBuilds were created, 5 s a row: flat rows are jitter, rising
+// rows a queue that the arrival rate outruns.
+void PrintWindows(const Flags& f, const std::map<std::string, Times>& builds) {
+  constexpr int kWindow = 5;
+  std::printf("\n| created in | (a) p50 / p99 ms | (b) p50 / p99 ms | (c) p50 / p99 ms |\n| --- | --- | --- | --- |\n");
+  for (int i = 0; i * kWindow * f.rate < f.n; ++i) {
+    auto s = Samples(builds, f.rate, kWindow, i);
+    std::printf("| %d–%d s | %s | %s | %s |\n", i * kWindow, (i + 1) * kWindow, P50P99(s["a"]).c_str(),
+                P50P99(s["b"]).c_str(), P50P99(s["c"]).c_str());
+  }
+}
+
 void PrintReport(const Flags& f, const CreateReport& c, const Timeline& timeline, const NodeSimulator& sim) {
   auto s = Samples(timeline.Snapshot());
   std::printf("| step (arrival times at the bench's watches) | count | p50 ms | p99 ms | max ms |\n");
@@ -391,10 +423,17 @@ void PrintReport(const Flags& f, const CreateReport& c, const Timeline& timeline
   PrintRow("(b) last build pod Succeeded → merge pod ADDED", s["b"]);
   PrintRow("(c) merge pod Succeeded → Ready=True", s["c"]);
   PrintRow("ImageBuild ADDED → Ready=True (all steps, simulator included)", s["total"]);
-  PrintRow("node simulator: pod bound → its Succeeded (part of none of a–c)", SimulatorSamples(sim.Bound(), timeline.Succeeded()));
+  PrintRow("kube-scheduler: pod ADDED → bound (part of none of a–c)", PodSteps(timeline.Added(), sim.Bound()));
+  PrintRow("node simulator: pod bound → its Succeeded (part of none of a–c)", PodSteps(sim.Bound(), timeline.Succeeded()));
   std::printf("\n%d ImageBuilds created in %.2f s (%.1f per second asked; %d creates failed; the latest create "
               "started %.1f ms behind its schedule); %d of %d Ready=True.\n",
               f.n - c.failed, c.seconds, f.rate, c.failed, c.max_lag_ms, timeline.Ready(), f.n);
+  if (f.n >= 5 * 2 * f.rate) PrintWindows(f, timeline.Snapshot());
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  std::printf("\nThe bench's own CPU (watches, creates, node simulator): %.2f s.\n",
+              seconds(self.ru_utime) + seconds(self.ru_stime));
 }
 
 // Waits until every ImageBuild is Ready=True or the deadline passes.

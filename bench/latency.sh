@@ -38,6 +38,13 @@ while (($#)); do
   esac
 done
 fail() { echo "bench/latency: $*" >&2; exit 1; }
+# Time allowed to each step; the smoke run's add up to less than its ctest TIMEOUT, so that a
+# failure reports itself instead of being killed.
+if ((smoke)); then
+  cp_wait=30 crd_wait=10 ready_wait=10 driver_wait=20
+else
+  cp_wait=180 crd_wait=60 ready_wait=30 driver_wait=$(awk -v n="$n" -v r="$rate" 'BEGIN { printf "%d", n / r + 120 }')
+fi
 
 operator=${IBO_OPERATOR_BINARY:-}; driver=${IBO_LATENCY_BENCH_BINARY:-}
 if [[ -z $operator || -z $driver ]]; then
@@ -63,17 +70,18 @@ if ((audit)); then cp_flags=(--audit-log "${cp_flags[@]}"); fi
 # Only the garbage-collector and namespace controllers: no node-lifecycle controller, so the Nodes
 # stay Ready without a kubelet's heartbeats.
 IBO_CP_CONTROLLERS=garbagecollector,namespace,serviceaccount,serviceaccount-token \
-  timeout 180 "$infra/control-plane.sh" start "$tmp/cp" "${cp_flags[@]}" >"$tmp/cp.out" 2>&1 ||
+  timeout "$cp_wait" "$infra/control-plane.sh" start "$tmp/cp" "${cp_flags[@]}" >"$tmp/cp.out" 2>&1 ||
   fail "the control plane did not start: $(tail -n 5 "$tmp/cp.out")"
 export KUBECONFIG=$tmp/cp/kubeconfig
 kubectl apply -f "$repo/crds/imagebuild.io_imagebuilds.yaml" >/dev/null || fail "the CRD could not be applied"
-kubectl wait --for condition=established --timeout=60s crd/imagebuilds.imagebuild.io >/dev/null ||
+kubectl wait --for condition=established --timeout="${crd_wait}s" crd/imagebuilds.imagebuild.io >/dev/null ||
   fail "the CRD was not established"
 "$infra/node.sh" add bench-amd64 amd64 64 256Gi 20000 >/dev/null || fail "node bench-amd64 could not be registered"
 "$infra/node.sh" add bench-arm64 arm64 64 256Gi 20000 >/dev/null || fail "node bench-arm64 could not be registered"
 ns=latency
 kubectl create namespace "$ns" >/dev/null
 
+# shellcheck source=tests/infra/free-port.sh
 source "$infra/free-port.sh"
 health=$(free_port)
 op_flags=(--namespace "$ns" --kube-api-qps "$qps" --kube-api-burst "$burst")
@@ -82,12 +90,12 @@ if [[ -n $workers ]]; then op_flags+=(--max-concurrent-reconciles "$workers"); f
   --log-level warn >"$tmp/operator.log" 2>&1 &
 op_pid=$!
 # Measured from a running operator whose caches are synced, not from its start.
-for _ in $(seq 1 150); do
+for _ in $(seq 1 $((ready_wait * 5))); do
   kill -0 "$op_pid" 2>/dev/null || fail "the operator exited at start: $(tail -n 5 "$tmp/operator.log")"
   curl -sf "http://127.0.0.1:$health/readyz" >/dev/null 2>&1 && break
   sleep 0.2
 done
-curl -sf "http://127.0.0.1:$health/readyz" >/dev/null 2>&1 || fail "the operator was not ready within 30 s"
+curl -sf "http://127.0.0.1:$health/readyz" >/dev/null 2>&1 || fail "the operator was not ready within $ready_wait s"
 
 # cpu_seconds: "NAME SECONDS" of utime+stime so far, for the operator and each control-plane process.
 cpu_seconds() {
@@ -101,7 +109,8 @@ cpu_seconds() {
 cpu_before=$(cpu_seconds)
 start=$EPOCHREALTIME
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-timeout $((n / rate + 120)) "$driver" --kubeconfig "$KUBECONFIG" --namespace "$ns" --n "$n" --rate "$rate" \
+timeout "$driver_wait" "$driver" --kubeconfig "$KUBECONFIG" --namespace "$ns" --n "$n" --rate "$rate" \
+  --timeout $((driver_wait - 5)) \
   >"$tmp/table.md" 2>"$tmp/driver.err" || {
   cat "$tmp/table.md" >&2
   fail "the driver failed: $(tail -n 5 "$tmp/driver.err"); the operator's log: $(tail -n 5 "$tmp/operator.log")"

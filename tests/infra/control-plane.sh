@@ -13,6 +13,8 @@
 # Environment (for the real-node rig, tests/infra/rig.sh, which runs this inside its network namespace):
 #   IBO_CP_SANS         more subjectAltName entries for the kube-apiserver certificate, e.g. IP:10.87.0.1
 #   IBO_CP_CONTROLLERS  kube-controller-manager's --controllers (default: the four below)
+#   IBO_CP_SCHEDULER_FLAGS  more kube-scheduler flags, space-separated (bench/latency.sh raises its
+#                       client's QPS, 50 by default, which would otherwise bind pods in bursts)
 #   IBO_CP_SERVICE_ACCOUNT_ADMISSION=1  keep kube-apiserver's ServiceAccount admission plugin, which
 #                       mounts the ServiceAccount's token into pods (off by default: the tests'
 #                       pods run without one, and other fixtures rely on that)
@@ -187,8 +189,9 @@ case $cmd in
       stop_pid etcd
     done
     ((started)) || fail "five sets of ports in a row were taken before etcd and kube-apiserver could bind them"
+    # shellcheck disable=SC2086  # IBO_CP_SCHEDULER_FLAGS is a list of flags
     "$bin_dir/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false --port=0 --secure-port=0 \
-      >"$dir/logs/kube-scheduler.log" 2>&1 &
+      ${IBO_CP_SCHEDULER_FLAGS:-} >"$dir/logs/kube-scheduler.log" 2>&1 &
     echo $! >"$dir/pids/kube-scheduler"
     "$bin_dir/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --leader-elect=false --port=0 \
       --secure-port=0 --controllers="${IBO_CP_CONTROLLERS:-garbagecollector,serviceaccount-token,serviceaccount,namespace}" \

@@ -85,7 +85,27 @@ void KeepOnly(Json& object, std::initializer_list<const char*> keys) {
 void TrimContainerStatuses(Json& status, const char* field) {
   auto list = status.find(field);
   if (list == status.end() || !list->is_array()) return;
-  for (auto& cs : *list) KeepOnly(cs, {"name", "state"});
+  for (auto& cs : *list) {
+    KeepOnly(cs, {"name", "state"});
+    auto state = cs.find("state");
+    if (state == cs.end() || !state->is_object()) continue;
+    KeepOnly(*state, {"waiting", "terminated"});  // running is read as neither
+    if (auto w = state->find("waiting"); w != state->end()) KeepOnly(*w, {"reason", "message"});
+    if (auto t = state->find("terminated"); t != state->end()) KeepOnly(*t, {"exitCode", "reason", "message"});
+  }
+}
+
+// Of the conditions only PodScheduled is read (is the pod unschedulable?).
+void TrimConditions(Json& status) {
+  auto conditions = status.find("conditions");
+  if (conditions == status.end() || !conditions->is_array()) return;
+  Json kept = Json::array();
+  for (auto& c : *conditions) {
+    if (!c.is_object() || c.value("type", Json()) != "PodScheduled") continue;
+    KeepOnly(c, {"type", "status", "reason"});
+    kept.push_back(std::move(c));
+  }
+  *conditions = std::move(kept);
 }
 
 }  // namespace
@@ -101,6 +121,7 @@ void TrimPod(Json& pod) {
     KeepOnly(*status, {"phase", "reason", "message", "conditions", "initContainerStatuses", "containerStatuses"});
     TrimContainerStatuses(*status, "initContainerStatuses");
     TrimContainerStatuses(*status, "containerStatuses");
+    TrimConditions(*status);
   }
 }
 

@@ -1,5 +1,9 @@
 #include "common/json_parse.h"
 
+#include <functional>
+#include <optional>
+#include <vector>
+
 #include <algorithm>
 
 namespace ibo {
@@ -54,8 +58,43 @@ size_t EndOfContainer(std::string_view text, size_t open) {
   return text.size();
 }
 
-StatusOr<nlohmann::json> ParseText(std::string_view text) {
+// Discards `dropped` as nlohmann's parser meets it, keeping the key of each open container.
+class DroppingFilter {
+ public:
+  explicit DroppingFilter(DroppedMember dropped) : dropped_(dropped) {}
+  bool operator()(int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::key:
+        last_key_ = parsed.get_ref<const std::string&>();
+        return !(last_key_ == dropped_.member && !open_.empty() && open_.back() == dropped_.parent);
+      case E::object_start:
+      case E::array_start:
+        open_.push_back(event == E::object_start ? std::move(last_key_) : std::string());
+        last_key_.clear();
+        return true;
+      case E::object_end:
+      case E::array_end:
+        if (!open_.empty()) open_.pop_back();
+        last_key_.clear();
+        return true;
+      case E::value: return true;
+    }
+    return true;
+  }
+
+ private:
+  DroppedMember dropped_;
+  std::vector<std::string> open_;  // the key each open container sits under ("" in arrays)
+  std::string last_key_;
+};
+
+StatusOr<nlohmann::json> ParseText(std::string_view text, const std::optional<DroppedMember>& dropped) {
   try {
+    if (dropped) {
+      DroppingFilter filter(*dropped);
+      return nlohmann::json::parse(text, std::ref(filter));
+    }
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() may quote the input; the offset is enough to find the problem.
@@ -72,13 +111,16 @@ int JsonDepth(std::string_view text) {
   return Scan(text, 0, [](size_t i, int) { return i + 1; });
 }
 
-StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, int max_depth) {
+namespace {
+
+StatusOr<nlohmann::json> Parse(std::string_view text, TooDeep too_deep, int max_depth,
+                               const std::optional<DroppedMember>& dropped) {
   size_t first = text.size();
   Scan(text, 0, [&](size_t i, int depth) {
     if (depth > max_depth && first == text.size()) first = i;
     return i + 1;
   });
-  if (first == text.size()) return ParseText(text);  // the common case: nothing to cut, no copy
+  if (first == text.size()) return ParseText(text, dropped);  // the common case: nothing to cut, no copy
   const std::string limit = "JSON nested deeper than " + std::to_string(max_depth) + " levels";
   if (too_deep == TooDeep::kRefuse) return InvalidArgument(limit + " (byte " + std::to_string(first) + ")");
   std::string cut;
@@ -92,7 +134,17 @@ StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, int 
     return copied;
   });
   cut.append(text.substr(copied));
-  return ParseText(cut);
+  return ParseText(cut, dropped);
+}
+
+}  // namespace
+
+StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, int max_depth) {
+  return Parse(text, too_deep, max_depth, std::nullopt);
+}
+
+StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, DroppedMember dropped) {
+  return Parse(text, too_deep, kMaxJsonDepth, dropped);
 }
 
 }  // namespace ibo

@@ -31,6 +31,15 @@ inline constexpr std::string_view kTooDeepMarker = "<ibo: cut here, nested deepe
 StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep = TooDeep::kRefuse,
                                    int max_depth = kMaxJsonDepth);
 
+// A member never built while parsing: `member` of any object that is itself the member `parent`
+// (metadata.managedFields). Kubernetes sends managedFields with every object; nothing here reads
+// them, and they were half of every cached tree and of every List page.
+struct DroppedMember {
+  std::string_view parent;
+  std::string_view member;
+};
+StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, DroppedMember dropped);
+
 // The deepest nesting of arrays and objects in text, strings and escapes respected ("1" is 0,
 // "[]" is 1, "{\"a\":[]}" is 2). Malformed text is measured as far as it goes.
 int JsonDepth(std::string_view text);

@@ -23,6 +23,8 @@ struct ListOptions {
   std::string resource_version;  // for watch: where to start
   int timeout_seconds = 0;       // for watch: server-side end of the stream
   bool allow_watch_bookmarks = false;
+  // The objects of the list or watch are parsed without metadata.managedFields (never built).
+  bool skip_managed_fields = false;
 };
 
 struct DeleteOptions {

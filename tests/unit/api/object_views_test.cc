@@ -29,7 +29,9 @@ Json ServedPod() {
                   {"state", {{"waiting", {{"reason", "ImagePullBackOff"}, {"message", "no such image"}}}}}};
   pod["status"] = {{"phase", "Pending"}, {"reason", "Evicted"}, {"message", "low on disk"}, {"hostIP", "10.0.0.1"},
                    {"podIPs", Json::array({{{"ip", "10.1.0.2"}}})},
-                   {"conditions", Json::array({{{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"}}})},
+                   {"conditions", Json::array({{{"type", "Initialized"}, {"status", "True"}},
+                                               {{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"},
+                                                {"lastTransitionTime", "2026-12-01T10:00:00Z"}}})},
                    {"initContainerStatuses", Json::array({running})},
                    {"containerStatuses", Json::array({waiting})}};
   return pod;
@@ -74,6 +76,10 @@ TEST(TrimPodTest, KeepsWhatTheDecoderAndTheOwnerIndexRead) {
   EXPECT_EQ(trimmed["spec"], Json({{"nodeName", "node-a"}}));
   EXPECT_FALSE(trimmed["status"].contains("hostIP"));
   EXPECT_FALSE(trimmed["status"]["containerStatuses"][0].contains("image"));
+  EXPECT_EQ(trimmed["status"]["conditions"],
+            Json::array({{{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"}}}));
+  EXPECT_EQ(trimmed["status"]["initContainerStatuses"][0]["state"],
+            Json({{"terminated", {{"exitCode", 0}, {"reason", "Completed"}, {"message", "abc"}}}}));
   EXPECT_LT(trimmed.dump().size() * 3, served.dump().size());
 }
 

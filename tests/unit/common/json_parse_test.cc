@@ -85,5 +85,28 @@ TEST(ParseJsonTest, ErrorsGiveTheOffsetNeverTheInput) {
   EXPECT_FALSE(ParseJson("[[[[", TooDeep::kReplace, 2).ok());  // unbalanced stays refused
 }
 
+TEST(ParseJsonTest, DropsOnlyTheMemberUnderItsParent) {
+  const DroppedMember managed{"metadata", "managedFields"};
+  auto list = ParseJson(R"({"kind":"PodList","metadata":{"resourceVersion":"5","managedFields":[1]},"items":[
+      {"metadata":{"name":"a","managedFields":[{"manager":"kubelet","fieldsV1":{"f:metadata":{}}}],"labels":{"x":"1"}},
+       "spec":{"annotations":{"managedFields":"a user's key"},"metadata":{"managedFields":"nested deeper, also dropped"}}},
+      {"status":{"managedFields":"not under metadata"},"metadata":{"name":"b","managedFields":[]}},
+      [{"metadata":{"managedFields":1,"name":"in an array"}}]]})",
+                        TooDeep::kReplace, managed);
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  const auto& items = (*list)["items"];
+  EXPECT_FALSE((*list)["metadata"].contains("managedFields"));
+  EXPECT_EQ((*list)["metadata"]["resourceVersion"], "5");
+  EXPECT_EQ(items[0]["metadata"], nlohmann::json({{"name", "a"}, {"labels", {{"x", "1"}}}}));
+  EXPECT_EQ(items[0]["spec"]["annotations"]["managedFields"], "a user's key");
+  EXPECT_FALSE(items[0]["spec"]["metadata"].contains("managedFields"));
+  EXPECT_EQ(items[1]["status"]["managedFields"], "not under metadata");
+  EXPECT_EQ(items[1]["metadata"], nlohmann::json({{"name", "b"}}));
+  EXPECT_EQ(items[2][0]["metadata"], nlohmann::json({{"name", "in an array"}}));
+  // The same document parsed whole differs only there.
+  EXPECT_TRUE(ParseJson(R"({"metadata":{"managedFields":[]}})")->at("metadata").contains("managedFields"));
+  EXPECT_FALSE(ParseJson("{\"metadata\":{", TooDeep::kReplace, managed).ok());
+}
+
 }  // namespace
 }  // namespace ibo

@@ -6,24 +6,28 @@
 # writes nothing). One control plane of its own (etcd, kube-apiserver, kube-scheduler) on loopback,
 # two API-only Nodes (tests/infra/node.sh). bench/cache_scale_loader makes the objects with the
 # operator's own decision, so pods and statuses are shaped exactly as the operator writes them.
-#   bench/cache_scale.sh [--builds 10000] [--after 5] [--out FILE] [-- extra operator run flags]
+#   bench/cache_scale.sh [--builds 10000] [--after 5] [--out FILE] [--variant "FLAGS"]... [-- extra operator run flags]
+#     --variant: one more run on the same objects with these run flags added (e.g. "--kube-api-qps 1000")
 #   bench/cache_scale.sh --smoke      (200 builds, no file: proves the bench still works)
 #   IBO_OPERATOR_BINARY / IBO_LOADER_BINARY=PATH: those binaries instead of building build/'s
-#   IBO_BENCH_WRAP="heaptrack -o FILE": run the operator under that (figures then include its cost)
+#   IBO_BENCH_HEAPTRACK=FILE: then once more under heaptrack -o FILE (a memory profile; its figures are inflated)
+#   IBO_BENCH_PERF=FILE: then once more under perf record -e cpu-clock -o FILE (a CPU profile; likewise)
+#   IBO_BENCH_SAMPLES=DIR: one pod and one ImageBuild as a list returns them, to DIR
 # Loading 10,000 builds (60,000 API writes) takes about two minutes on 2 cores: a benchmark, not a
 # test. Run it under the machine's CPU lock when the machine is shared.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 infra=$repo/tests/infra
-builds=10000; after=5; out=$repo/bench/results/cache-scale-$(date -u +%Y-%m-%d).md; extra=()
+builds=10000; after=5; out=$repo/bench/results/cache-scale-$(date -u +%Y-%m-%d).md; extra=(); variants=()
 while (($#)); do
   case $1 in
     --builds) builds=$2; shift 2 ;;
     --after) after=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --variant) variants+=("$2"); shift 2 ;;
     --smoke) builds=200; after=2; out=""; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: bench/cache_scale.sh [--builds N] [--after SECONDS] [--out FILE] [--smoke] [-- operator flags]" >&2
+    *) echo "usage: bench/cache_scale.sh [--builds N] [--after SECONDS] [--out FILE] [--variant \"FLAGS\"]... [--smoke] [-- operator flags]" >&2
        exit 2 ;;
   esac
 done
@@ -40,8 +44,9 @@ fi
 [[ -x $loader ]] || fail "no loader binary at $loader"
 
 tmp=$(mktemp -d)
-op_pid=""
+op_pid=""; op_child=""
 cleanup() {
+  [[ -n $op_child ]] && kill "$op_child" 2>/dev/null
   [[ -n $op_pid ]] && { kill "$op_pid" 2>/dev/null || true; wait "$op_pid" 2>/dev/null || true; }
   "$infra/control-plane.sh" stop "$tmp/cp" >/dev/null 2>&1 || true
   rm -rf "$tmp"
@@ -88,49 +93,54 @@ writes_total() { awk '{ s += $3 } END { print s + 0 }' "$1"; }
 metric_sum() { awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { print s + 0 }' "$2"; }
 
 source "$infra/free-port.sh"
-probe_port=$(free_port); metrics_port=$(free_port)
-flags=(--namespace "$ns" --health-probe-bind-address "127.0.0.1:$probe_port"
-       --metrics-bind-address "127.0.0.1:$metrics_port" --log-level warn ${extra[@]+"${extra[@]}"})
-writes >"$tmp/writes.0"
-sleep 2
-writes >"$tmp/writes.1"  # what the control plane writes by itself over 2 s, as a baseline
-start=$EPOCHREALTIME
-# shellcheck disable=SC2086
-${IBO_BENCH_WRAP:-} "$operator" run "${flags[@]}" >"$tmp/operator.log" 2>&1 &
-op_pid=$!
-pid=$op_pid
-if [[ -n ${IBO_BENCH_WRAP:-} ]]; then  # the operator is the wrapper's child
-  for _ in $(seq 1 100); do pid=$(pgrep -P "$op_pid" -f imagebuild-operator | head -n1) && [[ -n $pid ]] && break; sleep 0.05; done
-  [[ -n $pid ]] || fail "no operator process under $IBO_BENCH_WRAP"
-fi
-deadline=$(($(date +%s) + 300))
-until [[ $(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$probe_port/readyz" 2>/dev/null) == 200 ]]; do
-  kill -0 "$op_pid" 2>/dev/null || fail "the operator exited before ready: $(tail -n 5 "$tmp/operator.log")"
-  (($(date +%s) < deadline)) || fail "/readyz not 200 within 300 s: $(tail -n 3 "$tmp/operator.log")"
-  sleep 0.02
-done
-ready=$EPOCHREALTIME
 hz=$(getconf CLK_TCK)
-sample() {  # sample NAME: rss_kib hwm_kib cpu_s of the operator now, to $tmp/NAME
-  awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "%d %d ", r, h}' "/proc/$pid/status" >"$tmp/$1"
-  awk -v hz="$hz" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$pid/stat" >>"$tmp/$1"
-}
-sample at-ready
-sleep "$after"
-sample after
-curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$tmp/metrics" || fail "no /metrics from the operator"
-writes >"$tmp/writes.2"
-kill "$op_pid"; wait "$op_pid" 2>/dev/null || true; op_pid=""
-
-read -r rss0 hwm0 cpu0 <"$tmp/at-ready"
-read -r rss1 hwm1 cpu1 <"$tmp/after"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-ready_s=$(awk -v s="$start" -v e="$ready" 'BEGIN { printf "%.2f", e - s }')
-reconciles=$(metric_sum controller_runtime_reconcile_total "$tmp/metrics")
-errors=$(metric_sum controller_runtime_reconcile_errors_total "$tmp/metrics")
-baseline=$(delta "$tmp/writes.0" "$tmp/writes.1")
-operator_writes=$(delta "$tmp/writes.1" "$tmp/writes.2")
-n_writes=$(($(writes_total "$tmp/writes.2") - $(writes_total "$tmp/writes.1")))
+sample() {  # sample PID NAME: rss_kib hwm_kib cpu_s of the operator now, to $tmp/NAME
+  awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "%d %d ", r, h}' "/proc/$1/status" >"$tmp/$2"
+  awk -v hz="$hz" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$1/stat" >>"$tmp/$2"
+}
+
+# measure LABEL NS [WRAP...]: starts the operator on NS (under WRAP), waits for /readyz 200, samples
+# it then and $after s later, stops it; appends a table row to $tmp/rows.
+measure() {
+  local label=$1 watch_ns=$2 probe_port metrics_port start ready pid; shift 2
+  probe_port=$(free_port); metrics_port=$(free_port)
+  flags=(--namespace "$watch_ns" --health-probe-bind-address "127.0.0.1:$probe_port"
+         --metrics-bind-address "127.0.0.1:$metrics_port" --log-level warn ${extra[@]+"${extra[@]}"}
+         ${variant_flags[@]+"${variant_flags[@]}"})
+  writes >"$tmp/writes.1"
+  start=$EPOCHREALTIME
+  "$@" "$operator" run "${flags[@]}" >"$tmp/operator.log" 2>&1 &
+  op_pid=$!; pid=$op_pid
+  if (($#)); then  # the operator is the wrapper's child
+    for _ in $(seq 1 100); do pid=$(pgrep -P "$op_pid" -f imagebuild-operator | head -n1) && break; sleep 0.05; done
+    [[ $pid != "$op_pid" ]] || fail "no operator process under $*"
+  fi
+  op_child=$pid
+  local deadline=$(($(date +%s) + 300))
+  until [[ $(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$probe_port/readyz" 2>/dev/null) == 200 ]]; do
+    kill -0 "$pid" 2>/dev/null || fail "the operator exited before ready: $(tail -n 5 "$tmp/operator.log")"
+    (($(date +%s) < deadline)) || fail "/readyz not 200 within 300 s: $(tail -n 3 "$tmp/operator.log")"
+    sleep 0.02
+  done
+  ready=$EPOCHREALTIME
+  sample "$pid" at-ready
+  sleep "$after"
+  sample "$pid" after
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$tmp/metrics" || fail "no /metrics from the operator"
+  writes >"$tmp/writes.2"
+  kill "$pid"; wait "$op_pid" 2>/dev/null || true; op_pid=""; op_child=""
+  local rss0 hwm0 cpu0 rss1 hwm1 cpu1
+  read -r rss0 hwm0 cpu0 <"$tmp/at-ready"
+  read -r rss1 hwm1 cpu1 <"$tmp/after"
+  echo "| $label | $(awk -v s="$start" -v e="$ready" 'BEGIN { printf "%.2f", e - s }') | $(mib "$hwm0") | $(mib "$rss0") |" \
+    "$cpu0 | $(mib "$hwm1") | $(mib "$rss1") | $cpu1 | $(metric_sum controller_runtime_reconcile_total "$tmp/metrics")" \
+    "($(metric_sum controller_runtime_reconcile_errors_total "$tmp/metrics")) |" \
+    "$(($(writes_total "$tmp/writes.2") - $(writes_total "$tmp/writes.1"))): $(delta "$tmp/writes.1" "$tmp/writes.2") |" \
+    >>"$tmp/rows"
+  echo "bench/cache_scale: $(tail -n 1 "$tmp/rows")" >&2
+}
+
 # count PATH: how many objects the server lists there (metadata only; each has one creationTimestamp).
 count() {
   curl -sf --cacert "$tmp/cp/pki/ca.crt" --cert "$tmp/cp/pki/admin.crt" --key "$tmp/cp/pki/admin.key" \
@@ -139,22 +149,58 @@ count() {
 }
 pods=$(count "/api/v1/namespaces/$ns/pods")
 n_builds=$(count "/apis/imagebuild.io/v1alpha1/namespaces/$ns/imagebuilds")
+# What the informer's list asks (src/kube/informer.cc: limit=500, no resourceVersion, so etcd serves
+# it in pages) against resourceVersion=0, which 1.20 serves from its watch cache ignoring limit.
+page_items() { api_get "$1" | grep -o '"creationTimestamp"' | wc -l; }
+# (the label selector the pod informer uses: only what the operator made)
+paged=$(page_items "/api/v1/namespaces/$ns/pods?labelSelector=imagebuild.io%2Frole&limit=500")
+unpaged=$(page_items "/api/v1/namespaces/$ns/pods?labelSelector=imagebuild.io%2Frole&limit=500&resourceVersion=0")
+if [[ -n ${IBO_BENCH_SAMPLES:-} ]]; then  # one pod and one ImageBuild as a list returns them
+  mkdir -p "$IBO_BENCH_SAMPLES"
+  api_get "/api/v1/namespaces/$ns/pods?limit=1" >"$IBO_BENCH_SAMPLES/pod-list.json"
+  api_get "/apis/imagebuild.io/v1alpha1/namespaces/$ns/imagebuilds?limit=1" >"$IBO_BENCH_SAMPLES/imagebuild-list.json"
+fi
+kubectl create namespace empty >/dev/null
+writes >"$tmp/writes.0"
+sleep 2
+writes >"$tmp/writes.1"
+baseline=$(delta "$tmp/writes.0" "$tmp/writes.1")  # what the control plane writes by itself over 2 s
+load_start_op=$(cut -d' ' -f1-3 /proc/loadavg)
+measure "empty namespace (fixed cost)" empty
+variant_flags=()
+measure "**$n_builds builds, $pods pods**" "$ns"
+main_flags=("${flags[@]}")
+for v in ${variants[@]+"${variants[@]}"}; do
+  read -r -a variant_flags <<<"$v"
+  measure "same, with \`$v\`" "$ns"
+done
+variant_flags=()
+if [[ -n ${IBO_BENCH_HEAPTRACK:-} ]]; then
+  measure "same, under heaptrack (inflated)" "$ns" heaptrack -o "$IBO_BENCH_HEAPTRACK"
+fi
+if [[ -n ${IBO_BENCH_PERF:-} ]]; then  # no hardware counters on this VM: cpu-clock
+  measure "same, under perf record (inflated)" "$ns" perf record -q -e cpu-clock -F 250 --call-graph dwarf,16384 \
+    -o "$IBO_BENCH_PERF" --
+fi
+
 report=$tmp/report.md
 {
   echo "## bench/cache_scale, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "$(nproc) cores; load average before: $load_before, at the operator's start: $(cut -d' ' -f1-3 /proc/loadavg);"
-  echo "operator $("$operator" version 2>/dev/null | head -n1) \`run ${flags[*]}\`${IBO_BENCH_WRAP:+ under \`$IBO_BENCH_WRAP\`};"
+  echo "$(nproc) cores; load average before: $load_before, at the operator's first start: $load_start_op;"
+  echo "operator $("$operator" version 2>/dev/null | head -n1) \`run ${main_flags[*]}\` (ports chosen per run);"
   echo "kube-apiserver 1.20.2; $n_builds ImageBuilds (phase Succeeded, Ready=True) and $pods build pods"
   echo "(Succeeded, bound to 2 API-only Nodes) in namespace $ns, loaded in $load_s s ($(cat "$tmp/loader.out"))."
   echo
-  echo "| builds | pods | ready s | peak RSS at ready MiB | RSS at ready MiB | CPU at ready s | +${after} s: peak RSS MiB | RSS MiB | CPU s | reconciles (errors) | API writes |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  echo "| $n_builds | $pods | $ready_s | $(mib "$hwm0") | $(mib "$rss0") | $cpu0 | $(mib "$hwm1") | $(mib "$rss1") | $cpu1 | $reconciles ($errors) | $n_writes: $operator_writes |"
+  echo "| run | ready s | peak RSS at ready MiB | RSS at ready MiB | CPU at ready s | +${after} s: peak RSS MiB | RSS MiB | CPU s | reconciles (errors) | API writes |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  cat "$tmp/rows"
   echo
-  echo "Ready: process start to the first 200 from /readyz (polled every 20 ms). API writes: kube-apiserver's"
-  echo "apiserver_request_total (POST/PUT/PATCH/DELETE) from the operator's start to +${after} s after ready;"
-  echo "the control plane alone wrote $baseline in the 2 s before."
+  echo "Ready: process start to the first 200 from /readyz (polled every 20 ms). RSS: VmRSS, peak: VmHWM;"
+  echo "CPU: utime+stime. API writes: kube-apiserver's apiserver_request_total (POST/PUT/PATCH/DELETE) from"
+  echo "the operator's start to +${after} s after ready; the control plane alone wrote $baseline in 2 s before."
+  echo "The pod informer's list (\`?labelSelector=imagebuild.io/role&limit=500\`, no resourceVersion) got"
+  echo "$paged pods in its first page; with \`resourceVersion=0\` added, the same request got $unpaged."
 } >"$report"
 cat "$report"
 if [[ -n $out ]]; then

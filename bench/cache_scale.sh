@@ -188,7 +188,7 @@ report=$tmp/report.md
   echo "## bench/cache_scale, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "$(nproc) cores; load average before: $load_before, at the operator's first start: $load_start_op;"
-  echo "operator $("$operator" version 2>/dev/null | head -n1) \`run ${main_flags[*]}\` (ports chosen per run);"
+  echo "operator $("$operator" version 2>/dev/null | head -n1) (tree $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)) \`run ${main_flags[*]}\` (ports chosen per run);"
   echo "kube-apiserver 1.20.2; $n_builds ImageBuilds (phase Succeeded, Ready=True) and $pods build pods"
   echo "(Succeeded, bound to 2 API-only Nodes) in namespace $ns, loaded in $load_s s ($(cat "$tmp/loader.out"))."
   echo

@@ -63,6 +63,7 @@ kubectl wait --for condition=established --timeout=60s crd/imagebuilds.imagebuil
   fail "the CRD was not established"
 "$infra/node.sh" add bench-amd64 amd64 64 256Gi 110 >/dev/null || fail "node bench-amd64 was not added"
 "$infra/node.sh" add bench-arm64 arm64 64 256Gi 110 >/dev/null || fail "node bench-arm64 was not added"
+# shellcheck disable=SC1091  # written by control-plane.sh
 source "$tmp/cp/env"
 api_get() {  # api_get PATH: the API with the admin's client certificate
   curl -sf --cacert "$tmp/cp/pki/ca.crt" --cert "$tmp/cp/pki/admin.crt" --key "$tmp/cp/pki/admin.key" \
@@ -92,6 +93,7 @@ delta() {
 writes_total() { awk '{ s += $3 } END { print s + 0 }' "$1"; }
 metric_sum() { awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { print s + 0 }' "$2"; }
 
+# shellcheck source=tests/infra/free-port.sh
 source "$infra/free-port.sh"
 hz=$(getconf CLK_TCK)
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   // Two arenas, not eight per core: the threads mostly wait on I/O, and each arena kept its own
   // free pages (a third of the RSS at 30,000 cached objects was slack).
   mallopt(M_ARENA_MAX, 2);
+  // Blocks of 1 MiB and more (a List page's body) always come from mmap and go back when freed;
+  // glibc's sliding threshold would otherwise move them onto the heap, where they stay.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   const std::string command = argv[1];
   if (command == "version") {
     if (argc > 2 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {

@@ -40,9 +40,7 @@ IndexFunc ByLabel(const std::string& label_key) {
 
 }  // namespace indexes
 
-ObjectCache::ObjectCache(CacheStorage storage) : storage_(storage) {
-  AddIndex(indexes::kNamespace, indexes::ByNamespace());
-}
+ObjectCache::ObjectCache(CacheStorage storage) : storage_(storage) {}
 
 void ObjectCache::AddIndex(const std::string& name, IndexFunc func) {
   std::unique_lock lock(mu_);

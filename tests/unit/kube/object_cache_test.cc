@@ -17,6 +17,7 @@ class StorageTest : public ::testing::TestWithParam<CacheStorage> {};
 
 TEST_P(StorageTest, IndexesFollowUpdatesAndDeletes) {
   ObjectCache cache(GetParam());
+  cache.AddIndex(indexes::kNamespace, indexes::ByNamespace());
   cache.AddIndex(indexes::kOwnerUid, indexes::ByOwnerUid());
   cache.AddIndex("role", indexes::ByLabel("imagebuild.io/role"));
   cache.Upsert(Pod("ci", "a", "u1", "build"));
@@ -41,6 +42,7 @@ TEST_P(StorageTest, IndexesFollowUpdatesAndDeletes) {
 
 TEST_P(StorageTest, ReplaceReportsWhatDisappeared) {
   ObjectCache cache(GetParam());
+  cache.AddIndex(indexes::kNamespace, indexes::ByNamespace());
   cache.Upsert(Pod("ci", "a", "u", "build"));
   cache.Upsert(Pod("ci", "b", "u", "build"));
   auto gone = cache.Replace({Pod("ci", "b", "u", "build"), Pod("ci", "c", "u", "build")});
@@ -52,6 +54,7 @@ TEST_P(StorageTest, ReplaceReportsWhatDisappeared) {
 
 TEST_P(StorageTest, StoreAndRemoveKeepIndexesWithoutHandingBackTheOldObject) {
   ObjectCache cache(GetParam());
+  cache.AddIndex(indexes::kNamespace, indexes::ByNamespace());
   cache.AddIndex(indexes::kOwnerUid, indexes::ByOwnerUid());
   EXPECT_FALSE(cache.Store(Pod("ci", "a", "u1", "build")));
   EXPECT_TRUE(cache.Store(Pod("ci", "a", "u2", "build")));  // moved to another owner
@@ -79,6 +82,7 @@ INSTANTIATE_TEST_SUITE_P(Storages, StorageTest, ::testing::Values(CacheStorage::
 
 TEST(ObjectCacheTest, PackedObjectsReadBackAsTheyWereStored) {
   ObjectCache cache(CacheStorage::kPacked);
+  cache.AddIndex(indexes::kNamespace, indexes::ByNamespace());
   Json pod = Pod("ci", "a", "u", "build");
   pod["status"] = {{"phase", "Running"}, {"restarts", 3}, {"ratio", 0.5}, {"ready", true}, {"none", nullptr},
                    {"message", "ünïcode \u2713"}};

@@ -125,6 +125,13 @@ void TrimPod(Json& pod) {
   }
 }
 
+std::vector<DroppedMember> PodMembersNeverRead() {
+  return {{"metadata", "managedFields"}, {"metadata", "annotations"}, {"spec", "containers"},
+          {"spec", "initContainers"},    {"spec", "volumes"},         {"spec", "affinity"},
+          {"spec", "tolerations"},       {"spec", "securityContext"}, {"spec", "nodeSelector"},
+          {"status", "podIPs"},          {"status", "hostIP"}};
+}
+
 void TrimImageBuild(Json& imagebuild) {
   auto meta = imagebuild.find("metadata");
   if (meta == imagebuild.end() || !meta->is_object()) return;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/imagebuild.h"
+#include "common/json_parse.h"
 
 namespace ibo::api {
 
@@ -63,6 +64,9 @@ PodView DecodePod(const Json& pod);
 // metadata's identity, labels and owners, spec.nodeName, the status without images and ids): the
 // pod cache keeps a tenth of what the API sends.
 void TrimPod(Json& pod);
+// Members of a pod that TrimPod drops and that a parser need not build (metadata.managedFields,
+// the container specs, volumes, ...): the pod informer's lists and watches skip them.
+std::vector<DroppedMember> PodMembersNeverRead();
 // Drops from an ImageBuild what no reader needs: managedFields and kubectl's last-applied copy.
 void TrimImageBuild(Json& imagebuild);
 // Whether two versions of a Node differ in what scheduling onto it depends on (labels os/arch,

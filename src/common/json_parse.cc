@@ -1,7 +1,6 @@
 #include "common/json_parse.h"
 
 #include <functional>
-#include <optional>
 #include <vector>
 
 #include <algorithm>
@@ -58,41 +57,37 @@ size_t EndOfContainer(std::string_view text, size_t open) {
   return text.size();
 }
 
-// Discards `dropped` as nlohmann's parser meets it, keeping the key of each open container.
+// Discards `dropped` as nlohmann's parser meets it. The key each container sits under is kept by
+// depth, not pushed and popped: nlohmann calls back no end event for a container it discarded.
 class DroppingFilter {
  public:
-  explicit DroppingFilter(DroppedMember dropped) : dropped_(dropped) {}
-  bool operator()(int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  explicit DroppingFilter(const std::vector<DroppedMember>& dropped) : dropped_(dropped), key_at_(1) {}
+  bool operator()(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
-    switch (event) {
-      case E::key:
-        last_key_ = parsed.get_ref<const std::string&>();
-        return !(last_key_ == dropped_.member && !open_.empty() && open_.back() == dropped_.parent);
-      case E::object_start:
-      case E::array_start:
-        open_.push_back(event == E::object_start ? std::move(last_key_) : std::string());
-        last_key_.clear();
-        return true;
-      case E::object_end:
-      case E::array_end:
-        if (!open_.empty()) open_.pop_back();
-        last_key_.clear();
-        return true;
-      case E::value: return true;
-    }
-    return true;
+    const auto d = static_cast<size_t>(depth);
+    if (key_at_.size() < d + 2) key_at_.resize(d + 2);
+    if (event == E::array_start) key_at_[d + 1].clear();  // its elements sit under no key
+    if (event != E::key) return true;
+    key_at_[d] = parsed.get_ref<const std::string&>();
+    return d == 0 || !Dropped(key_at_[d - 1], key_at_[d]);
   }
 
  private:
-  DroppedMember dropped_;
-  std::vector<std::string> open_;  // the key each open container sits under ("" in arrays)
-  std::string last_key_;
+  bool Dropped(const std::string& parent, const std::string& member) const {
+    for (const auto& dropped : dropped_) {
+      if (dropped.member == member && dropped.parent == parent) return true;
+    }
+    return false;
+  }
+
+  const std::vector<DroppedMember>& dropped_;
+  std::vector<std::string> key_at_;  // [depth]: the key of the value being read at that depth
 };
 
-StatusOr<nlohmann::json> ParseText(std::string_view text, const std::optional<DroppedMember>& dropped) {
+StatusOr<nlohmann::json> ParseText(std::string_view text, const std::vector<DroppedMember>& dropped) {
   try {
-    if (dropped) {
-      DroppingFilter filter(*dropped);
+    if (!dropped.empty()) {
+      DroppingFilter filter(dropped);
       return nlohmann::json::parse(text, std::ref(filter));
     }
     return nlohmann::json::parse(text);
@@ -114,7 +109,7 @@ int JsonDepth(std::string_view text) {
 namespace {
 
 StatusOr<nlohmann::json> Parse(std::string_view text, TooDeep too_deep, int max_depth,
-                               const std::optional<DroppedMember>& dropped) {
+                               const std::vector<DroppedMember>& dropped) {
   size_t first = text.size();
   Scan(text, 0, [&](size_t i, int depth) {
     if (depth > max_depth && first == text.size()) first = i;
@@ -140,10 +135,10 @@ StatusOr<nlohmann::json> Parse(std::string_view text, TooDeep too_deep, int max_
 }  // namespace
 
 StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, int max_depth) {
-  return Parse(text, too_deep, max_depth, std::nullopt);
+  return Parse(text, too_deep, max_depth, {});
 }
 
-StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, DroppedMember dropped) {
+StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, const std::vector<DroppedMember>& dropped) {
   return Parse(text, too_deep, kMaxJsonDepth, dropped);
 }
 

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,10 +36,10 @@ StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep = Too
 // (metadata.managedFields). Kubernetes sends managedFields with every object; nothing here reads
 // them, and they were half of every cached tree and of every List page.
 struct DroppedMember {
-  std::string_view parent;
-  std::string_view member;
+  std::string parent;
+  std::string member;
 };
-StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, DroppedMember dropped);
+StatusOr<nlohmann::json> ParseJson(std::string_view text, TooDeep too_deep, const std::vector<DroppedMember>& dropped);
 
 // The deepest nesting of arrays and objects in text, strings and escapes respected ("1" is 0,
 // "[]" is 1, "{\"a\":[]}" is 2). Malformed text is measured as far as it goes.

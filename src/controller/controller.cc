@@ -33,7 +33,7 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
     ib_options.min_watch_timeout = options_.min_watch_timeout;
     ib_options.storage = kube::CacheStorage::kPacked;
     ib_options.transform = api::TrimImageBuild;
-    ib_options.skip_managed_fields = true;
+    ib_options.unparsed_members = {kube::kManagedFieldsMember};
     auto& ib = informers_.For(kImageBuildResource, ib_options);
     for (auto& [name, func] : ImageBuildIndexes()) ib.AddIndex(name, std::move(func));
     kube::EventHandlers enqueue;
@@ -48,7 +48,7 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
   config_maps_ = std::make_unique<kube::UnionLister>(config_maps);
   kube::InformerOptions node_options;
   node_options.min_watch_timeout = options_.min_watch_timeout;
-  node_options.skip_managed_fields = true;
+  node_options.unparsed_members = {kube::kManagedFieldsMember};
   nodes_ = &informers_.For(kube::resources::kNodes, node_options);
   // A node appearing or becoming Ready can unblock a platform that waits for one.
   nodes_->AddHandlers({[this](const Json&) { EnqueueUnfinished(); },
@@ -69,7 +69,9 @@ const kube::Lister* ImageBuildController::WatchOwned(const kube::ResourceType& t
   owned.label_selector = api::labels::kRole;  // only what this operator made
   owned.min_watch_timeout = options_.min_watch_timeout;
   owned.storage = kube::CacheStorage::kPacked;
-  owned.skip_managed_fields = true;
+  owned.unparsed_members = type.resource == kube::resources::kPods.resource
+                               ? api::PodMembersNeverRead()
+                               : std::vector<DroppedMember>{kube::kManagedFieldsMember};
   owned.transform = type.resource == kube::resources::kPods.resource ? kube::Transform(api::TrimPod)
                                                                      : kube::Transform(kube::DropManagedFields);
   auto& informer = informers_.For(type, owned);

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "common/json_parse.h"
 #include "common/status.h"
 #include "kube/resource.h"
 
@@ -23,9 +25,13 @@ struct ListOptions {
   std::string resource_version;  // for watch: where to start
   int timeout_seconds = 0;       // for watch: server-side end of the stream
   bool allow_watch_bookmarks = false;
-  // The objects of the list or watch are parsed without metadata.managedFields (never built).
-  bool skip_managed_fields = false;
+  // Members of the listed or watched objects that are never built (see ParseJson): what the
+  // caller's transform would drop anyway costs neither memory nor allocations.
+  std::vector<DroppedMember> unparsed_members;
 };
+
+// metadata.managedFields: sent with every object, read by nothing here.
+inline const DroppedMember kManagedFieldsMember{"metadata", "managedFields"};
 
 struct DeleteOptions {
   std::string propagation_policy;  // Foreground, Background, Orphan; empty = server default

@@ -40,7 +40,7 @@ struct InformerOptions {
   int64_t list_page_size = 500;  // each page is trimmed and stored before the next is read
   CacheStorage storage = CacheStorage::kTree;
   Transform transform;  // none: objects are cached as the server sent them
-  bool skip_managed_fields = false;  // lists and watches parse objects without metadata.managedFields
+  std::vector<DroppedMember> unparsed_members;  // never built by lists and watches (ListOptions)
   // The server ends each watch after a random time in [min, 2*min), as client-go does.
   std::chrono::seconds min_watch_timeout{300};
   std::chrono::milliseconds initial_backoff{800};

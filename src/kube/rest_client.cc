@@ -12,7 +12,6 @@
 namespace ibo::kube {
 namespace {
 
-constexpr DroppedMember kManagedFields{"metadata", "managedFields"};
 
 const char* ContentTypeFor(PatchType t) {
   switch (t) {
@@ -39,15 +38,15 @@ std::string Query(const ListOptions& o, bool watch) {
 
 class RestWatchStream : public WatchStream {
  public:
-  RestWatchStream(std::unique_ptr<http::ResponseStream> stream, std::string what, bool skip_managed_fields)
-      : stream_(std::move(stream)), what_(std::move(what)), skip_managed_fields_(skip_managed_fields) {}
+  RestWatchStream(std::unique_ptr<http::ResponseStream> stream, std::string what, std::vector<DroppedMember> unparsed)
+      : stream_(std::move(stream)), what_(std::move(what)), unparsed_(std::move(unparsed)) {}
 
   StatusOr<std::optional<WatchEvent>> Next() override {
     while (true) {
       IBO_ASSIGN_OR_RETURN(std::optional<std::string> line, stream_->ReadLine());
       if (!line) return std::optional<WatchEvent>();
       if (line->empty()) continue;
-      IBO_ASSIGN_OR_RETURN(WatchEvent event, DecodeWatchEvent(*line, what_, skip_managed_fields_));
+      IBO_ASSIGN_OR_RETURN(WatchEvent event, DecodeWatchEvent(*line, what_, unparsed_));
       return std::optional<WatchEvent>(std::move(event));
     }
   }
@@ -57,7 +56,7 @@ class RestWatchStream : public WatchStream {
  private:
   std::unique_ptr<http::ResponseStream> stream_;
   std::string what_;
-  bool skip_managed_fields_;
+  std::vector<DroppedMember> unparsed_;
 };
 
 class RestClient : public Client {
@@ -79,7 +78,7 @@ class RestClient : public Client {
 
   StatusOr<Json> List(const ResourceType& type, const std::string& ns, const ListOptions& options) override {
     return Call("GET", type.Path(ns) + Query(options, false), "", "", "list " + type.resource + Where(ns),
-                options.skip_managed_fields ? Body::kParseWithoutManagedFields : Body::kParse);
+                Body::kParse, options.unparsed_members);
   }
 
   StatusOr<Json> Create(const ResourceType& type, const std::string& ns, const Json& object) override {
@@ -142,11 +141,11 @@ class RestClient : public Client {
       if (response.status == 401) credentials_.Invalidate();
       return ApiErrorFromResponse(response, what);
     }
-    return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what, options.skip_managed_fields));
+    return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what, options.unparsed_members));
   }
 
  private:
-  enum class Body { kParse, kParseWithoutManagedFields, kDiscard };  // kDiscard answers an empty object
+  enum class Body { kParse, kDiscard };  // a discarded answer is returned as an empty object
 
   StatusOr<Json> Post(const ResourceType& type, const std::string& ns, const Json& object, Body body) {
     const std::string name = object.contains("metadata") ? object["metadata"].value("name", "") : "";
@@ -182,7 +181,8 @@ class RestClient : public Client {
   }
 
   StatusOr<Json> Call(const std::string& method, const std::string& path, const std::string& body,
-                      const std::string& content_type, const std::string& what, Body answer = Body::kParse) {
+                      const std::string& content_type, const std::string& what, Body answer = Body::kParse,
+                      const std::vector<DroppedMember>& unparsed = {}) {
     for (int attempt = 0;; ++attempt) {
       http::Request request;
       request.method = method;
@@ -199,8 +199,7 @@ class RestClient : public Client {
       if (response->status >= 200 && response->status < 300) {
         if (response->body.empty() || answer == Body::kDiscard) return Json::object();
         // A List holding one hostile object is still read: that object's deepest values are cut.
-        auto doc = answer == Body::kParse ? ParseJson(response->body, TooDeep::kReplace)
-                                          : ParseJson(response->body, TooDeep::kReplace, kManagedFields);
+        auto doc = ParseJson(response->body, TooDeep::kReplace, unparsed);
         if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());
         return std::move(doc).value();
       }
@@ -248,10 +247,11 @@ class RestClient : public Client {
 
 }  // namespace
 
-StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what, bool skip_managed_fields) {
+StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what,
+                                      const std::vector<DroppedMember>& unparsed) {
   // An event carrying a hostile object is still delivered, its deepest values cut (see json_parse.h):
   // refusing it would end the watch, and the List after it would hold the same object.
-  auto parsed = skip_managed_fields ? ParseJson(line, TooDeep::kReplace, kManagedFields) : ParseJson(line, TooDeep::kReplace);
+  auto parsed = ParseJson(line, TooDeep::kReplace, unparsed);
   if (!parsed.ok()) return Internal(what + ": unreadable watch event: " + parsed.status().message());
   Json doc = std::move(parsed).value();
   if (!doc.is_object()) return Internal(what + ": unreadable watch event");

@@ -26,9 +26,9 @@ struct RestClientOptions {
 
 // One non-empty line of a watch stream: a JSON WatchEvent. An ERROR event is returned as the API
 // error it carries (410 Gone arrives this way). `what` names the watch in errors.
-// skip_managed_fields: the object's metadata.managedFields are not parsed.
+// unparsed: members of the object never built (ListOptions::unparsed_members).
 StatusOr<WatchEvent> DecodeWatchEvent(const std::string& line, const std::string& what,
-                                      bool skip_managed_fields = false);
+                                      const std::vector<DroppedMember>& unparsed = {});
 
 // transport may be null: one is made from the configuration's TLS settings.
 std::unique_ptr<Client> NewRestClient(ClusterConfig config, RestClientOptions options = {},

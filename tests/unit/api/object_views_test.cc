@@ -83,6 +83,19 @@ TEST(TrimPodTest, KeepsWhatTheDecoderAndTheOwnerIndexRead) {
   EXPECT_LT(trimmed.dump().size() * 3, served.dump().size());
 }
 
+TEST(TrimPodTest, WhatTheParserNeedNotBuildIsWhatTrimPodDrops) {
+  const Json served = ServedPod();
+  auto parsed = ParseJson(served.dump(), TooDeep::kRefuse, PodMembersNeverRead());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_FALSE((*parsed)["spec"].contains("containers"));  // never built
+  EXPECT_FALSE((*parsed)["metadata"].contains("managedFields"));
+  EXPECT_EQ((*parsed)["spec"]["nodeName"], "node-a");
+  Json from_parser = *parsed, from_served = served;
+  TrimPod(from_parser);
+  TrimPod(from_served);
+  EXPECT_EQ(from_parser, from_served);
+}
+
 TEST(TrimPodTest, LeavesMalformedPodsForTheDecoderToJudge) {
   Json pod = {{"metadata", "not an object"}, {"status", {{"containerStatuses", "nor a list"}}}};
   TrimPod(pod);

@@ -86,7 +86,7 @@ TEST(ParseJsonTest, ErrorsGiveTheOffsetNeverTheInput) {
 }
 
 TEST(ParseJsonTest, DropsOnlyTheMemberUnderItsParent) {
-  const DroppedMember managed{"metadata", "managedFields"};
+  const std::vector<DroppedMember> managed{{"metadata", "managedFields"}, {"spec", "nothing by that name"}};
   auto list = ParseJson(R"({"kind":"PodList","metadata":{"resourceVersion":"5","managedFields":[1]},"items":[
       {"metadata":{"name":"a","managedFields":[{"manager":"kubelet","fieldsV1":{"f:metadata":{}}}],"labels":{"x":"1"}},
        "spec":{"annotations":{"managedFields":"a user's key"},"metadata":{"managedFields":"nested deeper, also dropped"}}},
@@ -103,6 +103,15 @@ TEST(ParseJsonTest, DropsOnlyTheMemberUnderItsParent) {
   EXPECT_EQ(items[1]["status"]["managedFields"], "not under metadata");
   EXPECT_EQ(items[1]["metadata"], nlohmann::json({{"name", "b"}}));
   EXPECT_EQ(items[2][0]["metadata"], nlohmann::json({{"name", "in an array"}}));
+  // A dropped container ends without a callback: what follows it is still judged right.
+  auto pod = ParseJson(R"({"metadata":{"annotations":{"a":{"b":1}},"managedFields":[[{}]],"name":"p"},
+                           "items":[{"x":{"managedFields":1}},{"metadata":{"managedFields":2}}]})",
+                       TooDeep::kReplace,
+                       std::vector<DroppedMember>{{"metadata", "annotations"}, {"metadata", "managedFields"}});
+  ASSERT_TRUE(pod.ok());
+  EXPECT_EQ((*pod)["metadata"], nlohmann::json({{"name", "p"}}));
+  EXPECT_EQ((*pod)["items"][0]["x"]["managedFields"], 1);
+  EXPECT_EQ((*pod)["items"][1]["metadata"], nlohmann::json::object());
   // The same document parsed whole differs only there.
   EXPECT_TRUE(ParseJson(R"({"metadata":{"managedFields":[]}})")->at("metadata").contains("managedFields"));
   EXPECT_FALSE(ParseJson("{\"metadata\":{", TooDeep::kReplace, managed).ok());

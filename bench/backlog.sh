@@ -36,9 +36,8 @@ fail() { echo "bench/backlog: $*" >&2; exit 1; }
 
 operator=${IBO_OPERATOR_BINARY:-}
 if [[ -z $operator ]]; then
-  build=${IBO_BUILD_DIR:-$repo/build}
-  [[ -f $build/build.ninja ]] || cmake -S "$repo" -B "$build" -G Ninja >/dev/null
-  cmake --build "$build" --target imagebuild-operator >/dev/null
+  source "$repo/bench/lib.sh"
+  build=$(bench_build imagebuild-operator)
   operator=$build/operator/imagebuild-operator
 fi
 [[ -x $operator ]] || fail "no operator binary at $operator"

@@ -35,9 +35,8 @@ fail() { echo "bench/cache_scale: $*" >&2; exit 1; }
 
 operator=${IBO_OPERATOR_BINARY:-}; loader=${IBO_LOADER_BINARY:-}
 if [[ -z $operator || -z $loader ]]; then
-  build=${IBO_BUILD_DIR:-$repo/build}
-  [[ -f $build/build.ninja ]] || cmake -S "$repo" -B "$build" -G Ninja >/dev/null
-  cmake --build "$build" --target imagebuild-operator cache_scale_loader >/dev/null
+  source "$repo/bench/lib.sh"
+  build=$(bench_build imagebuild-operator cache_scale_loader)
   operator=${operator:-$build/operator/imagebuild-operator}; loader=${loader:-$build/bench/cache_scale_loader}
 fi
 [[ -x $operator ]] || fail "no operator binary at $operator"

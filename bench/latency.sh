@@ -51,9 +51,8 @@ fi
 
 operator=${IBO_OPERATOR_BINARY:-}; driver=${IBO_LATENCY_BENCH_BINARY:-}
 if [[ -z $operator || -z $driver ]]; then
-  build=${IBO_BUILD_DIR:-$repo/build}
-  [[ -f $build/build.ninja ]] || cmake -S "$repo" -B "$build" -G Ninja >/dev/null
-  cmake --build "$build" --target imagebuild-operator latency_bench >/dev/null
+  source "$repo/bench/lib.sh"
+  build=$(bench_build imagebuild-operator latency_bench)
   operator=${operator:-$build/operator/imagebuild-operator}; driver=${driver:-$build/bench/latency_bench}
 fi
 [[ -x $operator ]] || fail "no operator binary at $operator"

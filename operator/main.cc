@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "http/http_transport.h"
 #include "merge/merge_command.h"
 #include "operator/run_command.h"
 
@@ -28,7 +27,6 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
   }
-  ibo::http::SizeThreadPool(ibo::http::DefaultThreadPoolSize());
   // No fastbins (tcache still serves small blocks): with them, every allocation of a kilobyte or
   // more (a response body, a packed object) first consolidated them, 6 % of the operator's CPU.
   mallopt(M_MXFAST, 0);

@@ -19,6 +19,7 @@
 #include "operator/metrics_observer.h"
 #include "operator/run_flags.h"
 #include "operator/shutdown.h"
+#include "http/http_transport.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 
@@ -238,6 +239,8 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
   // Before any thread starts, so that every thread inherits the mask and only the watcher's
   // sigwait() takes SIGTERM and SIGINT.
   BlockStopSignals();
+  // After the mask: the pool's threads start here and must inherit it.
+  http::SizeThreadPool(http::DefaultThreadPoolSize());
   StopRequest stop;
   SignalWatcher signals(stop);
   SetUpLogging(*flags);

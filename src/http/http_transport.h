@@ -67,8 +67,8 @@ class Transport {
 
 std::unique_ptr<Transport> NewTransport(TlsOptions tls);
 
-// Sizes the one thread pool behind every transport; a program calls it first thing, before any
-// request. cpprestsdk's own default is 40 threads: on a small node most of the operator's CPU went
+// Sizes the one thread pool behind every transport; a program calls it before any request, and
+// after it set the signal mask its threads must inherit (the pool's threads start here). cpprestsdk's own default is 40 threads: on a small node most of the operator's CPU went
 // to waking and parking them (a quarter of all samples in the scheduler's futex waits).
 void SizeThreadPool(size_t threads);
 // What programs here use: one thread per core, at least 2 and at most 8; the pool only runs I/O

@@ -33,14 +33,9 @@ while (($#)); do
 done
 fail() { echo "bench/cache_scale: $*" >&2; exit 1; }
 
-operator=${IBO_OPERATOR_BINARY:-}; loader=${IBO_LOADER_BINARY:-}
-if [[ -z $operator || -z $loader ]]; then
-  source "$repo/bench/lib.sh"
-  build=$(bench_build imagebuild-operator cache_scale_loader)
-  operator=${operator:-$build/operator/imagebuild-operator}; loader=${loader:-$build/bench/cache_scale_loader}
-fi
-[[ -x $operator ]] || fail "no operator binary at $operator"
-[[ -x $loader ]] || fail "no loader binary at $loader"
+source "$repo/bench/lib.sh"
+bench_binaries cache_scale_loader IBO_LOADER_BINARY loader
+loader=$companion
 
 tmp=$(mktemp -d)
 op_pid=""; op_child=""

@@ -49,14 +49,9 @@ else
   cp_wait=180 crd_wait=60 ready_wait=30 driver_wait=$(awk -v n="$n" -v r="$rate" 'BEGIN { printf "%d", n / r + 120 }')
 fi
 
-operator=${IBO_OPERATOR_BINARY:-}; driver=${IBO_LATENCY_BENCH_BINARY:-}
-if [[ -z $operator || -z $driver ]]; then
-  source "$repo/bench/lib.sh"
-  build=$(bench_build imagebuild-operator latency_bench)
-  operator=${operator:-$build/operator/imagebuild-operator}; driver=${driver:-$build/bench/latency_bench}
-fi
-[[ -x $operator ]] || fail "no operator binary at $operator"
-[[ -x $driver ]] || fail "no driver binary at $driver"
+source "$repo/bench/lib.sh"
+bench_binaries latency_bench IBO_LATENCY_BENCH_BINARY driver
+driver=$companion
 
 tmp=$(mktemp -d)
 op_pid=""

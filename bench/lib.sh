@@ -7,3 +7,17 @@ bench_build() {
   cmake --build "$build" --target "$@" >/dev/null
   echo "$build"
 }
+
+# bench_binaries TARGET ENV WHAT: sets $operator (from $IBO_OPERATOR_BINARY) and $companion (from
+# $ENV), building whichever is unset (the operator and TARGET, bench/'s own program); fails
+# naming WHAT when a binary is missing. The caller defines fail().
+bench_binaries() {
+  local target=$1 env=$2 what=$3 build
+  operator=${IBO_OPERATOR_BINARY:-}; companion=${!env:-}
+  if [[ -z $operator || -z $companion ]]; then
+    build=$(bench_build imagebuild-operator "$target")
+    operator=${operator:-$build/operator/imagebuild-operator}; companion=${companion:-$build/bench/$target}
+  fi
+  [[ -x $operator ]] || fail "no operator binary at $operator"
+  [[ -x $companion ]] || fail "no $what binary at $companion"
+}

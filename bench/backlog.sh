@@ -33,10 +33,10 @@ while (($#)); do
   esac
 done
 fail() { echo "bench/backlog: $*" >&2; exit 1; }
+source "$repo/bench/lib.sh"
 
 operator=${IBO_OPERATOR_BINARY:-}
 if [[ -z $operator ]]; then
-  source "$repo/bench/lib.sh"
   build=$(bench_build imagebuild-operator)
   operator=$build/operator/imagebuild-operator
 fi
@@ -228,9 +228,4 @@ for n in $sizes; do
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$report"
-cat "$report"
-if [[ -n $out ]]; then
-  mkdir -p "$(dirname "$out")"
-  { [[ -s $out ]] && echo; cat "$report"; } >>"$out"
-  echo "figures appended to $out" >&2
-fi
+bench_report "$report" "$out"

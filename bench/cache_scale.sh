@@ -198,9 +198,4 @@ report=$tmp/report.md
   echo "The pod informer's list (\`?labelSelector=imagebuild.io/role&limit=500\`, no resourceVersion) got"
   echo "$paged pods in its first page; with \`resourceVersion=0\` added, the same request got $unpaged."
 } >"$report"
-cat "$report"
-if [[ -n $out ]]; then
-  mkdir -p "$(dirname "$out")"
-  { [[ -s $out ]] && echo; cat "$report"; } >>"$out"
-  echo "figures appended to $out" >&2
-fi
+bench_report "$report" "$out"

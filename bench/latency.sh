@@ -143,9 +143,4 @@ report=$tmp/report.md
   cat "$tmp/table.md"
   if [[ -s $tmp/driver.err ]]; then echo; echo "driver's messages: $(head -c 2000 "$tmp/driver.err")"; fi
 } >"$report"
-cat "$report"
-if [[ -n $out ]]; then
-  mkdir -p "$(dirname "$out")"
-  { [[ -s $out ]] && echo; cat "$report"; } >>"$out"
-  echo "figures appended to $out" >&2
-fi
+bench_report "$report" "$out"

@@ -21,3 +21,14 @@ bench_binaries() {
   [[ -x $operator ]] || fail "no operator binary at $operator"
   [[ -x $companion ]] || fail "no $what binary at $companion"
 }
+
+# bench_report REPORT OUT: prints the report and, when OUT is set, appends it to OUT (a blank line
+# between invocations).
+bench_report() {
+  local report=$1 out=$2
+  cat "$report"
+  [[ -n $out ]] || return 0
+  mkdir -p "$(dirname "$out")"
+  { [[ -s $out ]] && echo; cat "$report"; } >>"$out"
+  echo "figures appended to $out" >&2
+}

@@ -6,10 +6,16 @@
 # Nodes (amd64, arm64) that nothing runs: pods are bound and stay Pending.
 #   bench/backlog.sh [--n "100 1000"] [--runs 3] [--qps 1000] [--burst 1000] [--out FILE]
 #                    [--who "peer ours-default ours-peerqps"]   (a subset; ratios need the peer)
+#   who "ours-peerqps-json" is ours at the peer's QPS with pods listed and watched in JSON, not
+#   protobuf (--kube-api-content-type application/json): the A/B of that choice, in one invocation
 #   bench/backlog.sh --smoke        (N=20, one run, no file: proves the bench still works)
 #   IBO_BENCH_PERF=FILE: also profile ours (peer's QPS) with perf record -e cpu-clock into FILE.N.RUN
 #   IBO_OPERATOR_BINARY=PATH: measure that binary instead of building build/'s
 #   IBO_BENCH_OPERATOR_FLAGS="--max-concurrent-reconciles 4": more flags for ours (experiments)
+#   IBO_BENCH_CP_PROFILE=FILE: kube-apiserver's own CPU profile (pprof, for go tool pprof) of the
+#     first IBO_BENCH_CP_PROFILE_SECONDS (10) of every run, into FILE.WHO.N.RUN
+#   IBO_BENCH_REQUESTS=1: also print what each run asked of kube-apiserver (its request counters, by
+#     verb and resource), to compare the request pattern with the peer's
 # N=5000 at the default QPS (20) takes minutes per run: it is a benchmark, not a test. Run it under
 # the machine's CPU lock when the machine is shared (flock -o /tmp/ibo-cpu.lock bench/backlog.sh).
 # Every ImageBuild names a full 40-hex commit as source.git.revision, so no resolve pod is needed
@@ -136,6 +142,38 @@ cp_ticks() {
   echo "$total"
 }
 
+# wait_quiet: waits (at most 120 s) until the control plane has used under 10 % of a core for 3
+# seconds in a row. A deleted namespace keeps it busy for a while after it is gone: the garbage
+# collector still works through the run's objects, and each of its requests makes kube-apiserver
+# look the missing namespace up. Without the wait, that lands in the next run's figures.
+wait_quiet() {
+  local hz quiet=0 before after deadline=$(($(date +%s) + 120))
+  hz=$(getconf CLK_TCK)
+  while ((quiet < 3)); do
+    (($(date +%s) < deadline)) || { echo "  the control plane did not quieten within 120 s" >&2; return 0; }
+    before=$(cp_ticks); sleep 1; after=$(cp_ticks)
+    if (((after - before) * 10 < hz)); then quiet=$((quiet + 1)); else quiet=0; fi
+  done
+}
+
+# api_requests: kube-apiserver's request counters so far, a "verb resource/subresource count" line each.
+api_requests() {
+  kubectl get --raw /metrics | awk '/^apiserver_request_total\{/ {
+    delete l; rest = $0; sub(/^[^{]*\{/, "", rest); sub(/\}[^}]*$/, "", rest)
+    while (match(rest, /^[A-Za-z_]+="[^"]*",?/)) {
+      kv = substr(rest, 1, RLENGTH); rest = substr(rest, RLENGTH + 1); sub(/,$/, "", kv)
+      k = kv; sub(/=.*/, "", k); v = kv; sub(/^[^=]*="/, "", v); sub(/"$/, "", v); l[k] = v }
+    r = l["resource"]; if (l["subresource"] != "") r = r "/" l["subresource"]
+    n[l["verb"] " " r] += $NF } END { for (k in n) print k, n[k] }' | LC_ALL=C sort
+}
+
+# requests_delta BEFORE AFTER: the counters that moved between two api_requests snapshots.
+requests_delta() {
+  LC_ALL=C join -a 2 -e 0 -o 0,1.2,2.2 <(awk '{print $1 "_" $2, $3}' "$1" | LC_ALL=C sort) \
+    <(awk '{print $1 "_" $2, $3}' "$2" | LC_ALL=C sort) |
+    awk '$3 - $2 > 0 {printf "    %-40s %d\n", $1, $3 - $2}'
+}
+
 # run_one WHO N RUN: one measured run; appends "wall cpu rss_mib cp_cpu" to $tmp/WHO-N.times.
 run_one() {
   local who=$1 n=$2 r=$3 ns="bench-$1-$2-$3" selector start pid deadline
@@ -147,14 +185,18 @@ run_one() {
   watch_pods "$ns" "$selector" $((2 * n)) "$tmp/done"
   sleep 1  # the watch is established before the process starts
   local cp_before; cp_before=$(cp_ticks)
+  [[ -z ${IBO_BENCH_REQUESTS:-} ]] || api_requests >"$tmp/requests.before"
   start=$EPOCHREALTIME
   case $who in
     ours-default)
       "$operator" run --namespace "$ns" --metrics-bind-address 0 --health-probe-bind-address 0 --log-level warn \
         ${IBO_BENCH_OPERATOR_FLAGS:-} >"$tmp/$ns.log" 2>&1 & ;;
-    ours-peerqps)
+    ours-peerqps|ours-peerqps-json)
+      local content_type=application/vnd.kubernetes.protobuf
+      [[ $who == ours-peerqps-json ]] && content_type=application/json
       "$operator" run --namespace "$ns" --metrics-bind-address 0 --health-probe-bind-address 0 --log-level warn \
-        --kube-api-qps "$qps" --kube-api-burst "$burst" ${IBO_BENCH_OPERATOR_FLAGS:-} >"$tmp/$ns.log" 2>&1 & ;;
+        --kube-api-qps "$qps" --kube-api-burst "$burst" --kube-api-content-type "$content_type" \
+        ${IBO_BENCH_OPERATOR_FLAGS:-} >"$tmp/$ns.log" 2>&1 & ;;
     peer)
       "$kcm" --kubeconfig "$KUBECONFIG" --leader-elect=false --port=0 --secure-port=0 --controllers=job \
         --kube-api-qps "$qps" --kube-api-burst "$burst" >"$tmp/$ns.log" 2>&1 & ;;
@@ -165,6 +207,12 @@ run_one() {
     perf record -e cpu-clock -F "${IBO_BENCH_PERF_FREQ:-250}" --call-graph dwarf,16384 -p "$pid" \
       -o "$IBO_BENCH_PERF.$n.$r" >/dev/null 2>&1 &
     perf_pid=$!
+  fi
+  local profile_pid=""
+  if [[ -n ${IBO_BENCH_CP_PROFILE:-} ]]; then  # where the control plane's CPU goes for this client
+    kubectl get --raw "/debug/pprof/profile?seconds=${IBO_BENCH_CP_PROFILE_SECONDS:-10}" \
+      >"$IBO_BENCH_CP_PROFILE.$who.$n.$r" &
+    profile_pid=$!
   fi
   deadline=$(($(date +%s) + 600))
   until [[ -s $tmp/done ]]; do
@@ -177,6 +225,12 @@ run_one() {
   cp_after=$(cp_ticks)
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  [[ -z $profile_pid ]] || wait "$profile_pid" || fail "no kube-apiserver profile"
+  if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then
+    api_requests >"$tmp/requests.after"
+    echo "  $who N=$n run $r asked kube-apiserver (all clients, the watch's included):" >&2
+    requests_delta "$tmp/requests.before" "$tmp/requests.after" >&2
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   kill "${watch_pids[@]}" 2>/dev/null || true; wait "${watch_pids[@]}" 2>/dev/null || true
   awk -v s="$start" -v e="$(cat "$tmp/done")" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v m="$rss" \
@@ -186,6 +240,7 @@ run_one() {
   # Bound pods without a kubelet only go at once with grace period 0; then the namespace.
   curl_api DELETE "/api/v1/namespaces/$ns/pods" '{"gracePeriodSeconds":0}' || true
   kubectl delete namespace "$ns" --wait=true --timeout=300s >/dev/null || fail "namespace $ns was not removed"
+  wait_quiet
 }
 
 # stats FILE COLUMN: "median (min-max)" of a column over the runs.

@@ -14,6 +14,7 @@
 #include "kube/config.h"
 #include "kube/event_recorder.h"
 #include "kube/leader_election.h"
+#include "kube/protobuf_envelope.h"
 #include "kube/rest_client.h"
 #include "kube/write_fence.h"
 #include "operator/metrics_observer.h"
@@ -140,6 +141,7 @@ controller::ControllerOptions Operator::Options() {
   options.namespaces = flags_.namespaces;
   options.workers = flags_.workers;
   options.min_watch_timeout = std::chrono::seconds(flags_.watch_timeout_seconds);
+  options.pods_in_protobuf = flags_.kube_api_content_type == kube::kProtobufMediaType;
   options.settings = flags_.settings;
   options.observer = &observer_;
   return options;

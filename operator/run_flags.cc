@@ -36,6 +36,11 @@ std::vector<flags::Flag> KubernetesFlags(RunFlags& f) {
        "the API server ends each watch after a random time in [S, 2S)\n"
        "(default {default}); a stall is detected within 2S + the request timeout",
        "300", WholeNumber(1, 3600, &f.watch_timeout_seconds), false, k},
+      {"--kube-api-content-type", "TYPE",
+       "how pods are listed and watched: application/vnd.kubernetes.protobuf\n"
+       "(the default, as kube-controller-manager's) or application/json",
+       "application/vnd.kubernetes.protobuf",
+       OneOf({"application/vnd.kubernetes.protobuf", "application/json"}, &f.kube_api_content_type), false, k},
       {"--user-agent", "TEXT", "User-Agent of every API request (default {default})", "imagebuild-operator",
        Text(&f.user_agent), false, k},
       {"--metrics-bind-address", "ADDR", "/metrics in Prometheus format (default {default}; 0 turns it off)", ":8080",

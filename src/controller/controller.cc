@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/object_views.h"
+#include "api/pod_protobuf.h"
 #include "common/log_format.h"
 #include "kube/object_cache.h"
 
@@ -77,6 +78,11 @@ const kube::Lister* ImageBuildController::WatchOwned(const kube::ResourceType& t
                                : std::vector<DroppedMember>{kube::kManagedFieldsMember};
   owned.transform = type.resource == kube::resources::kPods.resource ? kube::Transform(api::TrimPod)
                                                                      : kube::Transform(kube::DropManagedFields);
+  // Decoded straight to what TrimPod keeps; kube-apiserver encodes each pod once for every
+  // protobuf watcher, where each JSON watcher costs it an encoding of its own.
+  if (type.resource == kube::resources::kPods.resource && options_.pods_in_protobuf) {
+    owned.protobuf_objects = api::DecodeTrimmedPod;
+  }
   auto& informer = informers_.For(type, owned);
   kube::EventHandlers enqueue;
   enqueue.on_change = [this](const Json& o) { EnqueueOwner(o); };

@@ -24,6 +24,8 @@ struct ControllerOptions {
   int workers = 2;
   std::chrono::seconds resync_period{300};
   std::chrono::seconds min_watch_timeout{300};  // each informer's watch ends after [min, 2*min)
+  // Pods are listed and watched in protobuf (false: JSON), as client-go's controllers read them.
+  bool pods_in_protobuf = true;
   OperatorSettings settings;
   ControllerObserver* observer = nullptr;  // optional: reconcile, work queue and build metrics
 };

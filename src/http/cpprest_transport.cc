@@ -64,7 +64,7 @@ class CpprestStream : public ResponseStream {
   const Headers& headers() const override { return headers_; }
 
   StatusOr<std::optional<std::string>> ReadLine() override {
-    try {
+    return Guarded([&]() -> StatusOr<std::optional<std::string>> {
       while (true) {
         if (auto line = TakeLine()) return line;
         if (!Fill()) {
@@ -75,6 +75,32 @@ class CpprestStream : public ResponseStream {
           return std::optional<std::string>(std::move(rest));
         }
       }
+    });
+  }
+
+  StatusOr<std::optional<std::string>> ReadExactly(size_t size) override {
+    return Guarded([&]() -> StatusOr<std::optional<std::string>> {
+      while (pending_.size() - start_ < size) {
+        if (Fill()) continue;
+        if (pending_.size() == start_) return std::optional<std::string>();
+        return Unavailable("stream: the body ended " + std::to_string(pending_.size() - start_) +
+                           " bytes into a piece of " + std::to_string(size));
+      }
+      std::string piece = pending_.substr(start_, size);
+      start_ += size;
+      scanned_ = start_;
+      return std::optional<std::string>(std::move(piece));
+    });
+  }
+
+  void Cancel() override { cts_->cancel(); }
+
+ private:
+  // A read whose cpprestsdk exceptions become a Status; a timeout also tells the transport.
+  template <typename Read>
+  StatusOr<std::optional<std::string>> Guarded(Read read) {
+    try {
+      return read();
     } catch (const std::exception& e) {
       Status s = FromException(e, "stream");
       if (s.code() == StatusCode::kTimeout && on_timeout_) on_timeout_();
@@ -82,9 +108,6 @@ class CpprestStream : public ResponseStream {
     }
   }
 
-  void Cancel() override { cts_->cancel(); }
-
- private:
   // The next complete line in what was read, without its line ending.
   std::optional<std::string> TakeLine() {
     const size_t newline = pending_.find('\n', scanned_);

@@ -35,7 +35,8 @@ struct Response {
   std::optional<std::string> Header(const std::string& name) const;
 };
 
-// A response whose body is read as it arrives, line by line (watch streams).
+// A response whose body is read as it arrives, line by line (JSON watch streams) or in pieces of
+// known size (length-prefixed protobuf watch streams).
 class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
@@ -43,6 +44,9 @@ class ResponseStream {
   virtual const Headers& headers() const = 0;
   // Next line without its newline; nullopt at the end of the body; an error when the read failed.
   virtual StatusOr<std::optional<std::string>> ReadLine() = 0;
+  // The next `size` bytes; nullopt when the body ended before any of them; an error when it ended
+  // part way or the read failed.
+  virtual StatusOr<std::optional<std::string>> ReadExactly(size_t size) = 0;
   // Ends the stream from another thread: a blocked ReadLine returns promptly.
   virtual void Cancel() = 0;
 };

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/json_parse.h"
@@ -16,6 +18,11 @@
 namespace ibo::kube {
 
 using Json = nlohmann::json;
+
+// Decodes one object's protobuf message (inside kube-apiserver's envelope) to the JSON the caller
+// keeps of it: for the resources a program reads in bulk (pods), where protobuf costs the server
+// one encoding shared by every watcher and costs the reader a fraction of parsing JSON.
+using ProtobufObjectDecoder = std::function<StatusOr<nlohmann::json>(std::string_view message)>;
 
 struct ListOptions {
   std::string label_selector;
@@ -28,6 +35,9 @@ struct ListOptions {
   // Members of the listed or watched objects that are never built (see ParseJson): what the
   // caller's transform would drop anyway costs neither memory nor allocations.
   std::vector<DroppedMember> unparsed_members;
+  // Set: lists and watches ask for protobuf and decode each object with it (unparsed_members
+  // is then unused: what the decoder does not read is skipped anyway).
+  ProtobufObjectDecoder protobuf_objects;
 };
 
 // metadata.managedFields: sent with every object, read by nothing here.

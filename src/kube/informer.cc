@@ -108,6 +108,7 @@ StatusOr<std::string> Informer::ListAndReplace() {
   options.label_selector = options_.label_selector;
   options.limit = options_.list_page_size;  // resourceVersion unset: from etcd, which honours limit
   options.unparsed_members = options_.unparsed_members;
+  options.protobuf_objects = options_.protobuf_objects;
   std::set<std::string> seen;
   std::string resource_version;
   while (true) {
@@ -132,6 +133,7 @@ Status Informer::WatchFrom(std::string& resource_version) {
   options.resource_version = resource_version;
   options.allow_watch_bookmarks = true;
   options.unparsed_members = options_.unparsed_members;
+  options.protobuf_objects = options_.protobuf_objects;
   static thread_local std::mt19937 rng{std::random_device{}()};
   const auto min = options_.min_watch_timeout.count();
   options.timeout_seconds = static_cast<int>(min + std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, min - 1))(rng));

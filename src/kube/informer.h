@@ -41,6 +41,7 @@ struct InformerOptions {
   CacheStorage storage = CacheStorage::kTree;
   Transform transform;  // none: objects are cached as the server sent them
   std::vector<DroppedMember> unparsed_members;  // never built by lists and watches (ListOptions)
+  ProtobufObjectDecoder protobuf_objects;  // set: lists and watches in protobuf (ListOptions)
   // The server ends each watch after a random time in [min, 2*min), as client-go does.
   std::chrono::seconds min_watch_timeout{300};
   std::chrono::milliseconds initial_backoff{800};

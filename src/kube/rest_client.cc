@@ -7,6 +7,7 @@
 #include "common/json_parse.h"
 #include "common/url_escape.h"
 #include "kube/api_error.h"
+#include "kube/protobuf_envelope.h"
 #include "kube/rate_limiter.h"
 
 namespace ibo::kube {
@@ -36,12 +37,17 @@ std::string Query(const ListOptions& o, bool watch) {
   return q;
 }
 
+// A protobuf watch event is at most this large: a corrupt length fails the watch, not the process.
+constexpr uint32_t kMaxProtobufEvent = 64u << 20;
+
 class RestWatchStream : public WatchStream {
  public:
-  RestWatchStream(std::unique_ptr<http::ResponseStream> stream, std::string what, std::vector<DroppedMember> unparsed)
-      : stream_(std::move(stream)), what_(std::move(what)), unparsed_(std::move(unparsed)) {}
+  RestWatchStream(std::unique_ptr<http::ResponseStream> stream, std::string what, const ListOptions& options)
+      : stream_(std::move(stream)), what_(std::move(what)), unparsed_(options.unparsed_members),
+        protobuf_(options.protobuf_objects) {}
 
   StatusOr<std::optional<WatchEvent>> Next() override {
+    if (protobuf_) return NextProtobuf();
     while (true) {
       IBO_ASSIGN_OR_RETURN(std::optional<std::string> line, stream_->ReadLine());
       if (!line) return std::optional<WatchEvent>();
@@ -54,10 +60,35 @@ class RestWatchStream : public WatchStream {
   void Cancel() override { stream_->Cancel(); }
 
  private:
+  // Each event is a 4-byte big-endian length, then that many bytes.
+  StatusOr<std::optional<WatchEvent>> NextProtobuf() {
+    IBO_ASSIGN_OR_RETURN(std::optional<std::string> prefix, stream_->ReadExactly(4));
+    if (!prefix) return std::optional<WatchEvent>();
+    uint32_t size = 0;
+    for (char c : *prefix) size = (size << 8) | static_cast<uint8_t>(c);
+    if (size > kMaxProtobufEvent) {
+      return Internal(what_ + ": a watch event of " + std::to_string(size) + " bytes: the stream is corrupt");
+    }
+    IBO_ASSIGN_OR_RETURN(std::optional<std::string> frame, stream_->ReadExactly(size));
+    if (!frame) return Unavailable(what_ + ": the stream ended inside a watch event");
+    IBO_ASSIGN_OR_RETURN(WatchEvent event, DecodeProtobufWatchEvent(*frame, protobuf_, what_));
+    return std::optional<WatchEvent>(std::move(event));
+  }
+
   std::unique_ptr<http::ResponseStream> stream_;
   std::string what_;
   std::vector<DroppedMember> unparsed_;
+  ProtobufObjectDecoder protobuf_;
 };
+
+// An error answer as ApiErrorFromResponse reads it: a protobuf Status becomes its JSON.
+http::Response WithJsonError(http::Response response) {
+  const auto type = response.Header("Content-Type");
+  if (!type || type->rfind(kProtobufMediaType, 0) != 0) return response;
+  auto status = DecodeProtobufStatus(response.body);
+  response.body = status.ok() ? status->dump() : "";
+  return response;
+}
 
 class RestClient : public Client {
  public:
@@ -78,7 +109,7 @@ class RestClient : public Client {
 
   StatusOr<Json> List(const ResourceType& type, const std::string& ns, const ListOptions& options) override {
     return Call("GET", type.Path(ns) + Query(options, false), "", "", "list " + type.resource + Where(ns),
-                Body::kParse, options.unparsed_members);
+                Body::kParse, options.unparsed_members, options.protobuf_objects);
   }
 
   StatusOr<Json> Create(const ResourceType& type, const std::string& ns, const Json& object) override {
@@ -127,21 +158,22 @@ class RestClient : public Client {
     request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds : 300) +
                       options_.request_timeout;
     IBO_RETURN_IF_ERROR(Authorize(request));
+    if (options.protobuf_objects) request.headers["Accept"] = kProtobufWatchMediaType;
     limiter_.Wait();
     IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, CurrentTransport()->Stream(request));
     if (stream->status() != 200) {
       http::Response response;
       response.status = stream->status();
       response.headers = stream->headers();
-      while (true) {
-        auto line = stream->ReadLine();
-        if (!line.ok() || !line->has_value()) break;
-        response.body += **line;
+      while (true) {  // byte by byte, lines or not: the body may be protobuf; it is short
+        auto byte = stream->ReadExactly(1);
+        if (!byte.ok() || !byte->has_value()) break;
+        response.body += **byte;
       }
       if (response.status == 401) credentials_.Invalidate();
-      return ApiErrorFromResponse(response, what);
+      return ApiErrorFromResponse(WithJsonError(std::move(response)), what);
     }
-    return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what, options.unparsed_members));
+    return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what, options));
   }
 
  private:
@@ -180,9 +212,11 @@ class RestClient : public Client {
     return Status::Ok();
   }
 
+  // `protobuf_items` set: a list asked for in protobuf, each item decoded with it.
   StatusOr<Json> Call(const std::string& method, const std::string& path, const std::string& body,
                       const std::string& content_type, const std::string& what, Body answer = Body::kParse,
-                      const std::vector<DroppedMember>& unparsed = {}) {
+                      const std::vector<DroppedMember>& unparsed = {},
+                      const ProtobufObjectDecoder& protobuf_items = nullptr) {
     for (int attempt = 0;; ++attempt) {
       http::Request request;
       request.method = method;
@@ -191,6 +225,7 @@ class RestClient : public Client {
       request.timeout = options_.request_timeout;
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
+      if (protobuf_items) request.headers["Accept"] = kProtobufMediaType;
       limiter_.Wait();
       // Checked as late as it can be, so that no wait lies between the gate and the send.
       if (method != "GET" && options_.write_gate) IBO_RETURN_IF_ERROR(options_.write_gate(what));
@@ -198,12 +233,17 @@ class RestClient : public Client {
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {
         if (response->body.empty() || answer == Body::kDiscard) return Json::object();
+        if (protobuf_items) {
+          auto list = DecodeProtobufList(response->body, protobuf_items);
+          if (!list.ok()) return Internal(what + ": the server answered with unreadable protobuf: " + list.status().message());
+          return std::move(list).value();
+        }
         // A List holding one hostile object is still read: that object's deepest values are cut.
         auto doc = ParseJson(response->body, TooDeep::kReplace, unparsed);
         if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());
         return std::move(doc).value();
       }
-      Status error = ApiErrorFromResponse(*response, what);
+      Status error = ApiErrorFromResponse(WithJsonError(std::move(*response)), what);
       if (response->status == 401 && attempt == 0) {
         credentials_.Invalidate();  // a rotated token or an expired exec credential: fetch it again once
         continue;

@@ -26,6 +26,8 @@ constexpr const char* kHelpBeforeTheTable =
     "                                     timeout plus this is stalled and reconnects (default 30)\n"
     "  --watch-timeout SECONDS            the API server ends each watch after a random time in [S, 2S)\n"
     "                                     (default 300); a stall is detected within 2S + the request timeout\n"
+    "  --kube-api-content-type TYPE       how pods are listed and watched: application/vnd.kubernetes.protobuf\n"
+    "                                     (the default, as kube-controller-manager's) or application/json\n"
     "  --user-agent TEXT                  User-Agent of every API request (default imagebuild-operator)\n"
     "  --metrics-bind-address ADDR        /metrics in Prometheus format (default :8080; 0 turns it off)\n"
     "  --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 turns it off)\n"

@@ -1,0 +1,38 @@
+// kube-apiserver's protobuf framing: the envelope every object travels in (the magic "k8s\0",
+// then a runtime.Unknown naming its kind), lists of objects, and watch events.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "kube/client.h"
+
+namespace ibo::kube {
+
+// The media types a protobuf request accepts: a list or a single object, and a watch stream
+// (each event a 4-byte big-endian length and then its bytes).
+inline constexpr const char* kProtobufMediaType = "application/vnd.kubernetes.protobuf";
+inline constexpr const char* kProtobufWatchMediaType = "application/vnd.kubernetes.protobuf;stream=watch";
+
+struct ProtobufEnvelope {
+  std::string api_version;
+  std::string kind;
+  std::string_view raw;  // the object's own message; a view into the body given
+};
+
+StatusOr<ProtobufEnvelope> OpenProtobufEnvelope(std::string_view body);
+
+// A list body as the JSON list shape the informer reads: {"apiVersion", "kind",
+// "metadata": {"resourceVersion", "continue"}, "items": [each decoded by `item`]}.
+StatusOr<Json> DecodeProtobufList(std::string_view body, const ProtobufObjectDecoder& item);
+
+// An error's body in protobuf (a Status in its envelope) as the JSON Status object
+// ApiErrorFromStatusObject reads.
+StatusOr<Json> DecodeProtobufStatus(std::string_view body);
+
+// One watch event (a frame without its length). The object gets apiVersion and kind from its
+// envelope, as a JSON event's has them; an ERROR event is returned as the error it carries.
+StatusOr<WatchEvent> DecodeProtobufWatchEvent(std::string_view frame, const ProtobufObjectDecoder& object,
+                                              const std::string& what);
+
+}  // namespace ibo::kube

@@ -9,10 +9,12 @@
 
 namespace ibo::kube {
 
-// The media types a protobuf request accepts: a list or a single object, and a watch stream
-// (each event a 4-byte big-endian length and then its bytes).
+// Protobuf's media type, and the Accept headers of a list and of a watch (each event a 4-byte
+// big-endian length and then its bytes) that ask for it and take JSON from a server without it.
 inline constexpr const char* kProtobufMediaType = "application/vnd.kubernetes.protobuf";
-inline constexpr const char* kProtobufWatchMediaType = "application/vnd.kubernetes.protobuf;stream=watch";
+inline constexpr const char* kProtobufListAccept = "application/vnd.kubernetes.protobuf, application/json";
+inline constexpr const char* kProtobufWatchAccept =
+    "application/vnd.kubernetes.protobuf;stream=watch, application/json";
 
 struct ProtobufEnvelope {
   std::string api_version;

@@ -40,11 +40,19 @@ std::string Query(const ListOptions& o, bool watch) {
 // A protobuf watch event is at most this large: a corrupt length fails the watch, not the process.
 constexpr uint32_t kMaxProtobufEvent = 64u << 20;
 
+// What the server answered in: one asked for protobuf may still answer JSON (a resource without
+// protobuf, a proxy that rewrote it), and is then read as JSON.
+bool IsProtobuf(const std::optional<std::string>& content_type) {
+  return content_type && content_type->rfind(kProtobufMediaType, 0) == 0;
+}
+
 class RestWatchStream : public WatchStream {
  public:
   RestWatchStream(std::unique_ptr<http::ResponseStream> stream, std::string what, const ListOptions& options)
-      : stream_(std::move(stream)), what_(std::move(what)), unparsed_(options.unparsed_members),
-        protobuf_(options.protobuf_objects) {}
+      : stream_(std::move(stream)), what_(std::move(what)), unparsed_(options.unparsed_members) {
+    const auto type = stream_->headers().find("Content-Type");
+    if (type != stream_->headers().end() && IsProtobuf(type->second)) protobuf_ = options.protobuf_objects;
+  }
 
   StatusOr<std::optional<WatchEvent>> Next() override {
     if (protobuf_) return NextProtobuf();
@@ -82,12 +90,12 @@ class RestWatchStream : public WatchStream {
 };
 
 // An error answer as ApiErrorFromResponse reads it: a protobuf Status becomes its JSON.
-http::Response WithJsonError(http::Response response) {
-  const auto type = response.Header("Content-Type");
-  if (!type || type->rfind(kProtobufMediaType, 0) != 0) return response;
+http::Response WithJsonError(const http::Response& response) {
+  http::Response copy = response;
+  if (!IsProtobuf(response.Header("Content-Type"))) return copy;
   auto status = DecodeProtobufStatus(response.body);
-  response.body = status.ok() ? status->dump() : "";
-  return response;
+  copy.body = status.ok() ? status->dump() : "";
+  return copy;
 }
 
 class RestClient : public Client {
@@ -158,7 +166,7 @@ class RestClient : public Client {
     request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds : 300) +
                       options_.request_timeout;
     IBO_RETURN_IF_ERROR(Authorize(request));
-    if (options.protobuf_objects) request.headers["Accept"] = kProtobufWatchMediaType;
+    if (options.protobuf_objects) request.headers["Accept"] = kProtobufWatchAccept;
     limiter_.Wait();
     IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, CurrentTransport()->Stream(request));
     if (stream->status() != 200) {
@@ -171,7 +179,7 @@ class RestClient : public Client {
         response.body += **byte;
       }
       if (response.status == 401) credentials_.Invalidate();
-      return ApiErrorFromResponse(WithJsonError(std::move(response)), what);
+      return ApiErrorFromResponse(WithJsonError(response), what);
     }
     return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what, options));
   }
@@ -225,7 +233,7 @@ class RestClient : public Client {
       request.timeout = options_.request_timeout;
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
-      if (protobuf_items) request.headers["Accept"] = kProtobufMediaType;
+      if (protobuf_items) request.headers["Accept"] = kProtobufListAccept;
       limiter_.Wait();
       // Checked as late as it can be, so that no wait lies between the gate and the send.
       if (method != "GET" && options_.write_gate) IBO_RETURN_IF_ERROR(options_.write_gate(what));
@@ -233,7 +241,7 @@ class RestClient : public Client {
       if (!response.ok()) return response.status().Annotate(what);
       if (response->status >= 200 && response->status < 300) {
         if (response->body.empty() || answer == Body::kDiscard) return Json::object();
-        if (protobuf_items) {
+        if (protobuf_items && IsProtobuf(response->Header("Content-Type"))) {
           auto list = DecodeProtobufList(response->body, protobuf_items);
           if (!list.ok()) return Internal(what + ": the server answered with unreadable protobuf: " + list.status().message());
           return std::move(list).value();
@@ -243,7 +251,7 @@ class RestClient : public Client {
         if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());
         return std::move(doc).value();
       }
-      Status error = ApiErrorFromResponse(WithJsonError(std::move(*response)), what);
+      Status error = ApiErrorFromResponse(WithJsonError(*response), what);
       if (response->status == 401 && attempt == 0) {
         credentials_.Invalidate();  // a rotated token or an expired exec credential: fetch it again once
         continue;

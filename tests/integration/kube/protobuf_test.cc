@@ -121,6 +121,36 @@ TEST(ProtobufPodsTest, ErrorsAnsweredInProtobufAreTyped) {
   EXPECT_NE(watch.status().message().find("unable to parse requirement"), std::string::npos) << watch.status().ToString();
 }
 
+// A resource without protobuf (a CRD) answers a protobuf request in JSON, which is then read as
+// JSON: a list and a watch of ImageBuilds whose decoder must never be called.
+TEST(ProtobufPodsTest, AServerAnsweringInJsonIsReadAsJson) {
+  ibo::testing::InstallImageBuildCrdAndNodes("protobuf");
+  auto client = AdminClient();
+  TestNamespace ns(*client, "protobuf-crd");
+  const ResourceType imagebuilds{"imagebuild.io", "v1alpha1", "imagebuilds", true};
+  const Json build = Json::parse(R"({"apiVersion": "imagebuild.io/v1alpha1", "kind": "ImageBuild",
+    "metadata": {"name": "b"}, "spec": {"image": "registry.invalid/b", "version": "v1.0.0",
+    "source": {"git": {"url": "https://git.invalid/b.git"}}, "platforms": [{"platform": "linux/amd64"}]}})");
+  ASSERT_TRUE(client->Create(imagebuilds, ns.name(), build).ok());
+  ListOptions options;
+  options.protobuf_objects = [](std::string_view) -> StatusOr<Json> {
+    ADD_FAILURE() << "a JSON answer went to the protobuf decoder";
+    return Json::object();
+  };
+  auto list = client->List(imagebuilds, ns.name(), options);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ((*list)["items"].size(), 1u);
+  EXPECT_EQ((*list)["items"][0]["metadata"]["name"], "b");
+  options.resource_version = "0";
+  options.timeout_seconds = 10;
+  auto stream = client->Watch(imagebuilds, ns.name(), options);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto added = (*stream)->Next();
+  ASSERT_TRUE(added.ok() && added->has_value()) << added.status().ToString();
+  EXPECT_EQ((*added)->type, "ADDED");
+  EXPECT_EQ((*added)->object["spec"]["image"], "registry.invalid/b");
+}
+
 // Without the watch cache a compacted resourceVersion is an ERROR event: in protobuf, a Status
 // inside the event's envelope.
 TEST(WatchGoneTest, CompactedResourceVersionIsGoneInProtobuf) {

@@ -61,7 +61,12 @@ Status PutMessage(Json& json, const char* key, const ProtoField& f, Decode decod
   return Status::Ok();
 }
 
-// A metav1.Time as the JSON writes it: whole seconds; the zero time is null.
+// The last second a SystemTime holds (2262-04-11T23:47:16Z): its clock counts nanoseconds in 64 bits.
+constexpr int64_t kLastSecond = std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
+
+// A metav1.Time as the JSON writes it: whole seconds; the zero time is null, and so is one before
+// 1970 or after 2262 (kube-apiserver sets these times itself: such a value is damage, and refusing
+// the pod would stop the informer at it).
 StatusOr<Json> DecodeTime(std::string_view message) {
   int64_t seconds = 0;
   IBO_RETURN_IF_ERROR(ForEachField(message, "a time", [&](const ProtoField& f) {
@@ -70,7 +75,7 @@ StatusOr<Json> DecodeTime(std::string_view message) {
     seconds = static_cast<int64_t>(f.varint);
     return Status::Ok();
   }));
-  if (seconds == 0) return Json(nullptr);
+  if (seconds <= 0 || seconds > kLastSecond) return Json(nullptr);
   return Json(FormatTime(SystemTime(std::chrono::seconds(seconds))));
 }
 

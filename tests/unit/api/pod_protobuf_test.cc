@@ -90,6 +90,20 @@ TEST(DecodeTrimmedPodTest, UnreadFieldsAreSkippedAndOnlyPodScheduledIsKept) {
                "initContainerStatuses": [{"name": "source", "state": {"terminated": {"exitCode": -2}}}]}})"));
 }
 
+// Found by the fuzz target: 32,934,663,226 seconds overflowed std::chrono's nanoseconds (UB).
+TEST(DecodeTrimmedPodTest, TimesOutsideYears1970To2262AreUnset) {
+  for (uint64_t seconds : {uint64_t{32934663226}, uint64_t{9223372037}, uint64_t(int64_t{-5}), ~uint64_t{0}}) {
+    auto decoded = DecodeTrimmedPod(BytesField(1, BytesField(8, VarintField(1, seconds)) +
+                                                     BytesField(9, VarintField(1, seconds))));
+    ASSERT_TRUE(decoded.ok()) << seconds;
+    EXPECT_EQ((*decoded)["metadata"]["creationTimestamp"], nullptr) << seconds;
+    EXPECT_EQ((*decoded)["metadata"]["deletionTimestamp"], nullptr) << seconds;
+  }
+  auto last = DecodeTrimmedPod(BytesField(1, BytesField(8, VarintField(1, 9223372036))));
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ((*last)["metadata"]["creationTimestamp"], "2262-04-11T23:47:16Z");
+}
+
 TEST(DecodeTrimmedPodTest, InvalidUtf8BecomesReplacementsSoTheJsonStillDumps) {
   const std::string status = BytesField(3, "bad \xff byte");
   auto decoded = DecodeTrimmedPod(BytesField(3, status));

@@ -16,7 +16,12 @@ registry=$(cat "${IBO_TEST_REGISTRY_DIR:?run through ctest}/address")
 tmp=$(mktemp -d)
 ns=creds-$$
 pids=()
-fail() { echo "FAIL: $*" >&2; echo "--- operator log (tail)" >&2; tail -n 20 "$tmp/operator.log" >&2 || true; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- operator log (tail)" >&2; tail -n 20 "$tmp/operator.log" >&2 || true
+  echo "--- node simulator log (tail)" >&2; tail -n 20 "$tmp/simulator.log" >&2 || true
+  exit 1
+}
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done

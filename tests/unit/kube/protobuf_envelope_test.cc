@@ -36,7 +36,8 @@ std::vector<std::string> Frames(const std::string& body) {
 }
 
 TEST(ProtobufEnvelopeTest, OpensTheEnvelopeAndRefusesWhatIsNotOne) {
-  auto envelope = OpenProtobufEnvelope(Envelope("v1", "Pod", "raw bytes"));
+  const std::string body = Envelope("v1", "Pod", "raw bytes");  // raw is a view into it
+  auto envelope = OpenProtobufEnvelope(body);
   ASSERT_TRUE(envelope.ok());
   EXPECT_EQ(envelope->api_version, "v1");
   EXPECT_EQ(envelope->kind, "Pod");

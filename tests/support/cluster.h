@@ -53,12 +53,18 @@ inline void RunInfra(const std::string& command_line) {
 // The ImageBuild CRD applied and Established, and two Nodes (amd64, arm64) registered as kubelets
 // would: NAME_PREFIX-amd64 and NAME_PREFIX-arm64. Other tests apply the same CRD at the same time
 // (apply.sh retries the race of first creations).
-inline void InstallImageBuildCrdAndNodes(const std::string& name_prefix) {
+inline void InstallImageBuildCrd() {
   const std::string repo = RequiredEnv("IBO_TEST_INFRA") + "/../..";
   RunInfra("apply.sh " + repo + "/crds/imagebuild.io_imagebuilds.yaml");
   ASSERT_EQ(std::system("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" "
                         "wait --for=condition=Established crd/imagebuilds.imagebuild.io --timeout=30s >/dev/null"),
             0);
+}
+
+// The nodes stay: on the shared control plane the scheduler may bind any later test's pods to
+// them, so only tests whose pods no node runs add them.
+inline void InstallImageBuildCrdAndNodes(const std::string& name_prefix) {
+  InstallImageBuildCrd();
   RunInfra("node.sh add " + name_prefix + "-amd64 amd64 >/dev/null");
   RunInfra("node.sh add " + name_prefix + "-arm64 arm64 >/dev/null");
 }

@@ -146,6 +146,33 @@ bool SchedulingChanged(const Json& before, const Json& after) {
   return a.os != b.os || a.arch != b.arch || a.unschedulable != b.unschedulable || a.ready != b.ready;
 }
 
+void TrimNode(Json& node) {
+  KeepOnly(node, {"apiVersion", "kind", "metadata", "spec", "status"});
+  if (auto meta = node.find("metadata"); meta != node.end()) {
+    KeepOnly(*meta, {"name", "uid", "resourceVersion", "labels", "creationTimestamp", "deletionTimestamp"});
+  }
+  if (auto spec = node.find("spec"); spec != node.end()) KeepOnly(*spec, {"unschedulable"});
+  auto status = node.find("status");
+  if (status == node.end() || !status->is_object()) return;
+  KeepOnly(*status, {"conditions"});
+  auto conditions = status->find("conditions");
+  if (conditions == status->end() || !conditions->is_array()) return;
+  Json kept = Json::array();
+  for (auto& c : *conditions) {  // the heartbeat times change every few seconds: not kept
+    if (!c.is_object() || c.value("type", Json()) != "Ready") continue;
+    KeepOnly(c, {"type", "status"});
+    kept.push_back(std::move(c));
+  }
+  *conditions = std::move(kept);
+}
+
+std::vector<DroppedMember> NodeMembersNeverRead() {
+  return {{"metadata", "managedFields"}, {"metadata", "annotations"}, {"status", "images"},
+          {"status", "addresses"},       {"status", "nodeInfo"},      {"status", "capacity"},
+          {"status", "allocatable"},     {"status", "volumesAttached"}, {"status", "volumesInUse"},
+          {"status", "daemonEndpoints"}, {"spec", "taints"},          {"spec", "podCIDRs"}};
+}
+
 NodeView DecodeNode(const Json& node) {
   NodeView v;
   const ObjectMeta m = DecodeObjectMeta(Field(node, "metadata"));

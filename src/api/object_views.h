@@ -73,6 +73,12 @@ void TrimImageBuild(Json& imagebuild);
 // unschedulable, Ready): heartbeats change the status every few seconds and nothing else.
 bool SchedulingChanged(const Json& before, const Json& after);
 NodeView DecodeNode(const Json& node);
+// Cuts a Node down to what DecodeNode reads (name, labels, spec.unschedulable, the Ready
+// condition): a kubelet's Node carries its images, addresses, capacity and volumes, tens of KB on
+// a busy node, and the node cache holds every Node of the cluster.
+void TrimNode(Json& node);
+// Members of a Node that TrimNode drops and that a parser need not build.
+std::vector<DroppedMember> NodeMembersNeverRead();
 ConfigMapView DecodeConfigMap(const Json& config_map);
 
 }  // namespace ibo::api

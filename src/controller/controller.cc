@@ -49,7 +49,8 @@ ImageBuildController::ImageBuildController(kube::Client& client, kube::EventReco
   config_maps_ = std::make_unique<kube::UnionLister>(config_maps);
   kube::InformerOptions node_options;
   node_options.min_watch_timeout = options_.min_watch_timeout;
-  node_options.unparsed_members = {kube::kManagedFieldsMember};
+  node_options.unparsed_members = api::NodeMembersNeverRead();
+  node_options.transform = api::TrimNode;
   nodes_ = &informers_.For(kube::resources::kNodes, node_options);
   // A node appearing or becoming Ready can unblock a platform that waits for one.
   nodes_->AddHandlers({[this](const Json&) { EnqueueUnfinished(); },

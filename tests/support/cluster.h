@@ -61,12 +61,18 @@ inline void InstallImageBuildCrd() {
             0);
 }
 
-// The nodes stay: on the shared control plane the scheduler may bind any later test's pods to
-// them, so only tests whose pods no node runs add them.
+// On the shared control plane the scheduler binds any test's pods to any Ready node of the right
+// architecture: a suite that adds nodes removes them when it ends (RemoveNodes), and the tests
+// whose pods a node stand-in runs hold the CTest resource lock shared_nodes.
 inline void InstallImageBuildCrdAndNodes(const std::string& name_prefix) {
   InstallImageBuildCrd();
   RunInfra("node.sh add " + name_prefix + "-amd64 amd64 >/dev/null");
   RunInfra("node.sh add " + name_prefix + "-arm64 arm64 >/dev/null");
+}
+
+inline void RemoveNodes(const std::string& name_prefix) {
+  (void)std::system(("kubectl --kubeconfig \"$IBO_TEST_KUBECONFIG\" delete node " + name_prefix + "-amd64 " +
+                     name_prefix + "-arm64 --ignore-not-found --wait=false >/dev/null 2>&1").c_str());
 }
 
 inline bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

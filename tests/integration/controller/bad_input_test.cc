@@ -38,6 +38,7 @@ std::string Outcome(const Json& ib) {
 class BadInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ibo::testing::InstallImageBuildCrdAndNodes("bad-input"); }
+  static void TearDownTestSuite() { ibo::testing::RemoveNodes("bad-input"); }
 
   BadInputTest() : client_(ibo::testing::AdminClient()), ns_(*client_, "bad"), recorder_(*client_, "imagebuild-operator") {
     EXPECT_TRUE(Eventually([&] { return client_->List(kImageBuildResource, ns_.name(), {}).ok(); }, 10s));

@@ -31,6 +31,7 @@ std::string DigestFor(const Json& pod) { return oci::Sha256Digest(pod["metadata"
 class ControllerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ibo::testing::InstallImageBuildCrdAndNodes("controller-test"); }
+  static void TearDownTestSuite() { ibo::testing::RemoveNodes("controller-test"); }
 
   ControllerTest() : client_(ibo::testing::AdminClient()), ns_(*client_, "ctl"), recorder_(*client_, "imagebuild-operator") {
     EXPECT_TRUE(Eventually([&] { return client_->List(controller::kImageBuildResource, ns_.name(), {}).ok(); }, 10s));

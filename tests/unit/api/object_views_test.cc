@@ -123,6 +123,54 @@ Json Node(const std::string& ready, const std::string& heartbeat) {
           {"status", {{"conditions", Json::array({{{"type", "Ready"}, {"status", ready}, {"lastHeartbeatTime", heartbeat}}})}}}};
 }
 
+// A Node as a kubelet keeps it: images, addresses, capacity, taints and every condition.
+Json ServedNode() {
+  return Json::parse(R"({"apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "big", "uid": "u", "resourceVersion": "9", "creationTimestamp": "2026-12-01T10:00:00Z",
+                 "labels": {"kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "pool": "builders"},
+                 "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+                 "managedFields": [{"manager": "kubelet", "fieldsV1": {"f:status": {}}}]},
+    "spec": {"unschedulable": true, "podCIDRs": ["10.1.0.0/24"],
+             "taints": [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]},
+    "status": {"conditions": [{"type": "MemoryPressure", "status": "False", "lastHeartbeatTime": "2026-12-01T10:00:10Z"},
+                              {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                               "lastHeartbeatTime": "2026-12-01T10:00:10Z"}],
+               "addresses": [{"type": "InternalIP", "address": "10.0.0.9"}],
+               "capacity": {"cpu": "64"}, "allocatable": {"cpu": "63"},
+               "images": [{"names": ["registry.example.com/base@sha256:aa", "registry.example.com/base:1"], "sizeBytes": 1}],
+               "nodeInfo": {"architecture": "arm64", "kubeletVersion": "v1.20.2"},
+               "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+               "volumesInUse": ["v"], "volumesAttached": [{"name": "v", "devicePath": "/dev/x"}]}})");
+}
+
+TEST(TrimNodeTest, KeepsWhatDecodeNodeReadsAndNoHeartbeat) {
+  Json node = ServedNode();
+  TrimNode(node);
+  EXPECT_EQ(node, Json::parse(R"({"apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "big", "uid": "u", "resourceVersion": "9", "creationTimestamp": "2026-12-01T10:00:00Z",
+                 "labels": {"kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "pool": "builders"}},
+    "spec": {"unschedulable": true},
+    "status": {"conditions": [{"type": "Ready", "status": "True"}]}})"));
+  const NodeView before = DecodeNode(ServedNode()), after = DecodeNode(node);
+  EXPECT_EQ(after.name, before.name);
+  EXPECT_EQ(after.os, before.os);
+  EXPECT_EQ(after.arch, before.arch);
+  EXPECT_EQ(after.unschedulable, before.unschedulable);
+  EXPECT_EQ(after.ready, before.ready);
+  EXPECT_TRUE(after.ready && after.unschedulable);
+}
+
+TEST(TrimNodeTest, WhatTheParserNeedNotBuildIsWhatTrimNodeDrops) {
+  const Json served = ServedNode();
+  auto parsed = ParseJson(served.dump(), TooDeep::kRefuse, NodeMembersNeverRead());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_FALSE((*parsed)["status"].contains("images"));  // never built
+  Json from_parser = *parsed, from_served = served;
+  TrimNode(from_parser);
+  TrimNode(from_served);
+  EXPECT_EQ(from_parser, from_served);
+}
+
 TEST(SchedulingChangedTest, HeartbeatsAreNotChangesReadinessLabelsAndCordonsAre) {
   EXPECT_FALSE(SchedulingChanged(Node("True", "10:00:00"), Node("True", "10:00:10")));
   EXPECT_TRUE(SchedulingChanged(Node("True", "10:00:00"), Node("False", "10:00:10")));

@@ -1,5 +1,7 @@
 #include "operator/run_flags.h"
 
+#include "kube/protobuf_envelope.h"
+
 namespace ibo::operator_main {
 namespace {
 
@@ -39,8 +41,8 @@ std::vector<flags::Flag> KubernetesFlags(RunFlags& f) {
       {"--kube-api-content-type", "TYPE",
        "how pods are listed and watched: application/vnd.kubernetes.protobuf\n"
        "(the default, as kube-controller-manager's) or application/json",
-       "application/vnd.kubernetes.protobuf",
-       OneOf({"application/vnd.kubernetes.protobuf", "application/json"}, &f.kube_api_content_type), false, k},
+       kube::kProtobufMediaType, OneOf({kube::kProtobufMediaType, "application/json"}, &f.kube_api_content_type),
+       false, k},
       {"--user-agent", "TEXT", "User-Agent of every API request (default {default})", "imagebuild-operator",
        Text(&f.user_agent), false, k},
       {"--metrics-bind-address", "ADDR", "/metrics in Prometheus format (default {default}; 0 turns it off)", ":8080",

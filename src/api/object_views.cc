@@ -95,14 +95,14 @@ void TrimContainerStatuses(Json& status, const char* field) {
   }
 }
 
-// Of the conditions only PodScheduled is read (is the pod unschedulable?).
-void TrimConditions(Json& status) {
+// Keeps only the status's condition of `type`, and of it only `keys`.
+void TrimConditions(Json& status, const char* type, std::initializer_list<const char*> keys) {
   auto conditions = status.find("conditions");
   if (conditions == status.end() || !conditions->is_array()) return;
   Json kept = Json::array();
   for (auto& c : *conditions) {
-    if (!c.is_object() || c.value("type", Json()) != "PodScheduled") continue;
-    KeepOnly(c, {"type", "status", "reason"});
+    if (!c.is_object() || c.value("type", Json()) != type) continue;
+    KeepOnly(c, keys);
     kept.push_back(std::move(c));
   }
   *conditions = std::move(kept);
@@ -121,7 +121,7 @@ void TrimPod(Json& pod) {
     KeepOnly(*status, {"phase", "reason", "message", "conditions", "initContainerStatuses", "containerStatuses"});
     TrimContainerStatuses(*status, "initContainerStatuses");
     TrimContainerStatuses(*status, "containerStatuses");
-    TrimConditions(*status);
+    TrimConditions(*status, "PodScheduled", {"type", "status", "reason"});  // is the pod unschedulable?
   }
 }
 
@@ -152,18 +152,10 @@ void TrimNode(Json& node) {
     KeepOnly(*meta, {"name", "uid", "resourceVersion", "labels", "creationTimestamp", "deletionTimestamp"});
   }
   if (auto spec = node.find("spec"); spec != node.end()) KeepOnly(*spec, {"unschedulable"});
-  auto status = node.find("status");
-  if (status == node.end() || !status->is_object()) return;
-  KeepOnly(*status, {"conditions"});
-  auto conditions = status->find("conditions");
-  if (conditions == status->end() || !conditions->is_array()) return;
-  Json kept = Json::array();
-  for (auto& c : *conditions) {  // the heartbeat times change every few seconds: not kept
-    if (!c.is_object() || c.value("type", Json()) != "Ready") continue;
-    KeepOnly(c, {"type", "status"});
-    kept.push_back(std::move(c));
+  if (auto status = node.find("status"); status != node.end() && status->is_object()) {
+    KeepOnly(*status, {"conditions"});
+    TrimConditions(*status, "Ready", {"type", "status"});  // without the heartbeat times
   }
-  *conditions = std::move(kept);
 }
 
 std::vector<DroppedMember> NodeMembersNeverRead() {

@@ -25,16 +25,10 @@ namespace state { enum : uint32_t { kWaiting = 1, kTerminated = 3 }; }
 namespace waiting { enum : uint32_t { kReason = 1, kMessage = 2 }; }
 namespace terminated { enum : uint32_t { kExitCode = 1, kReason = 3, kMessage = 4 }; }
 
-// Hands each field of one message to `on_field`, which returns a Status: the first error ends it.
+// ForEachProtoField, its fields' errors annotated with `what`: they name the path to the field.
 template <typename OnField>
 Status ForEachField(std::string_view message, const char* what, OnField on_field) {
-  ProtoReader reader(message);
-  ProtoField f;
-  while (reader.Next(f)) {
-    if (Status s = on_field(f); !s.ok()) return s.Annotate(what);
-  }
-  if (!reader.error().empty()) return InvalidArgument(std::string(what) + ": " + reader.error());
-  return Status::Ok();
+  return ForEachProtoField(message, what, [&](const ProtoField& f) { return on_field(f).Annotate(what); });
 }
 
 Status Expect(const ProtoField& f, WireType type) {
@@ -144,7 +138,7 @@ StatusOr<Json> DecodeSpec(std::string_view message) {
   return s;
 }
 
-// Of the conditions only PodScheduled is kept, as TrimPod keeps it; nullopt-like null: dropped.
+// A condition's type, status and reason; DecodeStatus keeps only PodScheduled, as TrimPod does.
 StatusOr<Json> DecodeCondition(std::string_view message) {
   Json c = Json::object();
   IBO_RETURN_IF_ERROR(ForEachField(message, "a condition", [&](const ProtoField& f) {

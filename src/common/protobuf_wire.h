@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace ibo {
 
 enum class WireType : uint8_t { kVarint = 0, kFixed64 = 1, kBytes = 2, kFixed32 = 5 };
@@ -33,6 +35,19 @@ class ProtoReader {
   std::string_view rest_;
   std::string error_;
 };
+
+// Hands each field of `message` to `on_field`, which returns a Status: the first error ends the
+// walk and is returned as it is; a malformed message is an InvalidArgument "WHAT: why".
+template <typename OnField>
+Status ForEachProtoField(std::string_view message, const std::string& what, OnField on_field) {
+  ProtoReader reader(message);
+  ProtoField f;
+  while (reader.Next(f)) {
+    if (Status s = on_field(f); !s.ok()) return s;
+  }
+  if (!reader.error().empty()) return InvalidArgument(what + ": " + reader.error());
+  return Status::Ok();
+}
 
 // A protobuf string as JSON may carry it: proto3 promises UTF-8 but Go's encoder does not check,
 // so each byte of an invalid sequence becomes U+FFFD, as Go's encoding/json writes it.

@@ -8,33 +8,26 @@ namespace {
 
 constexpr std::string_view kMagic("k8s\0", 4);
 
-// Every field of `message` that is length-delimited, by number; a varint where bytes belong is
-// refused. `on_bytes(number, bytes)` returns a Status: the first error ends the walk.
+// Every field of `message` that is length-delimited, by number (no field read here is a number).
+// `on_bytes(number, bytes)` returns a Status: the first error ends the walk.
 template <typename OnBytes>
 Status ForEachBytesField(std::string_view message, const char* what, OnBytes on_bytes) {
-  ProtoReader reader(message);
-  ProtoField f;
-  while (reader.Next(f)) {
-    if (f.type != WireType::kBytes) continue;  // no field read here is a number
-    if (Status s = on_bytes(f.number, f.bytes); !s.ok()) return s;
-  }
-  if (!reader.error().empty()) return Internal(std::string(what) + ": " + reader.error());
-  return Status::Ok();
+  return ForEachProtoField(message, what, [&](const ProtoField& f) {
+    return f.type == WireType::kBytes ? on_bytes(f.number, f.bytes) : Status::Ok();
+  });
 }
 
 // metav1.Status, as the JSON Status object ApiErrorFromStatusObject reads.
 StatusOr<Json> DecodeStatusObject(std::string_view message) {
   Json status = {{"kind", "Status"}, {"apiVersion", "v1"}};
-  ProtoReader reader(message);
-  ProtoField f;
-  while (reader.Next(f)) {
+  IBO_RETURN_IF_ERROR(ForEachProtoField(message, "a Status", [&](const ProtoField& f) {
     if (f.number == 6 && f.type == WireType::kVarint) status["code"] = static_cast<int32_t>(f.varint);
-    if (f.type != WireType::kBytes) continue;
+    if (f.type != WireType::kBytes) return Status::Ok();
     if (f.number == 2) status["status"] = ProtoString(f.bytes);
     if (f.number == 3) status["message"] = ProtoString(f.bytes);
     if (f.number == 4) status["reason"] = ProtoString(f.bytes);
-  }
-  if (!reader.error().empty()) return Internal("a Status: " + reader.error());
+    return Status::Ok();
+  }));
   return status;
 }
 

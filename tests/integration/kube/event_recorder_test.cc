@@ -17,6 +17,7 @@ TEST(EventRecorderTest, RecordsAndAggregatesRepeats) {
   recorder.Record(*cm, "Warning", "NoNodesForPlatform", "no Ready node for linux/arm64");
   recorder.Record(*cm, "Warning", "NoNodesForPlatform", "no Ready node for linux/arm64");
   recorder.Record(*cm, "Normal", "Building", "building linux/amd64");
+  ASSERT_TRUE(recorder.Flush(std::chrono::seconds(10)));  // Record only queues
 
   ListOptions by_object;
   by_object.field_selector = "involvedObject.name=target";

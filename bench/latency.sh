@@ -16,6 +16,8 @@
 #   --audit: kube-apiserver writes an audit log (blocking mode: it slows every write, so the figures
 #            of such a run are not the latency) and the operator's writes per build are counted.
 #   IBO_OPERATOR_BINARY=PATH, IBO_LATENCY_BENCH_BINARY=PATH: those binaries instead of build/'s.
+#   IBO_BENCH_CP_PROFILE=FILE: kube-apiserver's own CPU profile (pprof) of the run's first
+#     IBO_BENCH_CP_PROFILE_SECONDS (20), into FILE (go tool pprof -top FILE)
 # Run it under the machine's CPU lock when the machine is shared (flock -o /tmp/ibo-cpu.lock ...).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,6 +112,11 @@ cpu_seconds() {
 cpu_before=$(cpu_seconds)
 start=$EPOCHREALTIME
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+profile_pid=""
+if [[ -n ${IBO_BENCH_CP_PROFILE:-} ]]; then  # where kube-apiserver's CPU goes at this rate
+  kubectl get --raw "/debug/pprof/profile?seconds=${IBO_BENCH_CP_PROFILE_SECONDS:-20}" >"$IBO_BENCH_CP_PROFILE" &
+  profile_pid=$!
+fi
 timeout "$driver_wait" "$driver" --kubeconfig "$KUBECONFIG" --namespace "$ns" --n "$n" --rate "$rate" \
   --timeout $((driver_wait - 5)) \
   >"$tmp/table.md" 2>"$tmp/driver.err" || {
@@ -117,6 +124,7 @@ timeout "$driver_wait" "$driver" --kubeconfig "$KUBECONFIG" --namespace "$ns" --
   fail "the driver failed: $(tail -n 5 "$tmp/driver.err"); the operator's log: $(tail -n 5 "$tmp/operator.log")"
 }
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+if [[ -n $profile_pid ]]; then wait "$profile_pid" || echo "bench/latency: kube-apiserver's profile failed" >&2; fi
 kill -0 "$op_pid" 2>/dev/null || fail "the operator exited during the run: $(tail -n 5 "$tmp/operator.log")"
 wall=$(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.1f", e - s }')
 # Each process's CPU seconds during the run: on 2 cores, how much of them the rig itself took.

@@ -1,7 +1,5 @@
 #include "controller/reconcile_adapter.h"
 
-#include <future>
-
 #include <spdlog/spdlog.h>
 
 #include "kube/object_cache.h"
@@ -185,7 +183,15 @@ Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const
   if (actions.apply_config_map) {
     IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), *actions.apply_config_map));
   }
-  IBO_RETURN_IF_ERROR(CreatePods(key, object, actions.create_pods));
+  for (const auto& pod : actions.create_pods) {
+    const Status created = client_.CreateWithoutResult(kube::resources::kPods, ns, pod);
+    if (!created.ok() && created.code() != StatusCode::kAlreadyExists) {
+      recorder_.Record(object, "Warning", "PodCreateFailed", created.message());
+      return created;
+    }
+    spdlog::info("{}: created {} pod {}", key, pod["metadata"]["labels"].value(api::labels::kRole, ""),
+                 pod["metadata"]["name"].get<std::string>());
+  }
   for (const auto& name : actions.delete_pods) {
     Status s = client_.Delete(kube::resources::kPods, ns, name);
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
@@ -199,30 +205,6 @@ Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const
   }
   for (const auto& o : actions.outcomes) observer_.OutcomeRecorded(o);
   return Status::Ok();
-}
-
-// The pods of one decision do not depend on each other: they are sent at once, so that a build
-// waits one round trip for its pods, not one per platform. A pod that exists already (a create
-// whose answer was lost, a cache that lags) counts as created.
-Status ReconcileAdapter::CreatePods(const std::string& key, const Json& object, const std::vector<Json>& pods) {
-  const std::string ns = object["metadata"].value("namespace", "");
-  auto create = [&](const Json& pod) { return client_.CreateWithoutResult(kube::resources::kPods, ns, pod); };
-  std::vector<std::future<Status>> rest;
-  for (size_t i = 1; i < pods.size(); ++i) rest.push_back(std::async(std::launch::async, create, std::cref(pods[i])));
-  std::vector<Status> results;
-  if (!pods.empty()) results.push_back(create(pods[0]));
-  for (auto& r : rest) results.push_back(r.get());
-  Status failed;
-  for (size_t i = 0; i < pods.size(); ++i) {
-    if (!results[i].ok() && results[i].code() != StatusCode::kAlreadyExists) {
-      if (failed.ok()) failed = results[i];
-      continue;
-    }
-    spdlog::info("{}: created {} pod {}", key, pods[i]["metadata"]["labels"].value(api::labels::kRole, ""),
-                 pods[i]["metadata"]["name"].get<std::string>());
-  }
-  if (!failed.ok()) recorder_.Record(object, "Warning", "PodCreateFailed", failed.message());
-  return failed;
 }
 
 Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object, const api::ImageBuildStatus& before,

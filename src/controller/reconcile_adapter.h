@@ -1,7 +1,6 @@
 // The thin I/O around the pure decision for one ImageBuild: read its inputs from listers (and
 // the Secrets' key names from the API), run Reconcile(), and apply the actions in a fixed order:
-// creates (a decision's pods at once), deletes, the status write, then the events and outcomes
-// that explain that status.
+// creates, deletes, the status write, then the events and outcomes that explain that status.
 #pragma once
 
 #include <chrono>
@@ -63,7 +62,6 @@ class ReconcileAdapter {
   Status AddSecretFacts(const std::string& ns, ReconcileInput& input);
   Status ApplyConfigMap(const kube::Json& owner, const std::string& uid, const kube::Json& wanted);
   Status Apply(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before, const Actions& actions);
-  Status CreatePods(const std::string& key, const kube::Json& object, const std::vector<kube::Json>& pods);
   Status WriteStatus(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before,
                      const api::ImageBuildStatus& after);
 

@@ -3,9 +3,6 @@
 // foreign ConfigMap is said as an event without any status write.
 #include "controller/reconcile_adapter.h"
 
-#include <condition_variable>
-#include <mutex>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -148,36 +145,6 @@ TEST_F(ReconcileAdapterTest, ARefusedPodCreateIsAnEventWithoutAStatusWrite) {
       .WillOnce(Return(StatusOr<Json>(Status(StatusCode::kForbidden, "exceeded quota: pods"))));
   EXPECT_CALL(recorder_, Record(_, "Warning", "PodCreateFailed", "exceeded quota: pods"));
   EXPECT_EQ(Reconcile().code(), StatusCode::kForbidden);
-}
-
-TEST_F(ReconcileAdapterTest, ADecisionsPodsAreSentAtOnceAndARefusalHoldsBackNoOther) {
-  Json ib = *imagebuilds_.Get("ci/worker");
-  ib["spec"]["platforms"] = Json::array({{{"platform", "linux/amd64"}}, {{"platform", "linux/arm64"}}});
-  ib["spec"]["source"]["git"]["revision"] = std::string(40, 'c');  // a commit: no resolve pod first
-  imagebuilds_.Upsert(ib);
-  nodes_.Upsert(Node("arm64"));
-  ExpectSecret();
-  EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
-  std::mutex mu;
-  std::condition_variable changed;
-  int in_flight = 0, most_in_flight = 0;
-  EXPECT_CALL(client_, Create(OfResource("pods"), "ci", _))
-      .Times(2)
-      .WillRepeatedly([&](const kube::ResourceType&, const std::string&, const Json& pod) -> StatusOr<Json> {
-        std::unique_lock lock(mu);
-        most_in_flight = std::max(most_in_flight, ++in_flight);
-        changed.notify_all();
-        // Sequential creates would wait here in vain: the other one is sent only after this returns.
-        changed.wait_for(lock, std::chrono::seconds(5), [&] { return most_in_flight == 2; });
-        --in_flight;
-        if (pod["metadata"]["labels"]["imagebuild.io/platform"] == "linux-arm64") {
-          return Status(StatusCode::kForbidden, "exceeded quota: pods");
-        }
-        return pod;
-      });
-  EXPECT_CALL(recorder_, Record(_, "Warning", "PodCreateFailed", "exceeded quota: pods"));
-  EXPECT_EQ(Reconcile().code(), StatusCode::kForbidden);  // no delete, no status write
-  EXPECT_EQ(most_in_flight, 2) << "the second pod's create was sent only after the first returned";
 }
 
 // The platform's pod ended with a digest: Built, then the merge pod; the finished attempt

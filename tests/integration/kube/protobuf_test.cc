@@ -20,7 +20,11 @@ Json Pod(const std::string& name, const std::string& owner_uid) {
               {"metadata", {{"name", name}, {"labels", {{"imagebuild.io/role", "build"}, {"n", name}}},
                             {"annotations", {{"skipped", "by the decoder"}}}}},
               {"spec", {{"containers", {{{"name", "c"}, {"image", "registry.invalid/c:1"}}}},
-                        // No node has it: the pods stay unbound, off every other test's nodes.
+                        // No scheduler has this name, so none writes to these pods: kube-scheduler
+                        // marked them Unschedulable between the test's Get and its status Update (a
+                        // conflict) and added a MODIFIED event the test does not expect. No node has the
+                        // label either: the pods stay off every other test's nodes.
+                        {"schedulerName", "ibo-test-no-scheduler"},
                         {"nodeSelector", {{"imagebuild.io/test-node", "none"}}}}}};
   if (!owner_uid.empty()) {
     pod["metadata"]["ownerReferences"] = {{{"apiVersion", "imagebuild.io/v1alpha1"}, {"kind", "ImageBuild"},
@@ -68,7 +72,8 @@ TEST(ProtobufPodsTest, ListPagesAndWatchEventsReadAsTrimmedJson) {
   }
   auto a = client->Get(res::kPods, ns.name(), "a");
   ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(client->Update(res::kPods, ns.name(), WithStatus(*a), "status").ok());
+  const Status updated = client->Update(res::kPods, ns.name(), WithStatus(*a), "status").status();
+  ASSERT_TRUE(updated.ok()) << updated.ToString();
   DeleteOptions now;
   now.grace_period_seconds = 0;
   ASSERT_TRUE(client->Delete(res::kPods, ns.name(), "c", now).ok());

@@ -29,6 +29,7 @@ enum class Observation {
   kBackingOff,          // a retry's backoff has not run out
   kNotCreated,          // no pod for this attempt yet
   kCreateRequested,     // asked for; the cache does not show it yet
+  kUnrecorded,          // the pod exists, but the status write that asked for it was lost
   kUnbound,             // not scheduled yet, nothing wrong so far
   kWaitingForNodes,     // no Ready node of the architecture, or Unschedulable, before the deadline
   kSchedulingDeadline,  // the same, past spec.schedulingTimeout

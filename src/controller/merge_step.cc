@@ -77,21 +77,32 @@ void Merged(Decision& d, const PodReport& report, const api::ReleaseTags& tags, 
   Finish(d, BuildPhase::kSucceeded, Reason::kPartiallySucceeded, pushed + " without " + List(missing) + also, t.event);
 }
 
-void CreateMergePod(Decision& d, const BuildContext& ctx, const std::string& name, int attempt, const MergeInputs& inputs) {
-  d.actions.create_pods.push_back(MergePod(ctx, inputs, name));
+void SayPushing(Decision& d, const MergeInputs& inputs) {
   d.reason = Reason::kMerging;
   d.message = "pushing the manifest list for " + std::to_string(inputs.platform_digests.size()) + " platforms";
-  if (d.status.merge.pod_name == name) {  // asked for already; the cache lags
-    d.Step(Subject::kMerge, "Merging", kCreateRequested);
-    return;
-  }
-  const Transition& t = d.Step(Subject::kMerge, "Merging", kNotCreated);
+}
+
+// The status names the merge's pod, its start and attempt, and the Merging event says it began.
+void RecordMergeStarted(Decision& d, const std::string& name, int attempt, const MergeInputs& inputs,
+                        Observation observed) {
+  SayPushing(d, inputs);
+  const Transition& t = d.Step(Subject::kMerge, "Merging", observed);
   d.status.phase = api::ParseBuildPhase(t.to);
   d.status.merge.pod_name = name;
   d.status.merge.start_time = d.in.now;
   d.status.merge.attempt = attempt;
   d.status.merge.next_time.reset();
   d.Event(t.event, d.message);
+}
+
+void CreateMergePod(Decision& d, const BuildContext& ctx, const std::string& name, int attempt, const MergeInputs& inputs) {
+  d.actions.create_pods.push_back(MergePod(ctx, inputs, name));
+  if (d.status.merge.pod_name == name) {  // asked for already; the cache lags
+    SayPushing(d, inputs);
+    d.Step(Subject::kMerge, "Merging", kCreateRequested);
+    return;
+  }
+  RecordMergeStarted(d, name, attempt, inputs, kNotCreated);
 }
 
 }  // namespace
@@ -128,6 +139,9 @@ void StepMerge(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tag
     return;
   }
   if (!pod) return CreateMergePod(d, ctx, name, attempt, inputs);
+  // The reconcile that created the pod lost its status write (a conflict with a cache that lagged
+  // an earlier write of ours): the merge is recorded and said now, or it never would be.
+  if (d.status.merge.pod_name != name) RecordMergeStarted(d, name, attempt, inputs, kUnrecorded);
   const PodReport report = ObservePod(*pod, kMergeRole);
   d.message = "pushing the manifest list";
   switch (report.observed) {

@@ -205,6 +205,14 @@ const std::vector<Case>& Cases() {
       {"merge cache lags", {kMerge, kCreateRequested, Guard::kAlways},
        [](F& f) { L(f).ToMerging(); std::erase_if(f.pods, [](const Json& p) { return p["metadata"]["labels"]["imagebuild.io/role"] == "merge"; }); },
        "Merging"},
+      {"merge status write lost", {kMerge, kUnrecorded, Guard::kAlways},
+       [](F& f) {
+         f.Step();
+         L(f).BothBuilt();
+         const Json before = f.ib;
+         f.Step();  // creates the merge pod; its status write is lost
+         f.ib = before;
+       }, "Merging"},
       {"merge not scheduled yet", {kMerge, kUnbound, Guard::kAlways}, [](F& f) { L(f).ToMerging(); }, "Merging"},
       {"merge running", {kMerge, kRunning, Guard::kAlways}, [](F& f) { L(f).ToMerging(); L(f).Run("merge", "", ""); }, "Merging"},
       {"merge pull backing off", {kMerge, kStuck, Guard::kAlways},

@@ -242,7 +242,7 @@ int RunOperatorCommand(const std::vector<std::string>& args, std::ostream& out, 
   // sigwait() takes SIGTERM and SIGINT.
   BlockStopSignals();
   // After the mask: the pool's threads start here and must inherit it.
-  http::SizeThreadPool(http::DefaultThreadPoolSize());
+  server::SizeThreadPool(server::DefaultThreadPoolSize());
   StopRequest stop;
   SignalWatcher signals(stop);
   SetUpLogging(*flags);

@@ -1,5 +1,5 @@
-// A narrow, blocking HTTP interface shared by the Kubernetes and registry clients. Only
-// cpprest_transport.cc sees cpprestsdk; no exception crosses this interface.
+// A narrow, blocking HTTP interface shared by the Kubernetes and registry clients: HTTP/1.1 on
+// sockets and OpenSSL (http1_transport.cc). Errors are values; nothing here throws.
 #pragma once
 
 #include <chrono>
@@ -71,12 +71,5 @@ class Transport {
 
 std::unique_ptr<Transport> NewTransport(TlsOptions tls);
 
-// Sizes the one thread pool behind every transport; a program calls it before any request, and
-// after it set the signal mask its threads must inherit (the pool's threads start here). cpprestsdk's own default is 40 threads: on a small node most of the operator's CPU went
-// to waking and parking them (a quarter of all samples in the scheduler's futex waits).
-void SizeThreadPool(size_t threads);
-// What programs here use: one thread per core, at least 2 and at most 8; the pool only runs I/O
-// completions (callers block on their own threads), so more threads add switches, not throughput.
-size_t DefaultThreadPoolSize();
 
 }  // namespace ibo::http

@@ -130,7 +130,6 @@ StatusOr<MergeFlags> ParseMergeFlags(const std::vector<std::string>& args) {
 }
 
 int RunMergeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  http::SizeThreadPool(http::DefaultThreadPoolSize());  // before the first request starts the pool
   auto flags = ParseMergeFlags(args);
   if (!flags.ok()) {
     err << "merge: " << flags.status().message() << "\n";

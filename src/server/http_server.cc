@@ -2,6 +2,10 @@
 #include "server/http_server.h"
 
 #include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
+
+#include <algorithm>
+#include <thread>
 
 namespace ibo::server {
 namespace {
@@ -63,5 +67,15 @@ StatusOr<std::unique_ptr<HttpServer>> StartHttpServer(const std::string& address
     return Unavailable("cannot listen on " + address + ": " + e.what());
   }
 }
+
+void SizeThreadPool(size_t threads) {
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+  } catch (const std::exception&) {
+    // Already running (a second call, or the listener went first): it keeps its size.
+  }
+}
+
+size_t DefaultThreadPoolSize() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 8); }
 
 }  // namespace ibo::server

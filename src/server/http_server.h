@@ -28,4 +28,11 @@ class HttpServer {
 // destruction. A bad address or a port in use is an error value.
 StatusOr<std::unique_ptr<HttpServer>> StartHttpServer(const std::string& address, HttpHandler handler);
 
+// Sizes the thread pool behind the listener; a program calls it before StartHttpServer, and after
+// it set the signal mask the pool's threads must inherit (they start here). cpprestsdk's default
+// is 40 threads: on a small node waking and parking them cost a quarter of the operator's CPU.
+void SizeThreadPool(size_t threads);
+// One thread per core, at least 2 and at most 8: the pool only answers probes and scrapes.
+size_t DefaultThreadPoolSize();
+
 }  // namespace ibo::server

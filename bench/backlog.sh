@@ -14,6 +14,8 @@
 #   IBO_BENCH_OPERATOR_FLAGS="--max-concurrent-reconciles 4": more flags for ours (experiments)
 #   IBO_BENCH_CP_PROFILE=FILE: kube-apiserver's own CPU profile (pprof, for go tool pprof) of the
 #     first IBO_BENCH_CP_PROFILE_SECONDS (10) of every run, into FILE.WHO.N.RUN
+#   IBO_BENCH_LOGS=DIR: keep each process's log there as WHO.N.RUN.log (with
+#     IBO_BENCH_OPERATOR_FLAGS="--log-level info", what ours did to each ImageBuild)
 #   IBO_BENCH_REQUESTS=1: also print what each run asked of kube-apiserver (its request counters, by
 #     verb and resource), to compare the request pattern with the peer's
 # N=5000 at the default QPS (20) takes minutes per run: it is a benchmark, not a test. Run it under
@@ -232,6 +234,7 @@ run_one() {
     requests_delta "$tmp/requests.before" "$tmp/requests.after" >&2
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  [[ -z ${IBO_BENCH_LOGS:-} ]] || cp "$tmp/$ns.log" "$IBO_BENCH_LOGS/$who.$n.$r.log"
   kill "${watch_pids[@]}" 2>/dev/null || true; wait "${watch_pids[@]}" 2>/dev/null || true
   awk -v s="$start" -v e="$(cat "$tmp/done")" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v m="$rss" \
     -v c=$((cp_after - cp_before)) 'BEGIN { printf "%.3f %.2f %.1f %.2f\n", e - s, t / hz, m / 1024, c / hz }' \

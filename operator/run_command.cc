@@ -106,6 +106,7 @@ kube::RestClientOptions ClientOptions(const RunFlags& flags, kube::WriteFence* f
   options.burst = flags.burst;
   options.user_agent = flags.user_agent;
   options.request_timeout = std::chrono::seconds(flags.request_timeout_seconds);
+  options.protobuf_discarded_answers = flags.kube_api_content_type == kube::kProtobufMediaType;
   if (fence) options.write_gate = [fence](const std::string& what) { return fence->Check(what); };
   return options;
 }

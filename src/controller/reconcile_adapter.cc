@@ -18,6 +18,12 @@ Status ReconcileAdapter::Reconcile(const std::string& key, std::optional<std::ch
     std::lock_guard lock(admitted_mu_);
     admitted_.erase(key);
     merging_.erase(key);
+    std::lock_guard unseen(unseen_mu_);
+    unseen_writes_.erase(key);
+    return Status::Ok();
+  }
+  if (auto wait = AwaitingOwnWrite(key, *cached)) {
+    if (requeue_after) *requeue_after = *wait;  // the watch event of the write comes first, as a rule
     return Status::Ok();
   }
   Json object = *cached;
@@ -30,6 +36,20 @@ Status ReconcileAdapter::Reconcile(const std::string& key, std::optional<std::ch
   IBO_RETURN_IF_ERROR(Apply(key, object, input->imagebuild.status, actions));
   if (requeue_after) *requeue_after = actions.requeue_after;
   return Status::Ok();
+}
+
+std::optional<std::chrono::milliseconds> ReconcileAdapter::AwaitingOwnWrite(const std::string& key,
+                                                                            const Json& cached) {
+  std::lock_guard lock(unseen_mu_);
+  auto it = unseen_writes_.find(key);
+  if (it == unseen_writes_.end()) return std::nullopt;
+  const auto waited = std::chrono::steady_clock::now() - it->second.written;
+  const auto& metadata = cached.value("metadata", Json::object());
+  if (metadata.value("resourceVersion", "") != it->second.replaced_version || waited >= kOwnWriteWait) {
+    unseen_writes_.erase(it);
+    return std::nullopt;
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(kOwnWriteWait - waited);
 }
 
 StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const Json& object,
@@ -213,6 +233,10 @@ Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object,
   updated["status"] = after;
   IBO_RETURN_IF_ERROR(
       client_.UpdateWithoutResult(kImageBuildResource, object["metadata"].value("namespace", ""), updated, "status"));
+  if (std::string version = object["metadata"].value("resourceVersion", ""); !version.empty()) {
+    std::lock_guard lock(unseen_mu_);
+    unseen_writes_[key] = {std::move(version), std::chrono::steady_clock::now()};
+  }
   {
     std::lock_guard lock(admitted_mu_);
     if (IsActive(after)) admitted_.insert(key);

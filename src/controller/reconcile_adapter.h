@@ -64,6 +64,7 @@ class ReconcileAdapter {
   Status Apply(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before, const Actions& actions);
   Status WriteStatus(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before,
                      const api::ImageBuildStatus& after);
+  std::optional<std::chrono::milliseconds> AwaitingOwnWrite(const std::string& key, const kube::Json& cached);
 
   kube::Client& client_;
   kube::EventRecorder& recorder_;
@@ -76,6 +77,19 @@ class ReconcileAdapter {
   std::set<std::string> admitted_;  // keys this process made active, ahead of the cache
   std::mutex merge_turn_mu_;        // one decision at a time that may start a merge
   std::map<std::string, std::string> merging_;  // key -> repository, ahead of the cache
+  // Status writes the cache does not show yet, as client-go's expectations do for creates: a
+  // reconcile that still sees the version a write replaced would decide on a status already gone,
+  // and its own write could only conflict; it waits for the watch to deliver the write instead.
+  struct UnseenWrite {
+    std::string replaced_version;
+    std::chrono::steady_clock::time_point written;
+  };
+  std::mutex unseen_mu_;
+  std::map<std::string, UnseenWrite> unseen_writes_;
 };
+
+// How long a reconcile waits for the watch to show the ImageBuild's own status write before it
+// decides anyway; the watch delivers it in milliseconds, so this only bounds a watch in trouble.
+inline constexpr std::chrono::milliseconds kOwnWriteWait{5000};
 
 }  // namespace ibo::controller

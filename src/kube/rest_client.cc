@@ -233,7 +233,9 @@ class RestClient : public Client {
       request.timeout = options_.request_timeout;
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
-      if (protobuf_items) request.headers["Accept"] = kProtobufListAccept;
+      if (protobuf_items || (answer == Body::kDiscard && options_.protobuf_discarded_answers)) {
+        request.headers["Accept"] = kProtobufListAccept;
+      }
       limiter_.Wait();
       // Checked as late as it can be, so that no wait lies between the gate and the send.
       if (method != "GET" && options_.write_gate) IBO_RETURN_IF_ERROR(options_.write_gate(what));

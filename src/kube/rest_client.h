@@ -19,6 +19,10 @@ struct RestClientOptions {
   // plus this before it counts as stalled.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   int max_retries_on_429 = 5;
+  // Set: an answer the caller discards (CreateWithoutResult, UpdateWithoutResult) is asked for in
+  // protobuf, which the server encodes for a fraction of JSON's cost; a resource without protobuf
+  // (a custom resource) is answered in JSON, and an error in protobuf is read as JSON would be.
+  bool protobuf_discarded_answers = false;
   // Asked before every write (any method but GET) leaves, after the rate limiter's wait; an error
   // refuses the write and is returned as its result. The leader's WriteFence goes here.
   std::function<Status(const std::string& what)> write_gate;

@@ -93,6 +93,45 @@ TEST_F(ReconcileAdapterTest, CreatesThenDeletesThenTheStatusThenItsEvents) {
   EXPECT_TRUE(Reconcile().ok());
 }
 
+TEST_F(ReconcileAdapterTest, WaitsForTheCacheToShowItsOwnStatusWrite) {
+  ReconcileAdapter adapter(client_, recorder_, observer_, settings_, {imagebuilds_, pods_, config_maps_, nodes_});
+  ExpectSecret();
+  EXPECT_CALL(client_, Create(_, "ci", _)).WillRepeatedly(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(client_, Delete(_, "ci", _, _)).WillOnce(Return(Status::Ok()));
+  Json written;
+  EXPECT_CALL(client_, Update(OfResource("imagebuilds"), "ci", _, "status"))
+      .WillOnce([&](const kube::ResourceType&, const std::string&, const Json& object, const std::string&) {
+        written = object;
+        return StatusOr<Json>(object);
+      });
+  EXPECT_CALL(recorder_, Record(_, _, _, _)).Times(2);
+  std::optional<std::chrono::milliseconds> requeue;
+  ASSERT_TRUE(adapter.Reconcile("ci/worker", &requeue).ok());
+  ::testing::Mock::VerifyAndClearExpectations(&client_);
+
+  // The cache still holds resourceVersion 7, which the write replaced: nothing is read or written.
+  requeue.reset();
+  ASSERT_TRUE(adapter.Reconcile("ci/worker", &requeue).ok());
+  ASSERT_TRUE(requeue);
+  EXPECT_GT(*requeue, std::chrono::milliseconds(0));
+  EXPECT_LE(*requeue, kOwnWriteWait);
+
+  // The watch delivers the write: the next reconcile decides on it again (the mock's creates are
+  // in no cache, so it asks for them once more).
+  written["metadata"]["resourceVersion"] = "8";
+  imagebuilds_.Upsert(written);
+  ExpectSecret();
+  EXPECT_CALL(client_, Create(_, "ci", _)).WillRepeatedly(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(client_, Delete(_, "ci", _, _)).WillRepeatedly(Return(Status::Ok()));
+  EXPECT_CALL(client_, Update(OfResource("imagebuilds"), "ci", _, "status"))
+      .WillRepeatedly([](const kube::ResourceType&, const std::string&, const Json& object, const std::string&) {
+        EXPECT_EQ(object["metadata"]["resourceVersion"], "8");
+        return StatusOr<Json>(object);
+      });
+  EXPECT_CALL(recorder_, Record(_, _, _, _)).Times(::testing::AnyNumber());
+  ASSERT_TRUE(adapter.Reconcile("ci/worker", &requeue).ok());
+}
+
 TEST_F(ReconcileAdapterTest, ALostStatusWriteRecordsNoEvent) {
   ExpectSecret();
   EXPECT_CALL(client_, Create(_, "ci", _)).WillRepeatedly(Return(StatusOr<Json>(Json::object())));

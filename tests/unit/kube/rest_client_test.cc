@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/json_parse.h"
+#include "protobuf_fixtures.h"
 #include "unit/http/mock_transport.h"
 
 namespace ibo::kube {
@@ -71,6 +72,29 @@ TEST(RestClientUnitTest, WritesWithoutResultSendTheSameAndDoNotReadTheAnswer) {
   EXPECT_EQ(seen[0].body, seen[1].body);
   EXPECT_EQ(seen[2].method, "PUT");
   EXPECT_EQ(seen[2].url, "https://kube.test:6443/api/v1/namespaces/ci/pods/p/status");
+}
+
+TEST(RestClientUnitTest, DiscardedAnswersAreAskedForInProtobufAndItsErrorsRead) {
+  auto transport = std::make_unique<http::MockTransport>();
+  std::vector<http::Request> seen;
+  http::Headers protobuf{{"Content-Type", "application/vnd.kubernetes.protobuf"}};
+  EXPECT_CALL(*transport, Send(_))
+      .WillOnce(Invoke([&](const http::Request& r) { seen.push_back(r); return StatusOr<http::Response>(Reply(201, "k8s\0...")); }))
+      .WillOnce(Invoke([&](const http::Request& r) { seen.push_back(r); return StatusOr<http::Response>(Reply(201, "{}")); }))
+      .WillOnce(Return(StatusOr<http::Response>(Reply(404, testing::ReadProtobufFixture("not_found.pb"), protobuf))));
+  RestClientOptions options;
+  options.qps = 0;
+  options.protobuf_discarded_answers = true;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  const Json pod = {{"metadata", {{"name", "p"}}}};
+  EXPECT_TRUE(client->CreateWithoutResult(resources::kPods, "ci", pod).ok());
+  EXPECT_TRUE(client->Create(resources::kPods, "ci", pod).ok());
+  const Status missing = client->UpdateWithoutResult(resources::kPods, "ci", pod, "status");
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound) << missing.ToString();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].headers["Accept"], "application/vnd.kubernetes.protobuf, application/json");
+  EXPECT_EQ(seen[0].headers["Content-Type"], "application/json");  // the object itself goes as JSON
+  EXPECT_EQ(seen[1].headers["Accept"], "application/json") << "an answer that is read stays JSON";
 }
 
 TEST(RestClientUnitTest, ListQueryIsEscaped) {

@@ -278,11 +278,16 @@ Status SocketConnection::WriteAll(std::string_view data, std::chrono::millisecon
     }
     IBO_RETURN_IF_ERROR(Wait(wait_for, deadline));
   }
+  answer_pending_ = true;
   return Status::Ok();
 }
 
 StatusOr<size_t> SocketConnection::ReadSome(char* data, size_t size, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
+  if (answer_pending_) {  // saves the read that would only say "not yet", one syscall a request
+    answer_pending_ = false;
+    if (!ssl_ || SSL_pending(ssl_) == 0) IBO_RETURN_IF_ERROR(Wait(POLLIN, deadline));
+  }
   return ssl_ ? ReadTls(data, size, deadline) : ReadPlain(data, size, deadline);
 }
 

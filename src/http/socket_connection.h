@@ -60,6 +60,7 @@ class SocketConnection {
   int fd_;
   ssl_st* ssl_;
   std::atomic<bool> cancelled_{false};
+  bool answer_pending_ = false;  // a request went out: its answer cannot be here yet, so wait first
 };
 
 }  // namespace ibo::http

@@ -212,6 +212,17 @@ TEST(Http1TransportTest, CancelEndsABlockedReadAtOnce) {
   EXPECT_EQ(reader.get().status().code(), StatusCode::kCancelled);
 }
 
+TEST(Http1TransportTest, KeepsATlsConnectionForTheNextRequest) {
+  LoopbackServer server(EchoRequestLine, /*tls=*/true);  // TLS 1.3: session tickets after the handshake
+  auto transport = NewTransport({.ca_pem = server.certificate_pem()});
+  for (const char* path : {"/a", "/b", "/c"}) {
+    auto response = transport->Send(Get(server.Url(path)));
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    EXPECT_EQ(response->body, std::string("GET ") + path + " HTTP/1.1");
+  }
+  EXPECT_EQ(server.accepted(), 1) << "every request paid for a TLS handshake";
+}
+
 TEST(Http1TransportTest, TrustsOnlyTheGivenCa) {
   LoopbackServer server(EchoRequestLine, /*tls=*/true);
   auto trusted = NewTransport({.ca_pem = server.certificate_pem()})->Send(Get(server.Url("/tls")));

@@ -144,7 +144,9 @@ Status SetFraming(ResponseHead& out, const std::string& method) {
     return Status::Ok();
   }
   if (auto te = out.headers.find("Transfer-Encoding"); te != out.headers.end()) {
-    if (!HasToken(te->second, "chunked")) return Unavailable("a transfer coding this client cannot read: " + te->second);
+    if (!HasToken(te->second, "chunked")) {
+      return Unavailable("a transfer coding this client cannot read: " + te->second);
+    }
     out.framing = BodyFraming::kChunked;
     return Status::Ok();
   }

@@ -263,7 +263,8 @@ Status SocketConnection::WriteAll(std::string_view data, std::chrono::millisecon
       const int error = written > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, static_cast<int>(written));
       if (error == SSL_ERROR_WANT_READ) wait_for = POLLIN;
       if (error != SSL_ERROR_NONE && error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
-        return Unavailable("writing: " + (error == SSL_ERROR_SYSCALL ? std::string(std::strerror(errno)) : OpenSslErrors()));
+        const std::string why = error == SSL_ERROR_SYSCALL ? std::string(std::strerror(errno)) : OpenSslErrors();
+        return Unavailable("writing: " + why);
       }
     } else {
       written = send(fd_, data.data(), piece, MSG_NOSIGNAL);

@@ -102,7 +102,8 @@ TEST(ParseResponseHeadTest, KnowsWhenTheConnectionEnds) {
 }
 
 TEST(ParseResponseHeadTest, JoinsRepeatedHeadersAndAcceptsBareNewlines) {
-  auto head = ParseResponseHead("HTTP/1.1 401 Unauthorized\nWww-Authenticate: Basic\nWWW-Authenticate: Bearer x\n", "GET");
+  auto head =
+      ParseResponseHead("HTTP/1.1 401 Unauthorized\nWww-Authenticate: Basic\nWWW-Authenticate: Bearer x\n", "GET");
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(head->status, 401);
   EXPECT_EQ(head->headers.at("www-authenticate"), "Basic, Bearer x");

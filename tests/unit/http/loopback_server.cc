@@ -127,7 +127,9 @@ void LoopbackServer::MakeCertificate() {
   X509_set_pubkey(cert, key);
   X509V3_CTX v3;
   X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, {NID_basic_constraints, "critical,CA:TRUE"}}) {
+  const std::pair<int, const char*> extensions[] = {{NID_subject_alt_name, "IP:127.0.0.1"},
+                                                    {NID_basic_constraints, "critical,CA:TRUE"}};
+  for (auto [nid, value] : extensions) {
     X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
     X509_add_ext(cert, extension, -1);
     X509_EXTENSION_free(extension);

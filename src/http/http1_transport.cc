@@ -276,6 +276,7 @@ class Http1Stream : public ResponseStream {
 
 // One request on one connection, up to the end of the response head.
 struct Exchange {
+  std::string origin;  // the connection pool's key
   std::unique_ptr<SocketConnection> connection;
   std::unique_ptr<ResponseReader> reader;
   ResponseHead head;
@@ -292,33 +293,27 @@ class Http1Transport : public Transport {
     out.headers = std::move(exchange.head.headers);
     while (true) {
       auto more = exchange.reader->ReadBody(out.body);
-      if (!more.ok()) return Failed(more.status(), request);
+      if (!more.ok()) return Failed(more.status(), request, exchange.origin);
       if (!*more) break;
     }
     if (exchange.head.keep_alive && exchange.reader->reusable()) {
-      pool_->Put(OriginOf(request), std::move(exchange.connection));
+      pool_->Put(exchange.origin, std::move(exchange.connection));
     }
     return out;
   }
 
   StatusOr<std::unique_ptr<ResponseStream>> Stream(const Request& request) override {
     IBO_ASSIGN_OR_RETURN(Exchange exchange, Start(request));
-    const std::string origin = OriginOf(request);
     return std::unique_ptr<ResponseStream>(new Http1Stream(
         std::move(exchange.connection), std::move(exchange.reader), std::move(exchange.head),
-        [pool = std::weak_ptr<ConnectionPool>(pool_), origin] {
+        [pool = std::weak_ptr<ConnectionPool>(pool_), origin = exchange.origin] {
           if (auto p = pool.lock()) p->Forget(origin);  // the stream may outlive the transport
         }));
   }
 
  private:
-  static std::string OriginOf(const Request& request) {
-    auto url = ParseUrl(request.url);
-    return url.ok() ? url->Origin() : request.url;
-  }
-
-  Status Failed(const Status& status, const Request& request) {
-    if (status.code() == StatusCode::kTimeout) pool_->Forget(OriginOf(request));
+  Status Failed(const Status& status, const Request& request, const std::string& origin) {
+    if (status.code() == StatusCode::kTimeout) pool_->Forget(origin);
     return Status(status.code(), request.method + " " + request.url + ": " + status.message());
   }
 
@@ -328,28 +323,31 @@ class Http1Transport : public Transport {
   StatusOr<Exchange> Start(const Request& request) {
     IBO_ASSIGN_OR_RETURN(Url url, ParseUrl(request.url));
     IBO_ASSIGN_OR_RETURN(std::string head, RequestHead(request, url));
+    const std::string origin = url.Origin();
     const bool read_only = request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS";
     for (int attempt = 0;; ++attempt) {
-      std::unique_ptr<SocketConnection> connection = attempt == 0 ? pool_->Take(url.Origin()) : nullptr;
+      std::unique_ptr<SocketConnection> connection = attempt == 0 ? pool_->Take(origin) : nullptr;
       const bool reused = connection != nullptr;
       if (!connection) {
         IBO_ASSIGN_OR_RETURN(const TlsClientContext* tls, Tls(url));
         auto opened = SocketConnection::Open(url, tls, request.timeout);
-        if (!opened.ok()) return Failed(opened.status(), request);
+        if (!opened.ok()) return Failed(opened.status(), request, origin);
         connection = std::move(*opened);
       }
       Status sent = connection->WriteAll(head, request.timeout);
       if (sent.ok() && !request.body.empty()) sent = connection->WriteAll(request.body, request.timeout);
       if (!sent.ok()) {
         if (reused && sent.code() == StatusCode::kUnavailable) continue;
-        return Failed(sent, request);
+        return Failed(sent, request, origin);
       }
       auto reader = std::make_unique<ResponseReader>(*connection, request.timeout);
       auto response_head = reader->ReadHead(request.method);
-      if (response_head.ok()) return Exchange{std::move(connection), std::move(reader), std::move(*response_head)};
+      if (response_head.ok()) {
+        return Exchange{origin, std::move(connection), std::move(reader), std::move(*response_head)};
+      }
       const bool stale = reused && !reader->received_any() && response_head.status().code() == StatusCode::kUnavailable;
       if (stale && read_only) continue;
-      return Failed(response_head.status(), request);
+      return Failed(response_head.status(), request, origin);
     }
   }
 

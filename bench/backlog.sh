@@ -17,7 +17,7 @@
 #   IBO_BENCH_LOGS=DIR: keep each process's log there as WHO.N.RUN.log (with
 #     IBO_BENCH_OPERATOR_FLAGS="--log-level info", what ours did to each ImageBuild)
 #   IBO_BENCH_REQUESTS=1: also print what each run asked of kube-apiserver (its request counters, by
-#     verb and resource), to compare the request pattern with the peer's
+#     verb and resource) and the CPU each control plane process used, to compare with the peer
 # N=5000 at the default QPS (20) takes minutes per run: it is a benchmark, not a test. Run it under
 # the machine's CPU lock when the machine is shared (flock -o /tmp/ibo-cpu.lock bench/backlog.sh).
 # Every ImageBuild names a full 40-hex commit as source.git.revision, so no resolve pod is needed
@@ -144,6 +144,14 @@ cp_ticks() {
   echo "$total"
 }
 
+# cp_split: "component ticks" for each control plane process, for the request report.
+cp_split() {
+  local f
+  for f in "$tmp"/cp/pids/*; do
+    echo "$(basename "$f") $(awk '{print $14 + $15}' "/proc/$(cat "$f")/stat" 2>/dev/null || echo 0)"
+  done
+}
+
 # wait_quiet: waits (at most 120 s) until the control plane has used under 10 % of a core for 3
 # seconds in a row. A deleted namespace keeps it busy for a while after it is gone: the garbage
 # collector still works through the run's objects, and each of its requests makes kube-apiserver
@@ -187,7 +195,7 @@ run_one() {
   watch_pods "$ns" "$selector" $((2 * n)) "$tmp/done"
   sleep 1  # the watch is established before the process starts
   local cp_before; cp_before=$(cp_ticks)
-  [[ -z ${IBO_BENCH_REQUESTS:-} ]] || api_requests >"$tmp/requests.before"
+  if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then api_requests >"$tmp/requests.before"; cp_split >"$tmp/split.before"; fi
   start=$EPOCHREALTIME
   case $who in
     ours-default)
@@ -225,13 +233,16 @@ run_one() {
   local ticks rss cp_after
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   cp_after=$(cp_ticks)
+  if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then cp_split >"$tmp/split.after"; api_requests >"$tmp/requests.after"; fi
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   [[ -z $profile_pid ]] || wait "$profile_pid" || fail "no kube-apiserver profile"
   if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then
-    api_requests >"$tmp/requests.after"
     echo "  $who N=$n run $r asked kube-apiserver (all clients, the watch's included):" >&2
     requests_delta "$tmp/requests.before" "$tmp/requests.after" >&2
+    echo "  and the control plane's CPU seconds, by process:" >&2
+    LC_ALL=C join "$tmp/split.before" "$tmp/split.after" |
+      awk -v hz="$(getconf CLK_TCK)" '{printf "    %-40s %.2f\n", $1, ($3 - $2) / hz}' >&2
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   [[ -z ${IBO_BENCH_LOGS:-} ]] || cp "$tmp/$ns.log" "$IBO_BENCH_LOGS/$who.$n.$r.log"

@@ -15,6 +15,7 @@ ContainerView DecodeContainer(const Json& cs) {
   const Json& waiting = Field(state, "waiting");
   c.waiting_reason = Str(waiting, "reason");
   c.waiting_message = Str(waiting, "message");
+  c.running = Field(state, "running").is_object();
   const Json& terminated = Field(state, "terminated");
   c.terminated = terminated.is_object();
   if (Field(terminated, "exitCode").is_number_integer()) c.exit_code = Field(terminated, "exitCode").get<int>();
@@ -42,6 +43,14 @@ bool IsUnschedulable(const Json& conditions) {
 const ContainerView* PodView::Container(const std::string& container_name) const {
   for (const auto& c : containers) if (c.name == container_name) return &c;
   return nullptr;
+}
+
+bool PodView::Started() const {
+  if (phase == "Running") return true;
+  for (const auto* list : {&init_containers, &containers}) {
+    for (const auto& c : *list) if (c.running || c.terminated) return true;
+  }
+  return false;
 }
 
 bool ConfigMapView::ControlledBy(const std::string& uid) const {
@@ -89,7 +98,8 @@ void TrimContainerStatuses(Json& status, const char* field) {
     KeepOnly(cs, {"name", "state"});
     auto state = cs.find("state");
     if (state == cs.end() || !state->is_object()) continue;
-    KeepOnly(*state, {"waiting", "terminated"});  // running is read as neither
+    KeepOnly(*state, {"waiting", "running", "terminated"});
+    if (auto r = state->find("running"); r != state->end()) *r = Json::object();  // that it runs, not since when
     if (auto w = state->find("waiting"); w != state->end()) KeepOnly(*w, {"reason", "message"});
     if (auto t = state->find("terminated"); t != state->end()) KeepOnly(*t, {"exitCode", "reason", "message"});
   }

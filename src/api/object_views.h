@@ -16,6 +16,7 @@ struct ContainerView {
   std::string name;
   std::string waiting_reason;  // state.waiting
   std::string waiting_message;
+  bool running = false;     // state.running
   bool terminated = false;  // state.terminated
   int exit_code = 0;
   std::string terminated_reason;
@@ -36,6 +37,8 @@ struct PodView {
   std::vector<ContainerView> containers;
 
   bool Finished() const { return phase == "Succeeded" || phase == "Failed"; }
+  // A container (an init container included) has run: the kubelet started the pod.
+  bool Started() const;
   const ContainerView* Container(const std::string& container_name) const;
 };
 

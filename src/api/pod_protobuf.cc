@@ -21,7 +21,7 @@ enum : uint32_t { kPhase = 1, kConditions = 2, kMessage = 3, kReason = 4, kConta
 }
 namespace condition { enum : uint32_t { kType = 1, kStatus = 2, kReason = 5 }; }
 namespace container_status { enum : uint32_t { kName = 1, kState = 2 }; }
-namespace state { enum : uint32_t { kWaiting = 1, kTerminated = 3 }; }
+namespace state { enum : uint32_t { kWaiting = 1, kRunning = 2, kTerminated = 3 }; }
 namespace waiting { enum : uint32_t { kReason = 1, kMessage = 2 }; }
 namespace terminated { enum : uint32_t { kExitCode = 1, kReason = 3, kMessage = 4 }; }
 
@@ -179,11 +179,16 @@ StatusOr<Json> DecodeTerminated(std::string_view message) {
   return t;
 }
 
-// running is read as neither waiting nor terminated, so it is not kept.
+// Of running only that it runs is kept (as {}), as the JSON view keeps it.
 StatusOr<Json> DecodeState(std::string_view message) {
   Json s = Json::object();
   IBO_RETURN_IF_ERROR(ForEachField(message, "state", [&](const ProtoField& f) {
     if (f.number == state::kWaiting) return PutMessage(s, "waiting", f, DecodeWaiting);
+    if (f.number == state::kRunning) {
+      IBO_RETURN_IF_ERROR(Expect(f, WireType::kBytes));
+      s["running"] = Json::object();
+      return Status::Ok();
+    }
     if (f.number == state::kTerminated) return PutMessage(s, "terminated", f, DecodeTerminated);
     return Status::Ok();
   }));

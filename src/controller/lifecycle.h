@@ -33,7 +33,8 @@ enum class Observation {
   kUnbound,             // not scheduled yet, nothing wrong so far
   kWaitingForNodes,     // no Ready node of the architecture, or Unschedulable, before the deadline
   kSchedulingDeadline,  // the same, past spec.schedulingTimeout
-  kRunning,             // on a node, no container stuck
+  kStarting,            // on a node, no container started yet (image pulls, volumes), none stuck
+  kRunning,             // a container started, none stuck
   kStuck,               // a container waits for what may still come (an image pull backing off)
   kCannotStart,         // a container cannot start (bad image name, missing Secret key, refused config)
   kSucceeded,           // ended with a digest

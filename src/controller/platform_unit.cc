@@ -142,7 +142,7 @@ void Running(Decision& d, Unit& unit, const PodReport& report) {
     if (report.observed == kStuck && s->message != report.what) {
       s->message = report.what;
       d.Event(t.event, s->platform + ": " + report.what);
-    } else if (report.observed == kRunning) {
+    } else if (report.observed == kRunning || report.observed == kStarting) {
       s->message.clear();
     }
   }

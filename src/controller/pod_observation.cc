@@ -129,7 +129,7 @@ PodReport ObservePod(const api::PodView& pod, const PodRole& role) {
     report.observed = Observation::kUnbound;
     return report;
   }
-  if (!StuckContainer(pod, report)) report.observed = Observation::kRunning;
+  if (!StuckContainer(pod, report)) report.observed = pod.Started() ? Observation::kRunning : Observation::kStarting;
   return report;
 }
 

@@ -384,6 +384,19 @@ void StepBuild(Decision& d, const BuildContext& ctx, const api::ReleaseTags& tag
   }
 }
 
+namespace {
+
+// A node name alone is not worth a status write: every scheduler binding would cost one per platform,
+// and the pod says where it runs. It rides along with the platform's next change (Running, a result).
+bool OnlyNodeNamesDiffer(const api::ImageBuildStatus& now, const api::ImageBuildStatus& before) {
+  if (now.platforms.size() != before.platforms.size()) return false;
+  api::ImageBuildStatus without = now;
+  for (size_t i = 0; i < now.platforms.size(); ++i) without.platforms[i].node_name = before.platforms[i].node_name;
+  return without == before;
+}
+
+}  // namespace
+
 Actions Conclude(Decision& d) {
   const BuildPhase phase = d.status.PhaseOrPending();
   const bool succeeded = phase == BuildPhase::kSucceeded, failed = phase == BuildPhase::kFailed;
@@ -397,7 +410,7 @@ Actions Conclude(Decision& d) {
   SetCondition(c, "Reconciling", !succeeded && !failed, reason, succeeded || failed ? "" : d.message, d.generation, d.in.now);
   SetCondition(c, "Stalled", failed, failed ? reason : api::ReasonName(Reason::kProgressing), failed ? d.message : "",
                d.generation, d.in.now);
-  if (d.status != d.old_status) d.actions.status = d.status;
+  if (d.status != d.old_status && !OnlyNodeNamesDiffer(d.status, d.old_status)) d.actions.status = d.status;
   return std::move(d.actions);
 }
 

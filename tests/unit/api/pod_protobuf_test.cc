@@ -90,6 +90,28 @@ TEST(DecodeTrimmedPodTest, UnreadFieldsAreSkippedAndOnlyPodScheduledIsKept) {
                "initContainerStatuses": [{"name": "source", "state": {"terminated": {"exitCode": -2}}}]}})"));
 }
 
+// Whether a container runs says whether the kubelet started the pod; since when is not kept.
+TEST(DecodeTrimmedPodTest, ARunningInitContainerIsKeptAsRunningInBothEncodings) {
+  const std::string running = BytesField(2, BytesField(1, VarintField(1, 1764614400)));
+  const std::string status = BytesField(1, "Pending") + BytesField(10, BytesField(1, "source") + BytesField(2, running));
+  auto decoded = DecodeTrimmedPod(BytesField(2, BytesField(10, "n1")) + BytesField(3, status));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  const Json expected_status = Json::parse(
+      R"({"phase": "Pending", "initContainerStatuses": [{"name": "source", "state": {"running": {}}}]})");
+  EXPECT_EQ((*decoded)["status"], expected_status);
+  Json json = {{"spec", {{"nodeName", "n1"}}},
+               {"status", {{"phase", "Pending"}, {"initContainerStatuses", Json::array({{{"name", "source"},
+                 {"state", {{"running", {{"startedAt", "2025-12-01T18:40:00Z"}}}}}}})}}}};
+  TrimPod(json);
+  EXPECT_EQ(json["status"], expected_status);
+  EXPECT_TRUE(DecodePod(*decoded).Started());
+  EXPECT_TRUE(DecodePod(json).Started());
+  json["status"]["initContainerStatuses"][0]["state"] = {{"waiting", {{"reason", "PodInitializing"}}}};
+  EXPECT_FALSE(DecodePod(json).Started()) << "bound and waiting is not started";
+  json["status"]["phase"] = "Running";
+  EXPECT_TRUE(DecodePod(json).Started());
+}
+
 // Found by the fuzz target: 32,934,663,226 seconds overflowed std::chrono's nanoseconds (UB).
 TEST(DecodeTrimmedPodTest, TimesOutsideYears1970To2262AreUnset) {
   for (uint64_t seconds : {uint64_t{32934663226}, uint64_t{9223372037}, uint64_t(int64_t{-5}), ~uint64_t{0}}) {

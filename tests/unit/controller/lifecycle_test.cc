@@ -55,6 +55,12 @@ class LifecycleCase : public DecisionFixture {
     (*pod)["status"]["containerStatuses"] =
         Json::array({{{"name", name}, {"state", {{container_state, {{"reason", reason}, {"message", "m"}}}}}}});
   }
+  // The scheduler bound the pod; the kubelet has started none of its containers.
+  void Bind(const std::string& platform) {
+    Json* pod = PodFor(platform == "merge" ? "merge" : "build", platform == "merge" ? "" : platform);
+    (*pod)["spec"]["nodeName"] = "n";
+    (*pod)["status"] = {{"phase", "Pending"}};
+  }
   // A branch to resolve, and its resolve pod's states.
   void Branch() { ib["spec"]["source"]["git"]["revision"] = "main"; }
   void Resolving() { Branch(); Step(); }
@@ -179,6 +185,8 @@ const std::vector<Case>& Cases() {
        }, "Building"},
       {"not scheduled by the deadline", {kPlatform, kSchedulingDeadline, Guard::kNoFallback},
        [](F& f) { f.nodes = {Node("amd64")}; f.Step(); f.now += 11min; }, "Failed"},
+      {"bound, not started", {kPlatform, kStarting, Guard::kAlways}, [](F& f) { f.Step(); L(f).Bind("linux-arm64"); },
+       "Building"},
       {"running", {kPlatform, kRunning, Guard::kAlways}, [](F& f) { f.Step(); L(f).Run("linux-arm64", "", ""); }, "Building"},
       {"pull backing off", {kPlatform, kStuck, Guard::kAlways},
        [](F& f) { f.Step(); L(f).Run("linux-arm64", "waiting", "ImagePullBackOff"); }, "Building"},
@@ -214,6 +222,8 @@ const std::vector<Case>& Cases() {
          f.ib = before;
        }, "Merging"},
       {"merge not scheduled yet", {kMerge, kUnbound, Guard::kAlways}, [](F& f) { L(f).ToMerging(); }, "Merging"},
+      {"merge bound, not started", {kMerge, kStarting, Guard::kAlways}, [](F& f) { L(f).ToMerging(); L(f).Bind("merge"); },
+       "Merging"},
       {"merge running", {kMerge, kRunning, Guard::kAlways}, [](F& f) { L(f).ToMerging(); L(f).Run("merge", "", ""); }, "Merging"},
       {"merge pull backing off", {kMerge, kStuck, Guard::kAlways},
        [](F& f) { L(f).ToMerging(); L(f).Run("merge", "waiting", "ErrImagePull"); }, "Merging"},

@@ -305,6 +305,22 @@ TEST_F(ReconcileTest, AFailedCloneIsNamedAndAStuckContainerIsSaid) {
   EXPECT_EQ(ib["status"]["platforms"][1]["attempt"], 2);
 }
 
+TEST_F(ReconcileTest, ABindingAloneWritesNoStatusAndTheNodeComesWithTheNextChange) {
+  Step();
+  Json* amd = PodFor("build", "linux-amd64");
+  (*amd)["spec"]["nodeName"] = "n-amd64";  // the scheduler bound it; the kubelet has not started it
+  Actions bound = Step();
+  EXPECT_FALSE(bound.status.has_value()) << bound.status->platforms[0].node_name;
+  EXPECT_FALSE(ib["status"]["platforms"][0].contains("nodeName"));
+  (*amd)["status"] = {{"phase", "Running"},
+                      {"containerStatuses", Json::array({{{"name", "build"}, {"state", {{"running", Json::object()}}}}})}};
+  Actions running = Step();
+  ASSERT_TRUE(running.status.has_value());
+  EXPECT_EQ(ib["status"]["platforms"][0]["nodeName"], "n-amd64");
+  EXPECT_EQ(ib["status"]["platforms"][0]["phase"], "Building");
+  EXPECT_FALSE(ib["status"]["platforms"][1].contains("nodeName"));
+}
+
 TEST_F(ReconcileTest, ACacheThatLagsDoesNotRepeatEventsOrStatus) {
   nodes = {Node("amd64")};
   Step();

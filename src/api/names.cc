@@ -36,9 +36,4 @@ std::string ConfigMapName(const std::string& ib_name) {
   return Fit(ib_name, 253 - kSuffix.size()) + kSuffix;
 }
 
-std::string ScriptsConfigMapName(const std::string& ib_name) {
-  static const std::string kSuffix = "-imagebuild-scripts";
-  return Fit(ib_name, 253 - kSuffix.size()) + kSuffix;
-}
-
 }  // namespace ibo::api

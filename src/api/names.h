@@ -25,8 +25,6 @@ std::string NameLabel(const std::string& name);
 std::string PodName(const std::string& ib_name, const std::string& uid, int64_t generation,
                     const std::string& rebuild_token, const std::string& what, int attempt);
 std::string ConfigMapName(const std::string& ib_name);
-// The ConfigMap that holds what the build pods run (ScriptsConfigMap).
-std::string ScriptsConfigMapName(const std::string& ib_name);
 // The first `n` hex characters of sha256(text).
 std::string HashHex(const std::string& text, size_t n);
 

@@ -191,17 +191,6 @@ NodeView DecodeNode(const Json& node) {
   return v;
 }
 
-void TrimConfigMap(Json& config_map) {
-  if (!config_map.is_object()) return;
-  auto meta = config_map.find("metadata");
-  if (meta == config_map.end() || !meta->is_object()) return;
-  meta->erase("managedFields");
-  if (Str(Field(*meta, "labels"), labels::kRole) != "scripts") return;
-  if (auto data = config_map.find("data"); data != config_map.end() && data->is_object()) {
-    for (auto& [key, value] : data->items()) value = "";
-  }
-}
-
 ConfigMapView DecodeConfigMap(const Json& config_map) {
   ConfigMapView v;
   const Json& meta = Field(config_map, "metadata");

@@ -83,8 +83,5 @@ void TrimNode(Json& node);
 // Members of a Node that TrimNode drops and that a parser need not build.
 std::vector<DroppedMember> NodeMembersNeverRead();
 ConfigMapView DecodeConfigMap(const Json& config_map);
-// Drops managedFields, and a scripts ConfigMap's script texts: its keys are content hashes, so
-// the keys say all the decision needs, and a cluster keeps one such ConfigMap per ImageBuild.
-void TrimConfigMap(Json& config_map);
 
 }  // namespace ibo::api

@@ -17,7 +17,6 @@ namespace labels = api::labels;
 constexpr const char* kWorkspace = "/workspace";
 constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
 constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
-constexpr const char* kScriptsDir = "/etc/imagebuild/scripts";
 constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
 constexpr int kMergeUser = 65532;  // nonroot in operator/Dockerfile
 constexpr const char* kSigningKeyDir = "/etc/imagebuild/signing";  // the merge pod's only
@@ -198,58 +197,6 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   Json metadata = Metadata(ctx, ConfigMapName(ctx.owner.name), "registry-config");
   metadata["labels"].erase(labels::kBuildId);  // shared by every build of this ImageBuild
   return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
-}
-
-namespace {
-
-// `sh -c SCRIPT [$0 ARGS...]` becomes `sh FILE`, FILE being `set -- ARGS...` (each quoted) and
-// SCRIPT: the same script with the same positional parameters ($0 is the file's path then, which
-// no script reads). The arguments move too: a BuildKit build's are most of its pod.
-bool MoveScript(const BuildContext& ctx, Json& container, Json& items, std::map<std::string, std::string>& scripts) {
-  Json& command = container["command"];
-  if (!command.is_array() || command.size() < 3 || command[0] != "sh" || command[1] != "-c") return false;
-  std::string script = command[2];
-  if (command.size() > 4) {
-    std::string set = "set --";
-    for (size_t i = 4; i < command.size(); ++i) set += " " + ShellQuote(command[i].get<std::string>());
-    script = set + "\n" + script;
-  }
-  const std::string name = container.value("name", "script");
-  const std::string key = ctx.build_id + "." + name + "-" + HashHex(script, 12);
-  scripts[key] = script;
-  command = Json::array({"sh", std::string(kScriptsDir) + "/" + name});
-  items.push_back({{"key", key}, {"path", name}});
-  container["volumeMounts"].push_back({{"name", "scripts"}, {"mountPath", kScriptsDir}, {"readOnly", true}});
-  return true;
-}
-
-}  // namespace
-
-void MoveScriptsToConfigMap(const BuildContext& ctx, Json& pod, std::map<std::string, std::string>& scripts) {
-  Json& spec = pod["spec"];
-  Json items = Json::array();
-  bool moved = false;
-  for (const char* list : {"initContainers", "containers"}) {
-    if (!spec.contains(list)) continue;
-    for (auto& container : spec[list]) moved |= MoveScript(ctx, container, items, scripts);
-  }
-  if (!moved) return;
-  // Only this pod's keys: a missing key fails the mount (the kubelet retries), a missing file would fail the build.
-  spec["volumes"].push_back(
-      {{"name", "scripts"}, {"configMap", {{"name", api::ScriptsConfigMapName(ctx.owner.name)}, {"items", items}}}});
-}
-
-Json ScriptsConfigMap(const BuildContext& ctx, const std::map<std::string, std::string>& scripts) {
-  Json data = Json::object();
-  for (const auto& [key, script] : scripts) data[key] = script;
-  return Json{{"apiVersion", "v1"},
-              {"kind", "ConfigMap"},
-              {"metadata", Metadata(ctx, api::ScriptsConfigMapName(ctx.owner.name), "scripts")},
-              {"data", data}};
-}
-
-bool IsScriptOfBuild(const std::string& key, const std::string& build_id) {
-  return key.size() > build_id.size() && key.compare(0, build_id.size(), build_id) == 0 && key[build_id.size()] == '.';
 }
 
 std::map<std::string, std::string> ImageMetadata(const BuildContext& ctx, const std::map<std::string, std::string>& user) {

@@ -70,18 +70,4 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
 // operator has neither insecure registries nor a CA.
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx);
 
-// A build pod's shell scripts are most of its bytes, and every watcher of pods (the scheduler,
-// kube-controller-manager, the operator, kubelets) decodes each of them twice: at the create and at
-// the binding. So they move to the ImageBuild's scripts ConfigMap, written once per build, and the
-// pod runs `sh <file>` from a volume of it. A key is <build ID>.<container>-<hash of the script>:
-// content-addressed, so that a kubelet whose cache lags waits for the key instead of running
-// another script, and platforms that share a script (the source fetch) share its key.
-// Moves each `sh -c SCRIPT [$0 ARGS...]` command of `pod` and adds its key and script to `scripts`.
-void MoveScriptsToConfigMap(const BuildContext& ctx, Json& pod, std::map<std::string, std::string>& scripts);
-// The scripts ConfigMap with `scripts` as its data (labelled with the build ID they belong to).
-Json ScriptsConfigMap(const BuildContext& ctx, const std::map<std::string, std::string>& scripts);
-// Whether a scripts ConfigMap's key belongs to build `build_id` (the others are dropped when a
-// build writes its own).
-bool IsScriptOfBuild(const std::string& key, const std::string& build_id);
-
 }  // namespace ibo::controller

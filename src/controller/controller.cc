@@ -78,7 +78,7 @@ const kube::Lister* ImageBuildController::WatchOwned(const kube::ResourceType& t
                                ? api::PodMembersNeverRead()
                                : std::vector<DroppedMember>{kube::kManagedFieldsMember};
   owned.transform = type.resource == kube::resources::kPods.resource ? kube::Transform(api::TrimPod)
-                                                                     : kube::Transform(api::TrimConfigMap);
+                                                                     : kube::Transform(kube::DropManagedFields);
   // Decoded straight to what TrimPod keeps; kube-apiserver encodes each pod once for every
   // protobuf watcher, where each JSON watcher costs it an encoding of its own.
   if (type.resource == kube::resources::kPods.resource && options_.pods_in_protobuf) {

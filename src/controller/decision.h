@@ -30,7 +30,6 @@ struct Decision {
   std::string message;
   bool waiting_for_nodes = false;
   std::string superseded;  // the message, when this pass superseded a running build
-  std::map<std::string, std::string> scripts;  // of the build pods this pass asks for, by key
 
   void Requeue(std::chrono::milliseconds after);
   void RequeueAt(SystemTime t);

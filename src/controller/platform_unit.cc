@@ -66,9 +66,7 @@ void AttemptFailed(Decision& d, api::PlatformStatus& s, const PodReport& report)
 void PodMissing(Decision& d, const BuildContext& ctx, Unit& unit, const std::string& name, bool emulated) {
   api::PlatformStatus& lead = *unit.statuses.front();
   const bool no_nodes = !emulated && !AnyReadyNode(d.in.nodes, unit.specs);
-  Json pod = BuildPod(ctx, unit.specs, emulated, name, lead.attempt);
-  MoveScriptsToConfigMap(ctx, pod, d.scripts);
-  d.actions.create_pods.push_back(std::move(pod));
+  d.actions.create_pods.push_back(BuildPod(ctx, unit.specs, emulated, name, lead.attempt));
   // Already asked for (the cache has not shown it yet): the create is idempotent, say nothing twice.
   if (lead.pod_name == name) {
     d.Step(Subject::kPlatform, api::PlatformPhaseName(lead.phase), kCreateRequested);

@@ -437,28 +437,8 @@ ExistingConfigMapDecision DecideExistingConfigMap(const api::ConfigMapView& exis
     // Never overwrite what someone else made; say so where the user looks.
     return {Kind::kConflict, "ConfigMap " + existing.name + " exists and is not owned by this ImageBuild; rename or delete it"};
   }
-  std::map<std::string, std::string> data = api::DecodeConfigMap(wanted).data;
-  const Json& labels = wanted["metadata"]["labels"];
-  if (labels.value(api::labels::kRole, "") == "scripts") {
-    // Pods of this build that run already mount their own keys; another build's go.
-    const std::string build_id = labels.value(api::labels::kBuildId, "");
-    for (const auto& [key, script] : existing.data) {
-      if (IsScriptOfBuild(key, build_id)) data.emplace(key, script);
-    }
-  }
   // A lagging cache may ask for what the server already holds: no write then.
-  return {existing.data == data ? Kind::kLeave : Kind::kUpdate, "", Json(data)};
-}
-
-// The build pods asked for mount their scripts' keys: the ConfigMap is written when one is missing.
-void AskForScripts(Decision& d, const BuildContext& ctx) {
-  if (d.scripts.empty()) return;
-  const std::string name = api::ScriptsConfigMapName(ctx.owner.name);
-  const auto existing = std::find_if(d.in.config_maps.begin(), d.in.config_maps.end(),
-                                     [&](const api::ConfigMapView& c) { return c.name == name; });
-  const bool all_there = existing != d.in.config_maps.end() &&
-      std::all_of(d.scripts.begin(), d.scripts.end(), [&](const auto& s) { return existing->data.count(s.first) > 0; });
-  if (!all_there) d.actions.apply_scripts = ScriptsConfigMap(ctx, d.scripts);
+  return {existing.data == api::DecodeConfigMap(wanted).data ? Kind::kLeave : Kind::kUpdate, ""};
 }
 
 Actions Reconcile(const ReconcileInput& in) {
@@ -498,7 +478,6 @@ Actions Reconcile(const ReconcileInput& in) {
       units.back().specs.push_back(&spec.platforms[i]);
     }
     for (auto& unit : units) StepUnit(d, ctx, unit);
-    AskForScripts(d, ctx);
   }
   StepBuild(d, ctx, *tags);
   return Conclude(d);

@@ -54,7 +54,6 @@ struct Actions {
   std::vector<Json> create_pods;
   std::vector<std::string> delete_pods;
   std::optional<Json> apply_config_map;           // create, or see DecideExistingConfigMap
-  std::optional<Json> apply_scripts;              // likewise, before the build pods that mount it
   std::optional<api::ImageBuildStatus> status;  // the new status, when it changed
   std::vector<EventAction> events;              // explain the status: recorded after it is written
   std::vector<Outcome> outcomes;                // likewise, once the status is written
@@ -74,7 +73,6 @@ bool IsActive(const api::ImageBuildStatus& status);
 struct ExistingConfigMapDecision {
   enum class Kind { kLeave, kUpdate, kConflict } kind;
   std::string message;  // kConflict: the event's message
-  Json data;            // kUpdate: what to write (a scripts ConfigMap keeps its build's other keys)
 };
 ExistingConfigMapDecision DecideExistingConfigMap(const api::ConfigMapView& existing, const Json& wanted,
                                                   const std::string& owner_uid);

@@ -175,9 +175,9 @@ Status ReconcileAdapter::AddSecretFacts(const std::string& ns, ReconcileInput& i
 
 Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const std::string& uid, const Json& wanted) {
   const std::string ns = owner["metadata"].value("namespace", "");
-  const Status created = client_.CreateWithoutResult(kube::resources::kConfigMaps, ns, wanted);
+  auto created = client_.Create(kube::resources::kConfigMaps, ns, wanted);
   if (created.ok()) return Status::Ok();
-  if (created.code() != StatusCode::kAlreadyExists) return created;
+  if (created.status().code() != StatusCode::kAlreadyExists) return created.status();
   const std::string name = wanted["metadata"]["name"];
   auto existing = client_.Get(kube::resources::kConfigMaps, ns, name);
   if (!existing.ok()) return existing.status();
@@ -189,8 +189,7 @@ Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const std::string& ui
     case ExistingConfigMapDecision::Kind::kUpdate: {
       // An update with the resourceVersion read above: a concurrent change conflicts and is retried.
       Json refreshed = *existing;
-      refreshed["data"] = decision.data;
-      refreshed["metadata"]["labels"] = wanted["metadata"]["labels"];
+      refreshed["data"] = wanted["data"];
       return client_.Update(kube::resources::kConfigMaps, ns, refreshed).status();
     }
     case ExistingConfigMapDecision::Kind::kLeave: break;
@@ -201,8 +200,8 @@ Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const std::string& ui
 Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const api::ImageBuildStatus& before,
                                const Actions& actions) {
   const std::string ns = object["metadata"].value("namespace", "");
-  for (const auto* config_map : {&actions.apply_config_map, &actions.apply_scripts}) {
-    if (*config_map) IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), **config_map));
+  if (actions.apply_config_map) {
+    IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), *actions.apply_config_map));
   }
   for (const auto& pod : actions.create_pods) {
     const Status created = client_.CreateWithoutResult(kube::resources::kPods, ns, pod);

@@ -184,7 +184,7 @@ class Simulator {
         else if (role == "resolve") End(pod, true, ibo::testing::SimulatedCommit(pod));
         else End(pod, false, "the node simulator runs only imagebuild-operator's resolve, build and merge pods");
       } catch (const RetryLater& later) {
-        Log(role + " pod " + name + " waits for its volumes: " + later.why);
+        Log("merge pod " + name + " waits for its volumes: " + later.why);
         finished_.erase(uid);
       } catch (const std::exception& e) {
         // A pod the simulator cannot make sense of fails; the simulator goes on.
@@ -259,26 +259,6 @@ class Simulator {
     return ibo::Status::Ok();
   }
 
-  // What the build container runs: its command, or (as the kubelet would mount it) the script of
-  // the scripts ConfigMap that the command runs. The ConfigMap is written before the pod; as a
-  // kubelet waits for a key its cache lacks (or through an API server restart), the pod waits.
-  std::string BuildCommand(const Json& pod) {
-    const Json& command = pod["spec"]["containers"][0]["command"];
-    std::string key, config_map;
-    for (const auto& v : pod["spec"].value("volumes", Json::array())) {
-      if (v.value("name", "") != "scripts" || !v.contains("configMap")) continue;
-      config_map = v["configMap"].value("name", "");
-      for (const auto& item : v["configMap"].value("items", Json::array())) {
-        if (item.value("path", "") == "build") key = item.value("key", "");
-      }
-    }
-    if (key.empty()) return command.dump();
-    auto cm = client_->Get(res::kConfigMaps, pod["metadata"]["namespace"], config_map);
-    if (!cm.ok()) throw RetryLater{"ConfigMap " + config_map + ": " + cm.status().message()};
-    if (!(*cm)["data"].contains(key)) throw RetryLater{"ConfigMap " + config_map + " has no key " + key + " yet"};
-    return (*cm)["data"][key].get<std::string>();
-  }
-
   void RunBuild(const Json& pod, const std::string& node_arch) {
     const std::string platforms = pod["metadata"].value("annotations", Json::object()).value("imagebuild.io/platforms", "");
     const std::string attempt = pod["metadata"]["labels"].value("imagebuild.io/attempt", "1");
@@ -288,7 +268,7 @@ class Simulator {
       return;
     }
     // The repository comes from the build command's --output name=...
-    const std::string command = BuildCommand(pod);
+    const std::string command = pod["spec"]["containers"][0]["command"].dump();
     const auto at = command.find("type=image,name=");
     if (at == std::string::npos) {
       End(pod, false, "the simulator builds only BuildKit pods (no --output type=image found)");

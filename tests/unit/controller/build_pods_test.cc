@@ -4,15 +4,9 @@
 
 #include "api/imagebuild_spec.h"
 #include "controller/pod_observation.h"
-#include "controller/reconcile.h"
 
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -107,90 +101,6 @@ TEST(BuildPodsGoldenTest, MergeAndRegistryConfig) {
                      {{"org.opencontainers.image.version", "v1.4.2"}}};
   ExpectGolden(MergePod(f.ctx, inputs, "worker-9876543210"), "merge");
   ExpectGolden(*RegistryConfigMap(f.ctx), "registry_config_map");
-}
-
-// What the controller creates: the pod with its scripts moved out, and the ConfigMap they went to.
-TEST(BuildPodsGoldenTest, BuildKitArm64AsCreatedAndItsScripts) {
-  Fixture f("buildkit");
-  Json pod = BuildPod(f.ctx, {&f.spec.platforms[1]}, false, "worker-0123456789", 1);
-  std::map<std::string, std::string> scripts;
-  MoveScriptsToConfigMap(f.ctx, pod, scripts);
-  ExpectGolden(pod, "buildkit_arm64_created");
-  ExpectGolden(ScriptsConfigMap(f.ctx, scripts), "scripts_config_map");
-  const size_t inline_size = BuildPod(f.ctx, {&f.spec.platforms[1]}, false, "worker-0123456789", 1).dump().size();
-  EXPECT_LT(pod.dump().size() * 10, inline_size * 6);
-}
-
-// What /bin/sh prints running `argv` (no shell in between), or "exit N" when it fails.
-std::string RunSh(const std::vector<std::string>& argv) {
-  std::array<int, 2> out{};
-  if (pipe(out.data()) != 0) return "pipe failed";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv("/bin/sh", args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  close(out[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? text : "exit " + std::to_string(WEXITSTATUS(status));
-}
-
-// The file runs as the command did: the same script, the same positional parameters, whatever
-// they hold (quotes, a newline, $, a backslash, an empty one).
-TEST(MoveScriptsTest, TheFileRunsAsTheCommandDid) {
-  Fixture f("buildkit");
-  const std::string script = "set -eu\nprintf '[%s]' \"$#\" \"$@\"\n";
-  const std::vector<std::string> args = {"it's", "a\nnewline", "$HOME and `x`", "back\\slash", "", "--opt=a,b"};
-  Json command = {"sh", "-c", script, "build"};
-  for (const auto& a : args) command.push_back(a);
-  Json containers = Json::array({{{"name", "build"}, {"command", command}}});
-  Json pod = {{"spec", {{"containers", containers}, {"volumes", Json::array()}}}};
-  std::map<std::string, std::string> scripts;
-  MoveScriptsToConfigMap(f.ctx, pod, scripts);
-  ASSERT_EQ(scripts.size(), 1u);
-  const std::string path = ::testing::TempDir() + "/moved-script";
-  std::ofstream(path) << scripts.begin()->second;
-  std::vector<std::string> inline_argv = {"sh", "-c", script, "build"};
-  inline_argv.insert(inline_argv.end(), args.begin(), args.end());
-  const std::string expected = RunSh(inline_argv);
-  EXPECT_EQ(expected.rfind("[6]", 0), 0u) << expected;
-  EXPECT_EQ(RunSh({"sh", path}), expected);
-  EXPECT_EQ(pod["spec"]["containers"][0]["command"], (Json{"sh", "/etc/imagebuild/scripts/build"}));
-  const Json& volume = pod["spec"]["volumes"][0];
-  EXPECT_EQ(volume["configMap"]["name"], "worker-imagebuild-scripts");
-  EXPECT_EQ(volume["configMap"]["items"][0], (Json{{"key", scripts.begin()->first}, {"path", "build"}}));
-  EXPECT_EQ(scripts.begin()->first.rfind(f.ctx.build_id + ".build-", 0), 0u) << scripts.begin()->first;
-  std::remove(path.c_str());
-}
-
-// A build writes its own keys and keeps its other ones (pods of an earlier attempt mount them);
-// another build's keys go.
-TEST(MoveScriptsTest, ABuildKeepsItsOwnKeysAndDropsOtherBuilds) {
-  Fixture f("buildkit");
-  const std::string id = f.ctx.build_id;
-  const std::string attempt1 = id + ".build-aaaaaaaaaaaa", attempt2 = id + ".build-cccccccccccc";
-  api::ConfigMapView existing{"worker-imagebuild-scripts", {{"8d6c4d1e-0000-4000-8000-000000000001", true}},
-                              {{attempt1, "old attempt"}, {"0badc0de.build-bbbbbbbbbbbb", "old build"}}};
-  const Json wanted = ScriptsConfigMap(f.ctx, {{attempt2, "new attempt"}});
-  auto decision = DecideExistingConfigMap(existing, wanted, "8d6c4d1e-0000-4000-8000-000000000001");
-  EXPECT_EQ(decision.kind, ExistingConfigMapDecision::Kind::kUpdate);
-  EXPECT_EQ(decision.data, (Json{{attempt1, "old attempt"}, {attempt2, "new attempt"}}));
-  existing.data = decision.data.get<std::map<std::string, std::string>>();
-  EXPECT_EQ(DecideExistingConfigMap(existing, wanted, "8d6c4d1e-0000-4000-8000-000000000001").kind,
-            ExistingConfigMapDecision::Kind::kLeave);
-  EXPECT_EQ(DecideExistingConfigMap(existing, wanted, "someone-else").kind, ExistingConfigMapDecision::Kind::kConflict);
-  EXPECT_FALSE(IsScriptOfBuild(id + "x.build", id));
-  EXPECT_FALSE(IsScriptOfBuild(id, id));
 }
 
 // spec.signing: the key is mounted read-only into the merge pod, readable through fsGroup by the

@@ -51,13 +51,8 @@ class DecisionFixture : public ::testing::Test {
     in.repository_merging = repository_merging;
     for (const auto& p : pods) in.pods.push_back(api::DecodePod(p));
     for (const auto& n : nodes) in.nodes.push_back(api::DecodeNode(n));
-    for (Json cm : config_maps) {  // as the cache keeps them
-      api::TrimConfigMap(cm);
-      in.config_maps.push_back(api::DecodeConfigMap(cm));
-    }
     Actions a = Reconcile(in);
     OnStep(a);
-    for (const auto* cm : {&a.apply_config_map, &a.apply_scripts}) if (*cm) Apply(**cm);
     if (a.status) ib["status"] = Json(*a.status);
     for (const auto& p : a.create_pods) {
       Json pod = p;
@@ -72,35 +67,6 @@ class DecisionFixture : public ::testing::Test {
   }
 
   virtual void OnStep(const Actions&) {}
-
-  // A ConfigMap the decision asked for, written as the adapter writes it.
-  void Apply(const Json& wanted) {
-    for (auto& cm : config_maps) {
-      if (cm["metadata"]["name"] != wanted["metadata"]["name"]) continue;
-      const auto decision = DecideExistingConfigMap(api::DecodeConfigMap(cm), wanted, ib["metadata"]["uid"]);
-      if (decision.kind == ExistingConfigMapDecision::Kind::kUpdate) {
-        cm["data"] = decision.data;
-        cm["metadata"]["labels"] = wanted["metadata"]["labels"];
-      }
-      return;
-    }
-    config_maps.push_back(wanted);
-  }
-
-  // The script the pod's container runs, from the scripts ConfigMap as its volume mounts it.
-  std::string ScriptOf(const Json& pod, const std::string& container) {
-    for (const auto& v : pod["spec"]["volumes"]) {
-      if (v["name"] != "scripts") continue;
-      for (const auto& item : v["configMap"]["items"]) {
-        if (item["path"] != container) continue;
-        for (const auto& cm : config_maps) {
-          if (cm["metadata"]["name"] != v["configMap"]["name"]) continue;
-          return cm["data"].value(item["key"].get<std::string>(), "");
-        }
-      }
-    }
-    return "";
-  }
 
   Json* PodFor(const std::string& role, const std::string& platform = "") {
     for (auto& p : pods) {
@@ -139,7 +105,7 @@ class DecisionFixture : public ::testing::Test {
 
   OperatorSettings settings;
   Json ib;
-  std::vector<Json> pods, nodes, config_maps;
+  std::vector<Json> pods, nodes;
   std::map<std::string, SecretFacts> secrets;
   std::chrono::system_clock::time_point now;
   int other_active = 0;

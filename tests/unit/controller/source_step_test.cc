@@ -140,7 +140,7 @@ TEST_F(SourceStepTest, TheCommitAndTheUsersMetadataReachTheImagesAndTheIndex) {
   Resolve(kCommit);
   Actions a = Step();
   ASSERT_EQ(a.create_pods.size(), 2u);
-  const std::string script = ScriptOf(a.create_pods[0], "build");
+  const std::string script = a.create_pods[0]["spec"]["containers"][0]["command"][2];
   for (const std::string& want : {"--label 'org.opencontainers.image.revision=" + kCommit + "'",
                                  std::string("--label 'org.opencontainers.image.source=https://example.com/r.git'"),
                                  std::string("--label 'org.opencontainers.image.version=v1.4.2'"),

@@ -134,23 +134,17 @@ watch_pods() {
   watch_pids+=($!)
 }
 
-# cp_ticks: CPU ticks the control plane (etcd, kube-apiserver, kube-scheduler, its controller-manager) used so far.
-cp_ticks() {
-  local f total=0 t
-  for f in "$tmp"/cp/pids/*; do
-    t=$(awk '{print $14 + $15}' "/proc/$(cat "$f")/stat" 2>/dev/null || echo 0)
-    total=$((total + t))
-  done
-  echo "$total"
-}
-
-# cp_split: "component ticks" for each control plane process, for the request report.
+# cp_split: "component ticks" for each control plane process (etcd, kube-apiserver, kube-scheduler,
+# its controller-manager): the CPU ticks it used so far.
 cp_split() {
   local f
   for f in "$tmp"/cp/pids/*; do
     echo "$(basename "$f") $(awk '{print $14 + $15}' "/proc/$(cat "$f")/stat" 2>/dev/null || echo 0)"
   done
 }
+
+# cp_ticks: the ticks of the whole control plane so far.
+cp_ticks() { cp_split | awk '{ total += $2 } END { print total + 0 }'; }
 
 # wait_quiet: waits (at most 120 s) until the control plane has used under 10 % of a core for 3
 # seconds in a row. A deleted namespace keeps it busy for a while after it is gone: the garbage

@@ -57,6 +57,7 @@ struct OwnerRef {
 struct ConfigMapView {
   std::string name;
   std::vector<OwnerRef> owners;
+  std::map<std::string, std::string> labels;
   std::map<std::string, std::string> data;
 
   bool ControlledBy(const std::string& uid) const;

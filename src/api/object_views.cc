@@ -201,7 +201,6 @@ ConfigMapView DecodeConfigMap(const Json& config_map) {
       v.owners.push_back({Str(o, "uid"), Bool(o, "controller")});
     }
   }
-  v.labels = StringMap(Field(meta, "labels"));
   v.data = StringMap(Field(config_map, "data"));
   return v;
 }

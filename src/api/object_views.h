@@ -57,7 +57,6 @@ struct OwnerRef {
 struct ConfigMapView {
   std::string name;
   std::vector<OwnerRef> owners;
-  std::map<std::string, std::string> labels;
   std::map<std::string, std::string> data;
 
   bool ControlledBy(const std::string& uid) const;

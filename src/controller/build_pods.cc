@@ -18,8 +18,6 @@ constexpr const char* kWorkspace = "/workspace";
 constexpr const char* kPushConfigDir = "/etc/imagebuild/push";
 constexpr const char* kRegistryConfigDir = "/etc/imagebuild/registry";
 constexpr const char* kBuildSecretsDir = "/run/secrets/imagebuild";
-constexpr const char* kScriptsDir = "/etc/imagebuild/scripts";
-constexpr const char* kScriptsVolume = "scripts";
 constexpr int kMergeUser = 65532;  // nonroot in operator/Dockerfile
 constexpr const char* kSigningKeyDir = "/etc/imagebuild/signing";  // the merge pod's only
 
@@ -74,30 +72,24 @@ Json GitEnv(const BuildContext& ctx) {
   return env;
 }
 
-std::string ScriptPath(const char* script) { return std::string(kScriptsDir) + "/" + script; }
-
-Json ScriptsMount() { return {{"name", kScriptsVolume}, {"mountPath", kScriptsDir}, {"readOnly", true}}; }
-
-Json ScriptsVolume() { return {{"name", kScriptsVolume}, {"configMap", {{"name", ScriptsConfigMapName()}}}}; }
-
-Json GitContainer(const BuildContext& ctx, const char* name, const char* script) {
+Json GitContainer(const BuildContext& ctx, const char* name, const std::string& script) {
   return {{"name", name},
           {"image", ctx.settings->git_image},
-          {"command", {"sh", ScriptPath(script)}},
+          {"command", {"sh", "-c", script}},
           {"env", GitEnv(ctx)},
           {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}}},
           // git's own words (a ref the server does not have, a refused login) become the
           // platform's message: without this the kubelet reports only "Error".
           {"terminationMessagePolicy", "FallbackToLogsOnError"},
-          {"volumeMounts", Json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}}, ScriptsMount()})}};
+          {"volumeMounts", Json::array({{{"name", "workspace"}, {"mountPath", kWorkspace}}})}};
 }
 
 // Fetches the resolved commit into the workspace. Where the server refuses a commit by id
 // (uploadpack.allowReachableSHA1InWant off, as with protocol v0 by default), the revision is
 // fetched deeper until the commit is in it; a commit no longer in the revision's history (a
 // force push) fails for good (exit 3), naming both commits.
-std::string SourceScript() {
-  return std::string("set -eu\n") + kGitCredentials +
+Json GitInitContainer(const BuildContext& ctx) {
+  const std::string script = std::string("set -eu\n") + kGitCredentials +
       "git init -q /workspace/src\n"
       "cd /workspace/src\n"
       "git remote add origin \"$GIT_URL\"\n"
@@ -123,9 +115,8 @@ std::string SourceScript() {
       "fi\n"
       "git -c advice.detachedHead=false checkout -q --detach \"$GIT_COMMIT\"\n"
       "git rev-parse HEAD\n";
+  return GitContainer(ctx, "source", script);
 }
-
-Json GitInitContainer(const BuildContext& ctx) { return GitContainer(ctx, "source", "source"); }
 
 // The registry credentials and settings every pod needs; a build pod also gets the workspace the
 // source is fetched into and its build secrets.
@@ -175,36 +166,6 @@ std::string CacheRef(const ImageBuildSpec& spec, const std::string& slug) {
   return spec.cache_repository + ":cache-" + slug;
 }
 
-// Ends with the commit the revision names as its termination message: the ref git fetch would
-// take for a short name, in git's own order (git-rev-parse(1)); an annotated tag's commit is its
-// peeled (^{}) entry.
-std::string ResolveScript() {
-  return std::string("set -eu\n") + kGitCredentials +
-      "git ls-remote \"$GIT_URL\" > /tmp/refs\n"
-      "rev=${GIT_REVISION:-HEAD}\n"
-      "for ref in \"$rev\" \"refs/$rev\" \"refs/tags/$rev\" \"refs/heads/$rev\" \"refs/remotes/$rev\" \"refs/remotes/$rev/HEAD\"; do\n"
-      "  commit=$(awk -v r=\"$ref^{}\" '$2 == r { print $1; exit }' /tmp/refs)\n"
-      "  [ -n \"$commit\" ] || commit=$(awk -v r=\"$ref\" '$2 == r { print $1; exit }' /tmp/refs)\n"
-      "  if [ -n \"$commit\" ]; then\n"
-      "    printf '%s' \"$commit\" > /dev/termination-log\n"
-      "    echo \"$rev is $ref at $commit\"\n"
-      "    exit 0\n"
-      "  fi\n"
-      "done\n"
-      "echo \"revision $rev is no branch, tag or ref of the repository ($(wc -l < /tmp/refs) refs listed, none by that\" \\\n"
-      "  \"name): fix spec.source.git.revision\" >&2\n"
-      "exit 3\n";
-}
-
-// Runs BuildKit without a daemon and ends with the pushed image's digest as the termination message.
-std::string BuildKitScript() {
-  return "set -eu\n"
-         "buildctl-daemonless.sh \"$@\"\n"
-         "sed -n 's/.*\"containerimage.digest\": *\"\\(sha256:[0-9a-f]*\\)\".*/\\1/p' /tmp/metadata.json "
-         "| head -n1 > /dev/termination-log\n"
-         "cat /dev/termination-log\n";
-}
-
 }  // namespace
 
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
@@ -238,36 +199,6 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
 }
 
-const std::map<std::string, std::string>& SharedScripts() {
-  static const std::map<std::string, std::string> scripts = {
-      {"buildkit", BuildKitScript()}, {"resolve", ResolveScript()}, {"source", SourceScript()}};
-  return scripts;
-}
-
-const std::string& ScriptsConfigMapName() {
-  static const std::string name = [] {
-    std::string all;
-    for (const auto& [file, text] : SharedScripts()) all += file + '\0' + text + '\0';
-    return "imagebuild-scripts-" + HashHex(all, 10);
-  }();
-  return name;
-}
-
-Json ScriptsConfigMap(const std::string& ns) {
-  return {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata",
-           {{"name", ScriptsConfigMapName()},
-            {"namespace", ns},
-            {"labels", {{labels::kRole, kScriptsRole}, {"app.kubernetes.io/managed-by", "imagebuild-operator"}}}}},
-          {"data", SharedScripts()}};
-}
-
-bool MountsScripts(const Json& pod) {
-  const Json& volumes = pod["spec"].value("volumes", Json::array());
-  return std::any_of(volumes.begin(), volumes.end(), [](const Json& v) { return v.value("name", "") == kScriptsVolume; });
-}
-
 std::map<std::string, std::string> ImageMetadata(const BuildContext& ctx, const std::map<std::string, std::string>& user) {
   std::map<std::string, std::string> m = {{"org.opencontainers.image.source", WithoutCredentials(ctx.spec.git_url)}};
   if (!ctx.commit.empty()) m["org.opencontainers.image.revision"] = ctx.commit;
@@ -278,13 +209,30 @@ std::map<std::string, std::string> ImageMetadata(const BuildContext& ctx, const 
 }
 
 Json ResolvePod(const BuildContext& ctx, const std::string& pod_name) {
-  Json container = GitContainer(ctx, "resolve", "resolve");
+  // The ref git fetch would take for a short name, in git's own order (git-rev-parse(1)); an
+  // annotated tag's commit is its peeled (^{}) entry.
+  const std::string script = std::string("set -eu\n") + kGitCredentials +
+      "git ls-remote \"$GIT_URL\" > /tmp/refs\n"
+      "rev=${GIT_REVISION:-HEAD}\n"
+      "for ref in \"$rev\" \"refs/$rev\" \"refs/tags/$rev\" \"refs/heads/$rev\" \"refs/remotes/$rev\" \"refs/remotes/$rev/HEAD\"; do\n"
+      "  commit=$(awk -v r=\"$ref^{}\" '$2 == r { print $1; exit }' /tmp/refs)\n"
+      "  [ -n \"$commit\" ] || commit=$(awk -v r=\"$ref\" '$2 == r { print $1; exit }' /tmp/refs)\n"
+      "  if [ -n \"$commit\" ]; then\n"
+      "    printf '%s' \"$commit\" > /dev/termination-log\n"
+      "    echo \"$rev is $ref at $commit\"\n"
+      "    exit 0\n"
+      "  fi\n"
+      "done\n"
+      "echo \"revision $rev is no branch, tag or ref of the repository ($(wc -l < /tmp/refs) refs listed, none by that\" \\\n"
+      "  \"name): fix spec.source.git.revision\" >&2\n"
+      "exit 3\n";
+  Json container = GitContainer(ctx, "resolve", script);
   container["resources"] = {{"requests", {{"cpu", "10m"}, {"memory", "32Mi"}}}};
   Json pod_spec = {{"restartPolicy", "Never"},
                    {"automountServiceAccountToken", false},
                    {"nodeSelector", {{"kubernetes.io/os", "linux"}}},
                    {"containers", Json::array({container})},
-                   {"volumes", Json::array({{{"name", "workspace"}, {"emptyDir", Json::object()}}, ScriptsVolume()})}};
+                   {"volumes", Json::array({{{"name", "workspace"}, {"emptyDir", Json::object()}}})}};
   if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", Metadata(ctx, pod_name, "resolve")}, {"spec", pod_spec}};
 }
@@ -337,9 +285,14 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
   }
   args.push_back("--metadata-file");
   args.push_back("/tmp/metadata.json");
-  Json command = {"sh", ScriptPath("buildkit")};
+  const std::string script =
+      "set -eu\n"
+      "buildctl-daemonless.sh \"$@\"\n"
+      "sed -n 's/.*\"containerimage.digest\": *\"\\(sha256:[0-9a-f]*\\)\".*/\\1/p' /tmp/metadata.json "
+      "| head -n1 > /dev/termination-log\n"
+      "cat /dev/termination-log\n";
+  Json command = {"sh", "-c", script, "build"};
   for (auto& a : args) command.push_back(a);
-  mounts.push_back(ScriptsMount());
   annotations["container.apparmor.security.beta.kubernetes.io/build"] = "unconfined";
   return {{"name", "build"},
           {"image", t.builder_image},
@@ -457,7 +410,6 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
 
   Json volumes = Json::array(), mounts = Json::array(), env = Json::array();
   AddCommonVolumes(ctx, volumes, mounts, true);
-  volumes.push_back(ScriptsVolume());  // the source fetch's, and BuildKit's
   if (!spec.push_secret.empty()) env.push_back({{"name", "DOCKER_CONFIG"}, {"value", kPushConfigDir}});
   Json container = spec.strategy == Strategy::kBuildKit
                        ? BuildKitContainer(ctx, target, volumes, mounts, env, metadata["annotations"])

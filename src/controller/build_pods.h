@@ -1,6 +1,5 @@
 // What the controller creates for an ImageBuild: deterministic names and labels, build pods for
-// BuildKit (rootless) and buildah, the merge pod, the ConfigMap with registry settings, and the
-// namespace's ConfigMap of the scripts that build and resolve pods run.
+// BuildKit (rootless) and buildah, the merge pod, and the ConfigMap with registry settings.
 #pragma once
 
 #include <chrono>
@@ -67,18 +66,6 @@ struct MergeInputs {
 };
 // The merge pod: `imagebuild-operator merge` with every platform=digest pair and tag.
 Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::string& pod_name);
-// The scripts of the source fetch, the resolve pod and a BuildKit build are the same for every
-// build, and were two thirds of a build pod's bytes, which the API server stores and encodes for
-// each of the pod's writes and watchers. So one ConfigMap per namespace holds them, named after a
-// hash of their text: an operator upgrade that changes a script writes a new one, and pods of the
-// old version keep theirs. It has no owner (no single ImageBuild does); the decision writes it
-// when a pod that mounts it is to be created or waits to start, and it is missing or edited.
-inline constexpr const char* kScriptsRole = "scripts";
-const std::map<std::string, std::string>& SharedScripts();  // file name -> script
-const std::string& ScriptsConfigMapName();
-Json ScriptsConfigMap(const std::string& ns);
-bool MountsScripts(const Json& pod);
-
 // buildkitd.toml, registries.conf and ca.crt for the build and merge pods; nullopt when the
 // operator has neither insecure registries nor a CA.
 std::optional<Json> RegistryConfigMap(const BuildContext& ctx);

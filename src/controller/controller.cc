@@ -88,17 +88,6 @@ const kube::Lister* ImageBuildController::WatchOwned(const kube::ResourceType& t
   kube::EventHandlers enqueue;
   enqueue.on_change = [this](const Json& o) { EnqueueOwner(o); };
   informer.AddHandlers(std::move(enqueue));
-  if (type.resource == kube::resources::kConfigMaps.resource) {
-    // The scripts ConfigMap has no owner to enqueue: a build whose pod waits for it writes it again.
-    kube::EventHandlers scripts_deleted;
-    scripts_deleted.on_delete = [this](const Json& o) {
-      const Json& meta = o["metadata"];
-      if (meta.value("labels", Json::object()).value(api::labels::kRole, "") != kScriptsRole) return;
-      if (adapter_) adapter_->ScriptsDeleted(meta.value("namespace", ""));
-      EnqueueUnfinished();
-    };
-    informer.AddHandlers(std::move(scripts_deleted));
-  }
   return &informer.cache();
 }
 

@@ -397,21 +397,7 @@ bool OnlyNodeNamesDiffer(const api::ImageBuildStatus& now, const api::ImageBuild
 
 }  // namespace
 
-// Build and resolve pods run their scripts from the namespace's scripts ConfigMap: it is written
-// before a pod that mounts it is created, and again while one waits to start (the kubelet cannot
-// start it without) when the ConfigMap is gone or is not what this operator wrote.
-void AskForScripts(Decision& d) {
-  const auto& in = d.in;
-  const bool needed = std::any_of(d.actions.create_pods.begin(), d.actions.create_pods.end(), MountsScripts) ||
-      std::any_of(in.pods.begin(), in.pods.end(), [](const api::PodView& p) {
-        return (p.role == "build" || p.role == "resolve") && !p.terminating && !p.Finished() && !p.Started();
-      });
-  if (!needed || (in.scripts && in.scripts->data == SharedScripts())) return;
-  d.actions.apply_scripts = ScriptsConfigMap(in.imagebuild.metadata.namespace_);
-}
-
 Actions Conclude(Decision& d) {
-  AskForScripts(d);
   const BuildPhase phase = d.status.PhaseOrPending();
   const bool succeeded = phase == BuildPhase::kSucceeded, failed = phase == BuildPhase::kFailed;
   // A finished build keeps the reason it finished with.
@@ -442,20 +428,6 @@ std::vector<std::string> ReferencedSecrets(const api::ImageBuildSpec& spec) {
 
 bool IsActive(const api::ImageBuildStatus& status) {
   return status.phase == BuildPhase::kBuilding || status.phase == BuildPhase::kMerging;
-}
-
-ExistingConfigMapDecision DecideExistingScripts(const api::ConfigMapView& existing) {
-  using Kind = ExistingConfigMapDecision::Kind;
-  const auto label = [&](const std::string& key) {
-    const auto it = existing.labels.find(key);
-    return it == existing.labels.end() ? std::string() : it->second;
-  };
-  // The pods run what it holds: a ConfigMap of this name that this operator did not write is not run.
-  if (label(api::labels::kRole) != kScriptsRole || label("app.kubernetes.io/managed-by") != "imagebuild-operator") {
-    return {Kind::kConflict, "ConfigMap " + existing.name + " exists and was not written by imagebuild-operator, " +
-                                 "and build pods would run its scripts; delete it"};
-  }
-  return {existing.data == SharedScripts() ? Kind::kLeave : Kind::kUpdate, ""};
 }
 
 ExistingConfigMapDecision DecideExistingConfigMap(const api::ConfigMapView& existing, const Json& wanted,

@@ -34,7 +34,6 @@ struct ReconcileInput {
   // "namespace/name" of another ImageBuild merging into this one's repository, "" for none: a
   // registry has no conditional tag write, so merges into one repository take turns.
   std::string repository_merging;
-  std::optional<api::ConfigMapView> scripts;  // the namespace's scripts ConfigMap, as cached
 };
 
 struct EventAction {
@@ -55,7 +54,6 @@ struct Actions {
   std::vector<Json> create_pods;
   std::vector<std::string> delete_pods;
   std::optional<Json> apply_config_map;           // create, or see DecideExistingConfigMap
-  std::optional<Json> apply_scripts;              // create, or see DecideExistingScripts
   std::optional<api::ImageBuildStatus> status;  // the new status, when it changed
   std::vector<EventAction> events;              // explain the status: recorded after it is written
   std::vector<Outcome> outcomes;                // likewise, once the status is written
@@ -76,9 +74,6 @@ struct ExistingConfigMapDecision {
   enum class Kind { kLeave, kUpdate, kConflict } kind;
   std::string message;  // kConflict: the event's message
 };
-// The scripts ConfigMap that a create found: one labelled as this operator's is brought back to
-// its scripts; another is not run (a Warning says why).
-ExistingConfigMapDecision DecideExistingScripts(const api::ConfigMapView& existing);
 ExistingConfigMapDecision DecideExistingConfigMap(const api::ConfigMapView& existing, const Json& wanted,
                                                   const std::string& owner_uid);
 

@@ -62,11 +62,6 @@ StatusOr<ReconcileInput> ReconcileAdapter::Gather(const std::string& key, const 
   for (const auto& cm : listers_.config_maps.ByIndex(kube::indexes::kOwnerUid, meta.uid)) {
     input.config_maps.push_back(api::DecodeConfigMap(*cm));
   }
-  if (auto scripts = listers_.config_maps.Get(meta.namespace_ + "/" + ScriptsConfigMapName())) {
-    input.scripts = api::DecodeConfigMap(*scripts);
-  } else if (std::lock_guard lock(scripts_mu_); scripts_written_.count(meta.namespace_)) {
-    input.scripts = api::DecodeConfigMap(ScriptsConfigMap(meta.namespace_));
-  }
   for (const auto& node : listers_.nodes.List()) input.nodes.push_back(api::DecodeNode(*node));
   input.now = std::chrono::system_clock::now();
   input.settings = &settings_;
@@ -178,20 +173,15 @@ Status ReconcileAdapter::AddSecretFacts(const std::string& ns, ReconcileInput& i
   return Status::Ok();
 }
 
-void ReconcileAdapter::ScriptsDeleted(const std::string& ns) {
-  std::lock_guard lock(scripts_mu_);
-  scripts_written_.erase(ns);
-}
-
-Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const Json& wanted, const DecideExisting& decide) {
+Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const std::string& uid, const Json& wanted) {
   const std::string ns = owner["metadata"].value("namespace", "");
-  const Status created = client_.CreateWithoutResult(kube::resources::kConfigMaps, ns, wanted);
+  auto created = client_.Create(kube::resources::kConfigMaps, ns, wanted);
   if (created.ok()) return Status::Ok();
-  if (created.code() != StatusCode::kAlreadyExists) return created;
+  if (created.status().code() != StatusCode::kAlreadyExists) return created.status();
   const std::string name = wanted["metadata"]["name"];
   auto existing = client_.Get(kube::resources::kConfigMaps, ns, name);
   if (!existing.ok()) return existing.status();
-  const auto decision = decide(api::DecodeConfigMap(*existing));
+  const auto decision = DecideExistingConfigMap(api::DecodeConfigMap(*existing), wanted, uid);
   switch (decision.kind) {
     case ExistingConfigMapDecision::Kind::kConflict:
       recorder_.Record(owner, "Warning", "ConfigMapConflict", decision.message);
@@ -211,16 +201,7 @@ Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const
                                const Actions& actions) {
   const std::string ns = object["metadata"].value("namespace", "");
   if (actions.apply_config_map) {
-    const std::string uid = object["metadata"].value("uid", "");
-    const Json& wanted = *actions.apply_config_map;
-    IBO_RETURN_IF_ERROR(ApplyConfigMap(object, wanted, [&](const api::ConfigMapView& existing) {
-      return DecideExistingConfigMap(existing, wanted, uid);
-    }));
-  }
-  if (actions.apply_scripts) {  // before the pods that mount it
-    IBO_RETURN_IF_ERROR(ApplyConfigMap(object, *actions.apply_scripts, DecideExistingScripts));
-    std::lock_guard lock(scripts_mu_);
-    scripts_written_.insert(ns);
+    IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), *actions.apply_config_map));
   }
   for (const auto& pod : actions.create_pods) {
     const Status created = client_.CreateWithoutResult(kube::resources::kPods, ns, pod);

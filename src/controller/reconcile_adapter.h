@@ -52,8 +52,6 @@ class ReconcileAdapter {
   Status Reconcile(const std::string& key, std::optional<std::chrono::milliseconds>* requeue_after);
   // Called when a slot under --max-concurrent-builds came free.
   void OnSlotFreed(std::function<void()> callback) { on_slot_freed_ = std::move(callback); }
-  // The watch saw the scripts ConfigMap of `ns` deleted: the next pod that needs it writes it again.
-  void ScriptsDeleted(const std::string& ns);
 
  private:
   StatusOr<ReconcileInput> Gather(const std::string& key, const kube::Json& object, std::unique_lock<std::mutex>& admission,
@@ -62,9 +60,7 @@ class ReconcileAdapter {
   bool SharesRepository(const std::string& key, const std::string& repository) const;
   void FindRepositoryMerge(const std::string& key, ReconcileInput& input);
   Status AddSecretFacts(const std::string& ns, ReconcileInput& input);
-  // Creates `wanted`; when it exists already, `decide` says whether to leave, update or refuse it.
-  using DecideExisting = std::function<ExistingConfigMapDecision(const api::ConfigMapView&)>;
-  Status ApplyConfigMap(const kube::Json& owner, const kube::Json& wanted, const DecideExisting& decide);
+  Status ApplyConfigMap(const kube::Json& owner, const std::string& uid, const kube::Json& wanted);
   Status Apply(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before, const Actions& actions);
   Status WriteStatus(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before,
                      const api::ImageBuildStatus& after);
@@ -90,10 +86,6 @@ class ReconcileAdapter {
   };
   std::mutex unseen_mu_;
   std::map<std::string, UnseenWrite> unseen_writes_;
-  // Namespaces whose scripts ConfigMap this process wrote or found: until the watch shows it, a
-  // backlog's other builds would each try the create again.
-  std::mutex scripts_mu_;
-  std::set<std::string> scripts_written_;
 };
 
 // How long a reconcile waits for the watch to show the ImageBuild's own status write before it

@@ -78,27 +78,6 @@ struct Fixture {
   BuildContext ctx;
 };
 
-// The script a container runs from the scripts ConfigMap: its command is `sh FILE [ARGS...]`, and
-// FILE is a key of that ConfigMap, mounted into the container from a volume of the pod.
-std::string ScriptOf(const Json& pod, const Json& container) {
-  const Json& command = container["command"];
-  const std::string dir = "/etc/imagebuild/scripts/";
-  EXPECT_TRUE(command.size() >= 2 && command[0] == "sh" && command[1].get<std::string>().rfind(dir, 0) == 0)
-      << command.dump();
-  if (command.size() < 2) return "";
-  const std::string file = command[1].get<std::string>().substr(dir.size());
-  EXPECT_EQ(SharedScripts().count(file), 1u) << file;
-  const Json mounts = container["volumeMounts"];
-  EXPECT_NE(std::find(mounts.begin(), mounts.end(),
-                      Json{{"name", "scripts"}, {"mountPath", "/etc/imagebuild/scripts"}, {"readOnly", true}}),
-            mounts.end())
-      << mounts.dump();
-  EXPECT_NE(pod["spec"]["volumes"].dump().find(R"({"configMap":{"name":")" + ScriptsConfigMapName() + R"("},"name":"scripts"})"),
-            std::string::npos)
-      << pod["spec"]["volumes"].dump();
-  return SharedScripts().count(file) ? SharedScripts().at(file) : "";
-}
-
 TEST(BuildPodsGoldenTest, BuildKitRootlessArm64) {
   Fixture f("buildkit");
   ExpectGolden(BuildPod(f.ctx, {&f.spec.platforms[1]}, false, "worker-0123456789", 1), "buildkit_arm64");
@@ -122,27 +101,6 @@ TEST(BuildPodsGoldenTest, MergeAndRegistryConfig) {
                      {{"org.opencontainers.image.version", "v1.4.2"}}};
   ExpectGolden(MergePod(f.ctx, inputs, "worker-9876543210"), "merge");
   ExpectGolden(*RegistryConfigMap(f.ctx), "registry_config_map");
-}
-
-// One per namespace, named after its scripts' hash, owned by no ImageBuild; every pod that runs
-// one of its scripts mounts it.
-TEST(BuildPodsGoldenTest, ScriptsConfigMap) {
-  ExpectGolden(ScriptsConfigMap("ci"), "scripts_config_map");
-  EXPECT_EQ(ScriptsConfigMapName().rfind("imagebuild-scripts-", 0), 0u);
-  EXPECT_EQ(ScriptsConfigMapName().size(), std::string("imagebuild-scripts-").size() + 10);
-  for (const auto* strategy : {"buildkit", "buildah"}) {
-    Fixture f(strategy);
-    const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
-    EXPECT_TRUE(MountsScripts(pod)) << strategy;
-    EXPECT_EQ(ScriptOf(pod, pod["spec"]["initContainers"][0]), SharedScripts().at("source")) << strategy;
-    const Json resolve = ResolvePod(f.ctx, "r");
-    EXPECT_EQ(ScriptOf(resolve, resolve["spec"]["containers"][0]), SharedScripts().at("resolve"));
-  }
-  Fixture f("buildkit");
-  const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
-  EXPECT_EQ(ScriptOf(pod, pod["spec"]["containers"][0]), SharedScripts().at("buildkit"));
-  MergeInputs inputs{{{"linux/amd64", "sha256:" + std::string(64, 'a')}}, *api::DeriveReleaseTags(f.spec), true, {}};
-  EXPECT_FALSE(MountsScripts(MergePod(f.ctx, inputs, "m")));
 }
 
 // spec.signing: the key is mounted read-only into the merge pod, readable through fsGroup by the
@@ -210,7 +168,7 @@ TEST(BuildPodsTest, NamesAreStableShortAndDistinct) {
 TEST(BuildPodsTest, TheSourceScriptFetchesBranchesAndTags) {
   Fixture f("buildkit");
   const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
-  const std::string script = ScriptOf(pod, pod["spec"]["initContainers"][0]);
+  const std::string script = pod["spec"]["initContainers"][0]["command"][2];
   char tmpl[] = "/tmp/ibo-git-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   ASSERT_EQ(std::system(("cd " + dir + " && git init -q origin && cd origin && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m main-commit"
@@ -258,21 +216,20 @@ class GitScriptTest : public ::testing::Test {
     return out.substr(0, out.find('\n'));
   }
   // Runs `script` with env; its output goes to DIR/out, its termination message to DIR/msg.
-  int Run(const std::string& script, const std::string& env, const std::string& work = "w", const std::string& args = "") {
+  int Run(const std::string& script, const std::string& env, const std::string& work = "w") {
     std::ofstream(dir_ + "/script.sh") << script;
     Sh("rm -rf " + work + " msg");
     // /tmp/ first: the scratch folder is under /tmp too.
     return Sh("sed -e 's|/tmp/|" + dir_ + "/|g' -e 's|/workspace/src|" + dir_ + "/" + work + "|g' -e 's|/dev/termination-log|" +
               dir_ + "/msg|g' script.sh > run.sh && env GIT_URL=file://" + dir_ + "/origin HOME=" + dir_ + " " + env +
-              " sh run.sh " + args + " > out 2>&1");
+              " sh run.sh > out 2>&1");
   }
   std::string dir_;
 };
 
 TEST_F(GitScriptTest, TheResolvePodNamesTheCommitOfABranchATagAndHead) {
   Fixture f("buildah");
-  const Json pod = ResolvePod(f.ctx, "r");
-  const std::string script = ScriptOf(pod, pod["spec"]["containers"][0]);
+  const std::string script = ResolvePod(f.ctx, "r")["spec"]["containers"][0]["command"][2];
   for (const auto& [revision, ref] : std::vector<std::pair<std::string, std::string>>{
            {"feature", "feature"}, {"v1", "v1"}, {"v2", "v2"}, {"", "main"}, {"refs/heads/main", "main"}}) {
     EXPECT_EQ(Run(script, "GIT_REVISION='" + revision + "'"), 0) << revision << ": " << Read("out");
@@ -287,8 +244,7 @@ TEST_F(GitScriptTest, EveryBuildPodChecksOutTheResolvedCommitAfterTheBranchMoved
   const std::string resolved = Rev("main");
   Sh("cd origin && " + Commit("moved-on"));  // main moves after the resolve
   f.ctx.commit = resolved;
-  const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
-  const std::string script = ScriptOf(pod, pod["spec"]["initContainers"][0]);
+  const std::string script = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1)["spec"]["initContainers"][0]["command"][2];
   // Protocol v2 serves any commit by id; v0 without uploadpack.allowReachableSHA1InWant does not,
   // and the script fetches main deeper until the commit is in it.
   for (const char* protocol : {"2", "0"}) {
@@ -305,44 +261,12 @@ TEST_F(GitScriptTest, ACommitGoneFromTheBranchFailsForGoodNamingBothCommits) {
   const std::string gone = Rev("feature");
   Sh("git -C origin branch -q -D feature && git -C origin checkout -q -b feature main");  // a force push
   f.ctx.commit = gone;
-  const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
-  const std::string script = ScriptOf(pod, pod["spec"]["initContainers"][0]);
+  const std::string script = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1)["spec"]["initContainers"][0]["command"][2];
   const std::string env = "GIT_REVISION=feature GIT_COMMIT=" + gone + " GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=protocol.version GIT_CONFIG_VALUE_0=0";
   EXPECT_EQ(Run(script, env), kSourcePermanentExitCode) << Read("out");
   const std::string out = Read("out");
   EXPECT_NE(out.find("commit " + gone + ", where feature was when the build started"), std::string::npos) << out;
   EXPECT_NE(out.find(Rev("main")), std::string::npos) << "the message names the branch's commit now: " << out;
-}
-
-// The BuildKit script, run by sh from its file as the kubelet runs it, hands buildctl every
-// argument of the pod's command unchanged (spaces, quotes, commas, `$(...)`), and ends with the
-// digest that BuildKit's metadata file names.
-TEST_F(GitScriptTest, TheBuildKitScriptPassesEveryArgumentUnchangedAndReportsTheDigest) {
-  Fixture f("buildkit", {{"buildArgs", {{"NOTE", "a b 'c' \"d\" $(touch pwned) `touch pwned2` ;x"}}}});
-  const Json pod = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1);
-  const Json& command = pod["spec"]["containers"][0]["command"];
-  const std::string script = ScriptOf(pod, pod["spec"]["containers"][0]);
-  const std::string digest = "sha256:" + std::string(64, 'e');
-  // A stand-in for buildctl-daemonless.sh: it writes its arguments, one per line, and the metadata.
-  Sh("mkdir -p bin");
-  std::ofstream(dir_ + "/bin/buildctl-daemonless.sh")
-      << "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$ARGS_FILE\"\n"
-      << "printf '{\"containerimage.digest\": \"" << digest << "\"}' > \"$METADATA\"\n";
-  Sh("chmod +x bin/buildctl-daemonless.sh");
-  std::string args, expected;
-  for (size_t i = 2; i < command.size(); ++i) {
-    std::string arg = command[i], quoted = "'";
-    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    args += " " + quoted + "'";
-    expected += arg + "\n";
-  }
-  const std::string env = "PATH=" + dir_ + "/bin:$PATH ARGS_FILE=" + dir_ + "/args METADATA=" + dir_ + "/metadata.json";
-  EXPECT_EQ(Run(script, env, "w", args), 0) << Read("out");
-  EXPECT_EQ(Read("args"), expected);
-  std::string message = Read("msg");
-  while (!message.empty() && message.back() == '\n') message.pop_back();
-  EXPECT_EQ(message, digest);
-  EXPECT_EQ(Sh("test ! -e pwned && test ! -e pwned2"), 0);
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,13 +49,11 @@ class DecisionFixture : public ::testing::Test {
   Actions Step() {
     ReconcileInput in{api::DecodeImageBuild(ib), {}, {}, {}, secrets, now, &settings, other_active};
     in.repository_merging = repository_merging;
-    if (scripts) in.scripts = api::DecodeConfigMap(*scripts);
     for (const auto& p : pods) in.pods.push_back(api::DecodePod(p));
     for (const auto& n : nodes) in.nodes.push_back(api::DecodeNode(n));
     Actions a = Reconcile(in);
     OnStep(a);
     if (a.status) ib["status"] = Json(*a.status);
-    if (a.apply_scripts) scripts = *a.apply_scripts;
     for (const auto& p : a.create_pods) {
       Json pod = p;
       pod["metadata"]["creationTimestamp"] = FormatTime(now);
@@ -113,9 +110,6 @@ class DecisionFixture : public ::testing::Test {
   std::chrono::system_clock::time_point now;
   int other_active = 0;
   std::string repository_merging;
-  // The namespace's scripts ConfigMap as the cache shows it: there already, as on a cluster that
-  // has run a build (the ScriptsConfigMap tests take it away); written back by apply_scripts.
-  std::optional<Json> scripts = ScriptsConfigMap("ci");
 };
 
 }  // namespace ibo::controller::decision_testing

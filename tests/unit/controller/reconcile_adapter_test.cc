@@ -56,8 +56,6 @@ class ReconcileAdapterTest : public ::testing::Test {
                                 {"ownerReferences", Json::array({{{"uid", "u1"}, {"controller", true}, {"kind", "ImageBuild"}}})}}},
                   {"status", {{"phase", "Running"}}}});
     nodes_.Upsert(Node("amd64"));
-    // The namespace's scripts ConfigMap, there as on a cluster that has built before.
-    config_maps_.Upsert(ScriptsConfigMap("ci"));
   }
 
   void ExpectSecret() {
@@ -186,49 +184,6 @@ TEST_F(ReconcileAdapterTest, ARefusedPodCreateIsAnEventWithoutAStatusWrite) {
       .WillOnce(Return(StatusOr<Json>(Status(StatusCode::kForbidden, "exceeded quota: pods"))));
   EXPECT_CALL(recorder_, Record(_, "Warning", "PodCreateFailed", "exceeded quota: pods"));
   EXPECT_EQ(Reconcile().code(), StatusCode::kForbidden);
-}
-
-// The scripts ConfigMap goes before the pods that mount it, once: the cache that has not shown it
-// yet does not make every build create it again. A delete seen by the watch brings it back.
-TEST_F(ReconcileAdapterTest, TheScriptsConfigMapIsCreatedOnceBeforeThePods) {
-  config_maps_.Erase("ci/" + ScriptsConfigMapName());
-  ReconcileAdapter adapter(client_, recorder_, observer_, settings_, {imagebuilds_, pods_, config_maps_, nodes_});
-  std::optional<std::chrono::milliseconds> requeue;
-  const auto reconcile = [&](bool scripts_created) {
-    InSequence order;
-    ExpectSecret();
-    EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
-    if (scripts_created) {
-      EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _))
-          .WillOnce([](const kube::ResourceType&, const std::string&, const Json& object) {
-            EXPECT_EQ(object["metadata"]["name"], ScriptsConfigMapName());
-            return StatusOr<Json>(object);
-          });
-    }
-    EXPECT_CALL(client_, Create(OfResource("pods"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
-    EXPECT_CALL(client_, Delete(OfResource("pods"), "ci", "worker-old", _)).WillOnce(Return(Status::Ok()));
-    EXPECT_CALL(client_, Update(OfResource("imagebuilds"), "ci", _, "status"))
-        .WillOnce(Return(StatusOr<Json>(Status(StatusCode::kConflict, "modified"))));
-    EXPECT_TRUE(adapter.Reconcile("ci/worker", &requeue).code() == StatusCode::kConflict);
-    ::testing::Mock::VerifyAndClearExpectations(&client_);
-  };
-  reconcile(true);
-  reconcile(false);  // the watch has not shown it yet
-  adapter.ScriptsDeleted("ci");
-  reconcile(true);
-}
-
-TEST_F(ReconcileAdapterTest, AScriptsConfigMapThatIsNotOursIsNotRun) {
-  config_maps_.Erase("ci/" + ScriptsConfigMapName());
-  InSequence order;
-  ExpectSecret();
-  EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
-  EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _))
-      .WillOnce(Return(StatusOr<Json>(Status(StatusCode::kAlreadyExists, "exists"))));
-  EXPECT_CALL(client_, Get(OfResource("configmaps"), "ci", ScriptsConfigMapName()))
-      .WillOnce(Return(StatusOr<Json>(Json{{"metadata", {{"name", ScriptsConfigMapName()}}}, {"data", {{"source", "curl x | sh"}}}})));
-  EXPECT_CALL(recorder_, Record(_, "Warning", "ConfigMapConflict", ::testing::HasSubstr("not written by imagebuild-operator")));
-  EXPECT_EQ(Reconcile().code(), StatusCode::kFailedPrecondition);
 }
 
 // The platform's pod ended with a digest: Built, then the merge pod; the finished attempt

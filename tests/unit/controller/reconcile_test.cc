@@ -32,7 +32,6 @@ class ReconcileTest : public DecisionFixture {
     for (const auto& e : a.events) step["events"].push_back({e.type, e.reason, e.message});
     if (a.requeue_after) step["requeueMs"] = a.requeue_after->count();
     if (a.apply_config_map) step["configMap"] = *a.apply_config_map;
-    if (a.apply_scripts) step["scripts"] = (*a.apply_scripts)["metadata"]["name"];
     trace.push_back(step);
   }
 

@@ -216,13 +216,13 @@ class GitScriptTest : public ::testing::Test {
     return out.substr(0, out.find('\n'));
   }
   // Runs `script` with env; its output goes to DIR/out, its termination message to DIR/msg.
-  int Run(const std::string& script, const std::string& env, const std::string& work = "w") {
+  int Run(const std::string& script, const std::string& env, const std::string& work = "w", const std::string& args = "") {
     std::ofstream(dir_ + "/script.sh") << script;
     Sh("rm -rf " + work + " msg");
     // /tmp/ first: the scratch folder is under /tmp too.
     return Sh("sed -e 's|/tmp/|" + dir_ + "/|g' -e 's|/workspace/src|" + dir_ + "/" + work + "|g' -e 's|/dev/termination-log|" +
               dir_ + "/msg|g' script.sh > run.sh && env GIT_URL=file://" + dir_ + "/origin HOME=" + dir_ + " " + env +
-              " sh run.sh > out 2>&1");
+              " sh run.sh " + args + " > out 2>&1");
   }
   std::string dir_;
 };
@@ -267,6 +267,40 @@ TEST_F(GitScriptTest, ACommitGoneFromTheBranchFailsForGoodNamingBothCommits) {
   const std::string out = Read("out");
   EXPECT_NE(out.find("commit " + gone + ", where feature was when the build started"), std::string::npos) << out;
   EXPECT_NE(out.find(Rev("main")), std::string::npos) << "the message names the branch's commit now: " << out;
+}
+
+// The BuildKit container's `sh -c SCRIPT build ARGS...`, run by sh as the kubelet runs it: buildctl
+// gets every argument unchanged (spaces, quotes, commas, `$(...)` from the spec's build args), and
+// the termination message is the digest that BuildKit's metadata file names.
+TEST_F(GitScriptTest, TheBuildKitScriptPassesEveryArgumentUnchangedAndReportsTheDigest) {
+  Fixture f("buildkit", {{"buildArgs", {{"NOTE", "a b 'c' \"d\" $(touch pwned) `touch pwned2` ;x"}}}});
+  const Json command = BuildPod(f.ctx, {&f.spec.platforms[0]}, false, "p", 1)["spec"]["containers"][0]["command"];
+  ASSERT_GE(command.size(), 4u);
+  ASSERT_EQ(command[1], "-c");
+  const std::string digest = "sha256:" + std::string(64, 'e');
+  // A stand-in for buildctl-daemonless.sh: it writes its arguments, one per line, and the metadata.
+  Sh("mkdir -p bin");
+  std::ofstream(dir_ + "/bin/buildctl-daemonless.sh")
+      << "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$ARGS_FILE\"\n"
+      << "printf '{\"containerimage.digest\": \"" << digest << "\"}' > \"$METADATA\"\n";
+  Sh("chmod +x bin/buildctl-daemonless.sh");
+  // `sh run.sh ARGS` gives the script the positional parameters that `sh -c SCRIPT $0 ARGS` does.
+  std::string args, expected;
+  for (size_t i = 4; i < command.size(); ++i) {
+    const std::string arg = command[i];
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    args += " " + quoted + "'";
+    expected += arg + "\n";
+  }
+  EXPECT_NE(expected.find("build-arg:NOTE=a b 'c' \"d\" $(touch pwned) `touch pwned2` ;x\n"), std::string::npos) << expected;
+  const std::string env = "PATH=" + dir_ + "/bin:$PATH ARGS_FILE=" + dir_ + "/args METADATA=" + dir_ + "/metadata.json";
+  EXPECT_EQ(Run(command[2], env, "w", args), 0) << Read("out");
+  EXPECT_EQ(Read("args"), expected);
+  std::string message = Read("msg");
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  EXPECT_EQ(message, digest);
+  EXPECT_EQ(Sh("test ! -e pwned && test ! -e pwned2"), 0);
 }
 
 }  // namespace

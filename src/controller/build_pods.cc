@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/shell_quote.h"
 #include "common/url_escape.h"
 
 namespace ibo::controller {
@@ -40,15 +41,6 @@ Json Metadata(const BuildContext& ctx, const std::string& name, const std::strin
             {labels::kRole, role},
             {"app.kubernetes.io/managed-by", "imagebuild-operator"}}},
           {"ownerReferences", Json::array({OwnerReference(ctx.owner)})}};
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
-  }
-  return out + "'";
 }
 
 // Asks git for credentials from the basic-auth Secret's keys, when the spec names one.

@@ -3,6 +3,7 @@
 #include "controller/build_pods.h"
 
 #include "api/imagebuild_spec.h"
+#include "common/shell_quote.h"
 #include "controller/pod_observation.h"
 
 #include <gtest/gtest.h>
@@ -288,9 +289,7 @@ TEST_F(GitScriptTest, TheBuildKitScriptPassesEveryArgumentUnchangedAndReportsThe
   std::string args, expected;
   for (size_t i = 4; i < command.size(); ++i) {
     const std::string arg = command[i];
-    std::string quoted = "'";
-    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    args += " " + quoted + "'";
+    args += " " + ShellQuote(arg);
     expected += arg + "\n";
   }
   EXPECT_NE(expected.find("build-arg:NOTE=a b 'c' \"d\" $(touch pwned) `touch pwned2` ;x\n"), std::string::npos) << expected;

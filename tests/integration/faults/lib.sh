@@ -150,14 +150,15 @@ pod_creates() {
     | \"\(.objectRef.name) \(.requestObject.metadata.labels[\"imagebuild.io/name\"]) \(.requestObject.metadata.labels[\"imagebuild.io/role\"]) \(.responseStatus.code) \(.responseStatus.reason // \"-\")\""
 }
 
-# bound_pod_names: the pods kube-scheduler bound, one name a line.
+# bound_pod_names: every pod bound to a node (kube-scheduler is the only binder here), one name a line.
 bound_pod_names() {
   audit 'select(.verb == "create" and .objectRef.resource == "pods" and .objectRef.subresource == "binding"
                 and .responseStatus.code == 201) | .objectRef.name' | sort -u
 }
 
 # check_one_create_per_pod UA_REGEX NAME...: each ImageBuild named had exactly two build pods and
-# one merge pod created successfully, no pod name twice; prints the duplicate attempts counted.
+# one merge pod created (a 201, or a create whose pod was then bound), no pod name created twice;
+# prints the duplicate attempts counted.
 check_one_create_per_pod() {
   local ua=$1; shift
   local creates ok dups b

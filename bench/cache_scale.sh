@@ -6,12 +6,16 @@
 # writes nothing). One control plane of its own (etcd, kube-apiserver, kube-scheduler) on loopback,
 # two API-only Nodes (tests/infra/node.sh). bench/cache_scale_loader makes the objects with the
 # operator's own decision, so pods and statuses are shaped exactly as the operator writes them.
-#   bench/cache_scale.sh [--builds 10000] [--after 5] [--out FILE] [--variant "FLAGS"]... [-- extra operator run flags]
+#   bench/cache_scale.sh [--builds 10000] [--after 5] [--out FILE] [--variant "FLAGS"]... [--binary PATH]... [--rounds R] [-- extra operator run flags]
 #     --variant: one more run on the same objects with these run flags added (e.g. "--kube-api-qps 1000")
+#     --binary PATH: one more run on the same objects with that operator binary (an A/B of two builds)
+#     --rounds R: the main run and every variant R times, interleaved (A B A B ...), against the noise
 #   bench/cache_scale.sh --smoke      (200 builds, no file: proves the bench still works)
 #   IBO_OPERATOR_BINARY / IBO_LOADER_BINARY=PATH: those binaries instead of building build/'s
 #   IBO_BENCH_HEAPTRACK=FILE: then once more under heaptrack -o FILE (a memory profile; its figures are inflated)
 #   IBO_BENCH_PERF=FILE: then once more under perf record -e cpu-clock -o FILE (a CPU profile; likewise)
+#   IBO_BENCH_LOGS=DIR: keep each run's operator log there as RUN.log (with -- --log-level info,
+#     when each informer's list ended)
 #   IBO_BENCH_SAMPLES=DIR: one pod and one ImageBuild as a list returns them, to DIR
 # Loading 10,000 builds (60,000 API writes) takes about two minutes on 2 cores: a benchmark, not a
 # test. Run it under the machine's CPU lock when the machine is shared.
@@ -19,15 +23,18 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 infra=$repo/tests/infra
 builds=10000; after=5; out=$repo/bench/results/cache-scale-$(date -u +%Y-%m-%d).md; extra=(); variants=()
+binaries=(); rounds=1
 while (($#)); do
   case $1 in
     --builds) builds=$2; shift 2 ;;
     --after) after=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --variant) variants+=("$2"); shift 2 ;;
+    --binary) binaries+=("$2"); shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --smoke) builds=200; after=2; out=""; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: bench/cache_scale.sh [--builds N] [--after SECONDS] [--out FILE] [--variant \"FLAGS\"]... [--smoke] [-- operator flags]" >&2
+    *) echo "usage: bench/cache_scale.sh [--builds N] [--after SECONDS] [--out FILE] [--variant \"FLAGS\"]... [--binary PATH]... [--rounds R] [--smoke] [-- operator flags]" >&2
        exit 2 ;;
   esac
 done
@@ -126,6 +133,10 @@ measure() {
   curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$tmp/metrics" || fail "no /metrics from the operator"
   writes >"$tmp/writes.2"
   kill "$pid"; wait "$op_pid" 2>/dev/null || true; op_pid=""; op_child=""
+  if [[ -n ${IBO_BENCH_LOGS:-} ]]; then
+    mkdir -p "$IBO_BENCH_LOGS"; runs_logged=$((${runs_logged:-0} + 1))
+    cp "$tmp/operator.log" "$IBO_BENCH_LOGS/$runs_logged.log"
+  fi
   local rss0 hwm0 cpu0 rss1 hwm1 cpu1
   read -r rss0 hwm0 cpu0 <"$tmp/at-ready"
   read -r rss1 hwm1 cpu1 <"$tmp/after"
@@ -163,14 +174,23 @@ writes >"$tmp/writes.1"
 baseline=$(delta "$tmp/writes.0" "$tmp/writes.1")  # what the control plane writes by itself over 2 s
 load_start_op=$(cut -d' ' -f1-3 /proc/loadavg)
 measure "empty namespace (fixed cost)" empty
-variant_flags=()
-measure "**$n_builds builds, $pods pods**" "$ns"
-main_flags=("${flags[@]}")
-for v in ${variants[@]+"${variants[@]}"}; do
-  read -r -a variant_flags <<<"$v"
-  measure "same, with \`$v\`" "$ns"
+main_operator=$operator
+for ((round = 1; round <= rounds; round++)); do
+  variant_flags=()
+  measure "**$n_builds builds, $pods pods**" "$ns"
+  main_flags=("${flags[@]}")
+  for v in ${variants[@]+"${variants[@]}"}; do
+    read -r -a variant_flags <<<"$v"
+    measure "same, with \`$v\`" "$ns"
+  done
+  variant_flags=()
+  for b in ${binaries[@]+"${binaries[@]}"}; do
+    [[ -x $b ]] || fail "no operator binary at $b"
+    operator=$b
+    measure "same, binary \`$b\` ($("$b" version 2>/dev/null | head -n1))" "$ns"
+    operator=$main_operator
+  done
 done
-variant_flags=()
 if [[ -n ${IBO_BENCH_HEAPTRACK:-} ]]; then
   measure "same, under heaptrack (inflated)" "$ns" heaptrack -o "$IBO_BENCH_HEAPTRACK"
 fi

@@ -37,7 +37,7 @@ struct InformerOptions {
   std::string namespace_;           // empty: all namespaces
   std::string label_selector;
   std::chrono::seconds resync_period{0};  // 0: never; else every handler sees on_update(o, o)
-  int64_t list_page_size = 500;  // each page is trimmed and stored before the next is read
+  int64_t list_page_size = 500;  // the next page is read while one is stored: two in memory at most
   CacheStorage storage = CacheStorage::kTree;
   Transform transform;  // none: objects are cached as the server sent them
   std::vector<DroppedMember> unparsed_members;  // never built by lists and watches (ListOptions)

@@ -2,12 +2,6 @@
 
 namespace ibo::kube {
 
-StatusOr<ListPage> Client::ListUnparsed(const ResourceType& type, const std::string& ns, const ListOptions& options) {
-  auto page = std::make_shared<StatusOr<Json>>(List(type, ns, options));
-  if (!page->ok()) return page->status();
-  return ListPage{std::nullopt, [page] { return std::move(*page); }};
-}
-
 StatusOr<Json> Client::ListAll(const ResourceType& type, const std::string& ns, ListOptions options) {
   Json all;
   Json items = Json::array();

@@ -66,13 +66,6 @@ class WatchStream {
   virtual void Cancel() = 0;
 };
 
-// A List page whose parse is deferred. `continue_token` is what the page says comes next, when
-// it could be read off the body without parsing it ("" on the last page); nullopt: parse to know.
-struct ListPage {
-  std::optional<std::string> continue_token;
-  std::function<StatusOr<Json>()> parse;  // call once
-};
-
 class Client {
  public:
   virtual ~Client() = default;
@@ -100,11 +93,6 @@ class Client {
                                      const std::string& subresource = "") {
     return Update(type, ns, object, subresource).status();
   }
-
-  // One page, its body read but not yet parsed, so that the next page can be asked for first. By
-  // default this is List (the token is known only once parsed); RestClient reads the token ahead.
-  virtual StatusOr<ListPage> ListUnparsed(const ResourceType& type, const std::string& ns,
-                                          const ListOptions& options);
 
   // Every page of a list, items concatenated; the last page's resourceVersion is kept.
   StatusOr<Json> ListAll(const ResourceType& type, const std::string& ns, ListOptions options);

@@ -7,7 +7,6 @@
 #include "common/json_parse.h"
 #include "common/url_escape.h"
 #include "kube/api_error.h"
-#include "kube/list_continue_token.h"
 #include "kube/protobuf_envelope.h"
 #include "kube/rate_limiter.h"
 
@@ -121,22 +120,6 @@ class RestClient : public Client {
                 Body::kParse, options.unparsed_members, options.protobuf_objects);
   }
 
-  StatusOr<ListPage> ListUnparsed(const ResourceType& type, const std::string& ns,
-                                  const ListOptions& options) override {
-    const std::string what = "list " + type.resource + Where(ns);
-    IBO_ASSIGN_OR_RETURN(http::Response response, Exchange("GET", type.Path(ns) + Query(options, false), "", "", what,
-                                                           options.protobuf_objects != nullptr));
-    ListPage page;
-    const bool protobuf = options.protobuf_objects && IsProtobuf(response.Header("Content-Type"));
-    page.continue_token = protobuf ? ProtobufListContinueToken(response.body) : JsonListContinueToken(response.body);
-    page.parse = [answer = std::make_shared<http::Response>(std::move(response)), what,
-                  unparsed = options.unparsed_members, items = options.protobuf_objects]() -> StatusOr<Json> {
-      if (answer->body.empty()) return Json::object();
-      return Decode(*answer, what, unparsed, items);
-    };
-    return page;
-  }
-
   StatusOr<Json> Create(const ResourceType& type, const std::string& ns, const Json& object) override {
     return Post(type, ns, object, Body::kParse);
   }
@@ -242,30 +225,6 @@ class RestClient : public Client {
                       const std::string& content_type, const std::string& what, Body answer = Body::kParse,
                       const std::vector<DroppedMember>& unparsed = {},
                       const ProtobufObjectDecoder& protobuf_items = nullptr) {
-    const bool protobuf = protobuf_items || (answer == Body::kDiscard && options_.protobuf_discarded_answers);
-    IBO_ASSIGN_OR_RETURN(http::Response response, Exchange(method, path, body, content_type, what, protobuf));
-    if (response.body.empty() || answer == Body::kDiscard) return Json::object();
-    return Decode(response, what, unparsed, protobuf_items);
-  }
-
-  static StatusOr<Json> Decode(const http::Response& response, const std::string& what,
-                               const std::vector<DroppedMember>& unparsed,
-                               const ProtobufObjectDecoder& protobuf_items) {
-    if (protobuf_items && IsProtobuf(response.Header("Content-Type"))) {
-      auto list = DecodeProtobufList(response.body, protobuf_items);
-      if (!list.ok()) return Internal(what + ": the server answered with unreadable protobuf: " + list.status().message());
-      return std::move(list).value();
-    }
-    // A List holding one hostile object is still read: that object's deepest values are cut.
-    auto doc = ParseJson(response.body, TooDeep::kReplace, unparsed);
-    if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());
-    return std::move(doc).value();
-  }
-
-  // One request and its retries (a 401 once, after fetching credentials again; 429s as told): a
-  // 2xx response, or the API's error as a Status.
-  StatusOr<http::Response> Exchange(const std::string& method, const std::string& path, const std::string& body,
-                                    const std::string& content_type, const std::string& what, bool accept_protobuf) {
     for (int attempt = 0;; ++attempt) {
       http::Request request;
       request.method = method;
@@ -274,13 +233,26 @@ class RestClient : public Client {
       request.timeout = options_.request_timeout;
       if (!content_type.empty()) request.headers["Content-Type"] = content_type;
       IBO_RETURN_IF_ERROR(Authorize(request));
-      if (accept_protobuf) request.headers["Accept"] = kProtobufListAccept;
+      if (protobuf_items || (answer == Body::kDiscard && options_.protobuf_discarded_answers)) {
+        request.headers["Accept"] = kProtobufListAccept;
+      }
       limiter_.Wait();
       // Checked as late as it can be, so that no wait lies between the gate and the send.
       if (method != "GET" && options_.write_gate) IBO_RETURN_IF_ERROR(options_.write_gate(what));
       auto response = CurrentTransport()->Send(request);
       if (!response.ok()) return response.status().Annotate(what);
-      if (response->status >= 200 && response->status < 300) return std::move(response).value();
+      if (response->status >= 200 && response->status < 300) {
+        if (response->body.empty() || answer == Body::kDiscard) return Json::object();
+        if (protobuf_items && IsProtobuf(response->Header("Content-Type"))) {
+          auto list = DecodeProtobufList(response->body, protobuf_items);
+          if (!list.ok()) return Internal(what + ": the server answered with unreadable protobuf: " + list.status().message());
+          return std::move(list).value();
+        }
+        // A List holding one hostile object is still read: that object's deepest values are cut.
+        auto doc = ParseJson(response->body, TooDeep::kReplace, unparsed);
+        if (!doc.ok()) return Internal(what + ": the server answered with unreadable JSON: " + doc.status().message());
+        return std::move(doc).value();
+      }
       Status error = ApiErrorFromResponse(WithJsonError(*response), what);
       if (response->status == 401 && attempt == 0) {
         credentials_.Invalidate();  // a rotated token or an expired exec credential: fetch it again once

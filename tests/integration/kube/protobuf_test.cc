@@ -157,44 +157,6 @@ TEST(ProtobufPodsTest, AServerAnsweringInJsonIsReadAsJson) {
   EXPECT_EQ((*added)->object["spec"]["image"], "registry.invalid/b");
 }
 
-// Every page's continue token is read off its body before the parse, in each shape kube-apiserver
-// writes: a built-in type's JSON (metadata first), a custom resource's (metadata last), protobuf.
-TEST(ProtobufPodsTest, EveryPagesContinueTokenIsReadAheadOfTheParse) {
-  ibo::testing::InstallImageBuildCrd();
-  auto client = AdminClient();
-  TestNamespace ns(*client, "read-ahead");
-  const ResourceType imagebuilds{"imagebuild.io", "v1alpha1", "imagebuilds", true};
-  for (const std::string name : {"a", "b", "c"}) {
-    ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod(name, "")).ok());
-    ASSERT_TRUE(client->Create(res::kConfigMaps, ns.name(), ibo::testing::ConfigMap(name, "x")).ok());
-    Json build = Json::parse(R"({"apiVersion": "imagebuild.io/v1alpha1", "kind": "ImageBuild",
-      "spec": {"image": "registry.invalid/b", "version": "v1.0.0",
-      "source": {"git": {"url": "https://git.invalid/b.git"}}, "platforms": [{"platform": "linux/amd64"}]}})");
-    build["metadata"]["name"] = name;
-    ASSERT_TRUE(client->Create(imagebuilds, ns.name(), build).ok());
-  }
-  ListOptions protobuf;
-  protobuf.protobuf_objects = api::DecodeTrimmedPod;
-  const std::vector<std::pair<ResourceType, ListOptions>> lists = {
-      {res::kConfigMaps, {}}, {res::kPods, {}}, {res::kPods, protobuf}, {imagebuilds, {}}};
-  for (auto [type, options] : lists) {
-    options.limit = 1;
-    int pages = 0;
-    for (; pages < 5; ++pages) {
-      auto page = client->ListUnparsed(type, ns.name(), options);
-      ASSERT_TRUE(page.ok()) << page.status().ToString();
-      auto parsed = page->parse();
-      ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-      const std::string token = (*parsed)["metadata"].value("continue", "");
-      ASSERT_TRUE(page->continue_token.has_value()) << type.resource << " page " << pages;
-      EXPECT_EQ(*page->continue_token, token) << type.resource << " page " << pages;
-      if (token.empty()) break;
-      options.continue_token = token;
-    }
-    EXPECT_EQ(pages, 2) << type.resource << (options.protobuf_objects ? " in protobuf" : "");  // three pages
-  }
-}
-
 // Without the watch cache a compacted resourceVersion is an ERROR event: in protobuf, a Status
 // inside the event's envelope.
 TEST(WatchGoneTest, CompactedResourceVersionIsGoneInProtobuf) {

@@ -88,41 +88,6 @@ TEST(InformerListTest, TheNextPageIsAskedForWhileThisOneIsStored) {
   informer.Stop();
 }
 
-// A client that reads each page's continue token ahead, as RestClient does: the next page is asked
-// for before this one is parsed.
-class ReadAheadClient : public NiceMock<MockClient> {
- public:
-  StatusOr<ListPage> ListUnparsed(const ResourceType&, const std::string&, const ListOptions& o) override {
-    if (!o.continue_token.empty()) {
-      std::lock_guard lock(mu);
-      second_asked = true;
-      cv.notify_all();
-      return ListPage{"", [] { return StatusOr<Json>(Page("b", "")); }};
-    }
-    return ListPage{"after-a", [this] {
-      std::unique_lock lock(mu);  // parsing page 1 waits here until page 2 has been asked for
-      asked_while_parsing_a = cv.wait_for(lock, 5s, [&] { return second_asked; });
-      return StatusOr<Json>(Page("a", "after-a"));
-    }};
-  }
-
-  std::mutex mu;
-  std::condition_variable cv;
-  bool second_asked = false;
-  bool asked_while_parsing_a = false;
-};
-
-TEST(InformerListTest, ATokenReadAheadAsksForTheNextPageBeforeThisOneIsParsed) {
-  ReadAheadClient client;
-  WatchIdly(client);
-  Informer informer(client, resources::kConfigMaps, FastRetries());
-  informer.Start();
-  ASSERT_TRUE(informer.WaitForSync(10s));
-  informer.Stop();
-  EXPECT_TRUE(client.asked_while_parsing_a);
-  EXPECT_THAT(informer.cache().Keys(), UnorderedElementsAre("ci/a", "ci/b"));
-}
-
 TEST(InformerListTest, AFailedPageFailsTheListWhichIsRetriedFromTheStart) {
   NiceMock<MockClient> client;
   WatchIdly(client);

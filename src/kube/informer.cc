@@ -131,8 +131,8 @@ StatusOr<std::string> Informer::ListAndReplace() {
     IBO_ASSIGN_OR_RETURN(page, next.get());
     ++pages;
   }
-  spdlog::info("informer {}: listed {} objects in {} pages in {} ms", type_.resource, seen.size(), pages,
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::info("informer {}: listed {} objects in {} pages in {} ms", type_.resource, seen.size(), pages, took.count());
   std::lock_guard dispatch(dispatch_mu_);
   for (const auto& key : cache_.Keys()) {
     if (!seen.count(key)) Forget(key, nullptr);  // deleted while nobody watched

@@ -156,12 +156,12 @@ count() {
 }
 pods=$(count "/api/v1/namespaces/$ns/pods")
 n_builds=$(count "/apis/imagebuild.io/v1alpha1/namespaces/$ns/imagebuilds")
-# What the informer's list asks (src/kube/informer.cc: limit=500, no resourceVersion, so etcd serves
+# What the informer's list asks (src/controller/controller.cc: limit=250 for pods, no resourceVersion, so etcd serves
 # it in pages) against resourceVersion=0, which 1.20 serves from its watch cache ignoring limit.
 page_items() { api_get "$1" | grep -o '"creationTimestamp"' | wc -l; }
 # (the label selector the pod informer uses: only what the operator made)
-paged=$(page_items "/api/v1/namespaces/$ns/pods?labelSelector=imagebuild.io%2Frole&limit=500")
-unpaged=$(page_items "/api/v1/namespaces/$ns/pods?labelSelector=imagebuild.io%2Frole&limit=500&resourceVersion=0")
+paged=$(page_items "/api/v1/namespaces/$ns/pods?labelSelector=imagebuild.io%2Frole&limit=250")
+unpaged=$(page_items "/api/v1/namespaces/$ns/pods?labelSelector=imagebuild.io%2Frole&limit=250&resourceVersion=0")
 if [[ -n ${IBO_BENCH_SAMPLES:-} ]]; then  # one pod and one ImageBuild as a list returns them
   mkdir -p "$IBO_BENCH_SAMPLES"
   api_get "/api/v1/namespaces/$ns/pods?limit=1" >"$IBO_BENCH_SAMPLES/pod-list.json"
@@ -215,7 +215,7 @@ report=$tmp/report.md
   echo "Ready: process start to the first 200 from /readyz (polled every 20 ms). RSS: VmRSS, peak: VmHWM;"
   echo "CPU: utime+stime. API writes: kube-apiserver's apiserver_request_total (POST/PUT/PATCH/DELETE) from"
   echo "the operator's start to +${after} s after ready; the control plane alone wrote $baseline in 2 s before."
-  echo "The pod informer's list (\`?labelSelector=imagebuild.io/role&limit=500\`, no resourceVersion) got"
+  echo "The pod informer's list (\`?labelSelector=imagebuild.io/role&limit=250\`, no resourceVersion) got"
   echo "$paged pods in its first page; with \`resourceVersion=0\` added, the same request got $unpaged."
 } >"$report"
 bench_report "$report" "$out"

@@ -17,6 +17,7 @@ namespace {
 constexpr size_t kReadSize = 16 * 1024;
 constexpr size_t kMaxHeadBytes = 1 << 20;
 constexpr size_t kMaxIdlePerOrigin = 16;
+constexpr size_t kOneWriteBytes = 256 * 1024;  // a bigger body is not copied behind its head
 
 // Reads one response from a connection: the head, then the body as its framing says.
 class ResponseReader {
@@ -274,6 +275,14 @@ class Http1Stream : public ResponseStream {
   size_t scanned_ = 0;  // no newline before this offset
 };
 
+// A small request goes out in one write: one TLS record and one segment, not two of each.
+Status WriteRequest(SocketConnection& connection, const std::string& head, const Request& request) {
+  if (request.body.empty()) return connection.WriteAll(head, request.timeout);
+  if (request.body.size() <= kOneWriteBytes) return connection.WriteAll(head + request.body, request.timeout);
+  IBO_RETURN_IF_ERROR(connection.WriteAll(head, request.timeout));
+  return connection.WriteAll(request.body, request.timeout);
+}
+
 // One request on one connection, up to the end of the response head.
 struct Exchange {
   std::string origin;  // the connection pool's key
@@ -334,8 +343,7 @@ class Http1Transport : public Transport {
         if (!opened.ok()) return Failed(opened.status(), request, origin);
         connection = std::move(*opened);
       }
-      Status sent = connection->WriteAll(head, request.timeout);
-      if (sent.ok() && !request.body.empty()) sent = connection->WriteAll(request.body, request.timeout);
+      Status sent = WriteRequest(*connection, head, request);
       if (!sent.ok()) {
         if (reused && sent.code() == StatusCode::kUnavailable) continue;
         return Failed(sent, request, origin);

@@ -189,6 +189,9 @@ StatusOr<std::shared_ptr<TlsClientContext>> TlsClientContext::Load(const TlsOpti
   std::shared_ptr<TlsClientContext> out(new TlsClientContext(ctx, !options.insecure_skip_verify));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One read() takes every record the kernel holds, not a 5-byte record header and then its body:
+  // a watch delivers one record per event. Bytes read ahead are what SSL_has_pending() counts.
+  SSL_CTX_set_read_ahead(ctx, 1);
   // Servers often close without close_notify; the HTTP framing tells a cut body from a whole one.
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_verify(ctx, options.insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nullptr);
@@ -287,7 +290,7 @@ StatusOr<size_t> SocketConnection::ReadSome(char* data, size_t size, std::chrono
   const auto deadline = Clock::now() + timeout;
   if (answer_pending_) {  // saves the read that would only say "not yet", one syscall a request
     answer_pending_ = false;
-    if (!ssl_ || SSL_pending(ssl_) == 0) IBO_RETURN_IF_ERROR(Wait(POLLIN, deadline));
+    if (!ssl_ || SSL_has_pending(ssl_) == 0) IBO_RETURN_IF_ERROR(Wait(POLLIN, deadline));
   }
   return ssl_ ? ReadTls(data, size, deadline) : ReadPlain(data, size, deadline);
 }
@@ -335,7 +338,7 @@ void SocketConnection::Cancel() {
 bool SocketConnection::IdleAndOpen() {
   pollfd p{fd_, POLLIN, 0};
   const int rc = poll(&p, 1, 0);
-  if (rc == 0) return true;
+  if (rc == 0 && !(ssl_ && SSL_has_pending(ssl_))) return true;
   if (rc < 0 || (p.revents & (POLLERR | POLLHUP))) return false;
   char byte = 0;
   if (ssl_) {  // readable may be only a TLS 1.3 session ticket: peeking processes it

@@ -223,6 +223,45 @@ TEST(Http1TransportTest, KeepsATlsConnectionForTheNextRequest) {
   EXPECT_EQ(server.accepted(), 1) << "every request paid for a TLS handshake";
 }
 
+// Each Write is a TLS record of its own, all sent before the client reads: the client reads them
+// ahead in one go, and must answer from what it holds rather than wait on a socket with nothing
+// more to come (the server keeps the connection open).
+TEST(Http1TransportTest, ReadsTlsRecordsItHoldsWithoutWaitingForMore) {
+  LoopbackServer server(
+      [](ServerConnection& c) {
+        for (std::string request; !(request = c.ReadRequest()).empty();) {
+          const std::string answer = Answer(request.substr(0, request.find("\r\n")));
+          for (char byte : answer) c.Write(std::string(1, byte));
+        }
+      },
+      /*tls=*/true);
+  auto transport = NewTransport({.ca_pem = server.certificate_pem()});
+  for (const char* path : {"/a", "/b"}) {
+    auto response = transport->Send(Get(server.Url(path), 3s));
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    EXPECT_EQ(response->body, std::string("GET ") + path + " HTTP/1.1");
+  }
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(Http1TransportTest, StreamsTlsLinesSentAsManyRecords) {
+  LoopbackServer server(
+      [](ServerConnection& c) {
+        c.ReadRequest();
+        c.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (const char* line : {"4\r\none\n\r\n", "4\r\ntwo\n\r\n", "6\r\nthree\n\r\n"}) c.Write(line);
+        c.ReadRequest();  // open, silent, until the client goes
+      },
+      /*tls=*/true);
+  auto stream = NewTransport({.ca_pem = server.certificate_pem()})->Stream(Get(server.Url("/watch"), 3s));
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  for (const char* expected : {"one", "two", "three"}) {
+    auto line = (*stream)->ReadLine();
+    ASSERT_TRUE(line.ok()) << line.status().ToString();
+    EXPECT_EQ(line->value_or("(end)"), expected);
+  }
+}
+
 TEST(Http1TransportTest, TrustsOnlyTheGivenCa) {
   LoopbackServer server(EchoRequestLine, /*tls=*/true);
   auto trusted = NewTransport({.ca_pem = server.certificate_pem()})->Send(Get(server.Url("/tls")));

@@ -6,13 +6,17 @@
 // - BM_CacheReplace1000: ObjectCache::Replace of the 1,000 pods into a cache already holding
 //   them, with owner-uid and label indexes (a relist);
 // - BM_CacheByIndexOwnerUid: ByIndex of one owner's 10 pods (copies of them, as the cache returns);
-// - BM_CacheGetByKey: Get of one pod by "namespace/name".
+// - BM_CacheGetByKey: Get of one pod by "namespace/name";
+// - BM_WorkQueueAddAfter5000: a delayed add of one of 5,000 keys already delayed, as every
+//   reconcile of a backlog of 5,000 builds requeues its build.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "kube/object_cache.h"
+#include "kube/work_queue.h"
 
 namespace {
 
@@ -214,5 +218,18 @@ void BM_CacheGetByKey(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(cache.Get(key));
 }
 BENCHMARK(BM_CacheGetByKey);
+
+void BM_WorkQueueAddAfter5000(benchmark::State& state) {
+  ibo::kube::WorkQueue queue;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5000; ++i) keys.push_back("builds/b-" + std::to_string(i));
+  for (const auto& key : keys) queue.AddAfter(key, std::chrono::hours(1));
+  size_t i = 0;
+  for (auto _ : state) {
+    queue.AddAfter(keys[i], std::chrono::hours(2));  // later than its pending time: kept as it is
+    i = (i + 1) % keys.size();
+  }
+}
+BENCHMARK(BM_WorkQueueAddAfter5000);
 
 }  // namespace

@@ -76,16 +76,30 @@ std::vector<std::string> Split(const std::string& path) {
   return parts;
 }
 
+// The identity fields' paths below "spec", split once: the identity is computed at every decode.
+const std::vector<std::vector<std::string>>& IdentityPaths() {
+  static const std::vector<std::vector<std::string>> paths = [] {
+    std::vector<std::vector<std::string>> out;
+    for (const auto& f : kFields) {
+      if (f.field_class != kIdentity) continue;
+      std::vector<std::string> parts = Split(f.path);
+      parts.erase(parts.begin());  // "spec"
+      out.push_back(std::move(parts));
+    }
+    return out;
+  }();
+  return paths;
+}
+
 }  // namespace
 
 const std::vector<SpecField>& SpecFields() { return kFields; }
 
+// Hashes {"spec": projection}: the shape it always had, so a stored identity stays valid.
 std::string BuildIdentity(const Json& spec, const std::string& rebuild_token) {
   Json identity = Json::object();
-  const Json root = {{"spec", spec}};
-  for (const auto& f : kFields) {
-    if (f.field_class == kIdentity) Project(root, Split(f.path), 0, identity);
-  }
+  Json& projected = identity["spec"];  // null when the spec sets no identity field
+  for (const auto& parts : IdentityPaths()) Project(spec, parts, 0, projected);
   return HashHex(identity.dump() + "\n" + rebuild_token, 16);
 }
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/json_fields.h"
 #include "kube/object_cache.h"
 
 namespace ibo::controller {
@@ -44,8 +45,8 @@ std::optional<std::chrono::milliseconds> ReconcileAdapter::AwaitingOwnWrite(cons
   auto it = unseen_writes_.find(key);
   if (it == unseen_writes_.end()) return std::nullopt;
   const auto waited = std::chrono::steady_clock::now() - it->second.written;
-  const auto& metadata = cached.value("metadata", Json::object());
-  if (metadata.value("resourceVersion", "") != it->second.replaced_version || waited >= kOwnWriteWait) {
+  const std::string version = api::json_fields::Str(api::json_fields::Field(cached, "metadata"), "resourceVersion");
+  if (version != it->second.replaced_version || waited >= kOwnWriteWait) {
     unseen_writes_.erase(it);
     return std::nullopt;
   }
@@ -94,16 +95,17 @@ kube::IndexFunc OneValue(std::function<std::string(const Json&)> read) {
   };
 }
 
-std::string Phase(const Json& o) { return o.value("status", Json::object()).value("phase", ""); }
-std::string Image(const Json& o) { return o.value("spec", Json::object()).value("image", ""); }
+// Looked up in place: Json::value() would copy the whole status or spec, on every watch event.
+std::string Phase(const Json& o) { return api::json_fields::Str(api::json_fields::Field(o, "status"), "phase"); }
+std::string Image(const Json& o) { return api::json_fields::Str(api::json_fields::Field(o, "spec"), "image"); }
 
 }  // namespace
 
 std::vector<std::pair<std::string, kube::IndexFunc>> ImageBuildIndexes() {
   return {
       {imagebuild_indexes::kActive, OneValue([](const Json& o) {
-         api::ImageBuildStatus status;
-         from_json(o.value("status", Json::object()), status);
+         api::ImageBuildStatus status;  // IsActive reads the phase only
+         status.phase = api::ParseBuildPhase(Phase(o));
          return IsActive(status) ? std::string("1") : std::string();
        })},
       {imagebuild_indexes::kRepository, OneValue([](const Json& o) { return Phase(o) == "Failed" ? "" : Image(o); })},
@@ -241,7 +243,7 @@ Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object,
     std::lock_guard lock(admitted_mu_);
     if (IsActive(after)) admitted_.insert(key);
     else admitted_.erase(key);
-    if (after.phase == api::BuildPhase::kMerging) merging_[key] = object.value("spec", Json::object()).value("image", "");
+    if (after.phase == api::BuildPhase::kMerging) merging_[key] = Image(object);
     else merging_.erase(key);
   }
   // A slot under the concurrency cap came free: queued builds need not wait for their requeue.

@@ -30,14 +30,12 @@ void WorkQueue::AddAfter(const std::string& key, Clock::duration delay) {
   if (shutting_down_) return;
   const auto when = Clock::now() + delay;
   // Keep only the earliest pending time for a key.
-  for (auto it = delayed_.begin(); it != delayed_.end(); ++it) {
-    if (it->second == key) {
-      if (it->first <= when) return;
-      delayed_.erase(it);
-      break;
-    }
+  auto [found, inserted] = delayed_by_key_.try_emplace(key);
+  if (!inserted) {
+    if (found->second->first <= when) return;
+    delayed_.erase(found->second);
   }
-  delayed_.emplace(when, key);
+  found->second = delayed_.emplace(when, key);
   cv_.notify_all();
 }
 
@@ -74,6 +72,7 @@ void WorkQueue::PromoteDueLocked(Clock::time_point now) {
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
     std::string key = delayed_.begin()->second;
     delayed_.erase(delayed_.begin());
+    delayed_by_key_.erase(key);
     AddLocked(key);
   }
 }

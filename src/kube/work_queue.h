@@ -67,7 +67,11 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> dirty_;
   std::set<std::string> processing_;
-  std::multimap<Clock::time_point, std::string> delayed_;
+  using Delayed = std::multimap<Clock::time_point, std::string>;
+  Delayed delayed_;  // in order of time, for the workers' wait
+  // Each delayed key's one entry in delayed_: a build's re-check found in O(log n), not by a scan
+  // of every pending one under the lock the watch handlers share (O(n^2) over a backlog).
+  std::map<std::string, Delayed::iterator> delayed_by_key_;
   std::map<std::string, int> failures_;
   bool shutting_down_ = false;
 };

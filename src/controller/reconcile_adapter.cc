@@ -9,6 +9,16 @@ namespace ibo::controller {
 
 using kube::Json;
 
+namespace {
+
+// A string member of an object member, read in place: Json::value() would copy the whole outer
+// member (a status, a spec) at every watch event and reconcile.
+std::string MemberString(const Json& o, const char* outer, const char* inner) {
+  return api::json_fields::Str(api::json_fields::Field(o, outer), inner);
+}
+
+}  // namespace
+
 ReconcileAdapter::ReconcileAdapter(kube::Client& client, kube::EventRecorder& recorder, ControllerObserver& observer,
                                    const OperatorSettings& settings, AdapterListers listers)
     : client_(client), recorder_(recorder), observer_(observer), settings_(settings), listers_(listers) {}
@@ -45,8 +55,7 @@ std::optional<std::chrono::milliseconds> ReconcileAdapter::AwaitingOwnWrite(cons
   auto it = unseen_writes_.find(key);
   if (it == unseen_writes_.end()) return std::nullopt;
   const auto waited = std::chrono::steady_clock::now() - it->second.written;
-  const std::string version = api::json_fields::Str(api::json_fields::Field(cached, "metadata"), "resourceVersion");
-  if (version != it->second.replaced_version || waited >= kOwnWriteWait) {
+  if (MemberString(cached, "metadata", "resourceVersion") != it->second.replaced_version || waited >= kOwnWriteWait) {
     unseen_writes_.erase(it);
     return std::nullopt;
   }
@@ -95,9 +104,8 @@ kube::IndexFunc OneValue(std::function<std::string(const Json&)> read) {
   };
 }
 
-// Looked up in place: Json::value() would copy the whole status or spec, on every watch event.
-std::string Phase(const Json& o) { return api::json_fields::Str(api::json_fields::Field(o, "status"), "phase"); }
-std::string Image(const Json& o) { return api::json_fields::Str(api::json_fields::Field(o, "spec"), "image"); }
+std::string Phase(const Json& o) { return MemberString(o, "status", "phase"); }
+std::string Image(const Json& o) { return MemberString(o, "spec", "image"); }
 
 }  // namespace
 

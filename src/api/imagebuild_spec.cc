@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <regex>
 #include <set>
 
 #include "api/spec_grammar.h"
@@ -11,6 +10,7 @@
 #include "common/json_parse.h"
 #include "common/oci_platform.h"
 #include "common/oci_reference.h"
+#include "common/semver.h"
 #include "common/url_escape.h"
 
 namespace ibo::api {
@@ -179,13 +179,15 @@ StatusOr<std::vector<std::pair<std::string, bool>>> VersionTags(const std::strin
                                                                 const std::vector<DerivedTag>& derive) {
   std::vector<std::pair<std::string, bool>> tags;
   if (version.empty()) return tags;
-  static const std::regex kSemver(
-      R"(^(v?)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$)");
-  std::smatch m;
-  if (!std::regex_match(version, m, kSemver)) {
+  // The CRD's pattern, as ParseSemver reads it (semver.org's grammar, parts of up to 18 digits).
+  const std::optional<Semver> parsed = ParseSemver(version);
+  if (!parsed) {
     return Bad(Rule::kVersionSemver, "version", Quoted(version) + " is not a semantic version X.Y.Z (optionally v-prefixed, e.g. v1.4.2 or 1.4.2-rc.1)");
   }
-  const std::string v = m[1], major = m[2], minor = m[3], patch = m[4], pre = m[5];
+  const std::string v = parsed->prefix, major = std::to_string(parsed->major), minor = std::to_string(parsed->minor),
+                    patch = std::to_string(parsed->patch);
+  std::string pre;
+  for (const auto& id : parsed->prerelease) pre += (pre.empty() ? "-" : ".") + id;
   auto wanted = [&](DerivedTag t) { return std::find(derive.begin(), derive.end(), t) != derive.end(); };
   if (wanted(DerivedTag::kVersion)) tags.push_back({v + major + "." + minor + "." + patch + pre, false});
   if (!pre.empty()) return tags;  // a prerelease moves no floating tag
@@ -719,8 +721,10 @@ Status ParseSupplyChain(const Json& spec, ImageBuildSpec& out) {
     if (signing.secret_name.empty()) {
       return Bad(Rule::kSigningSecretName, "signing.keySecretRef.name", "is required: a Secret holding a PEM ECDSA P-256 private key");
     }
-    static const std::regex kKey(R"(^[-._a-zA-Z0-9]+$)");
-    if (!std::regex_match(signing.key, kKey)) {
+    const bool key_valid = !signing.key.empty() && std::all_of(signing.key.begin(), signing.key.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+    });
+    if (!key_valid) {
       return Bad(Rule::kSigningKey, "signing.keySecretRef.key", "\"" + signing.key + "\" is not a Secret key ([-._a-zA-Z0-9]+)");
     }
     out.signing = signing;

@@ -35,20 +35,6 @@ bool IsLabelName(std::string_view s) {
 
 // What distribution/reference calls a path component: runs of lowercase alphanumerics joined by
 // '.', '_', '__' or runs of '-'.
-bool IsPathComponent(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    if (!LowerAlnum(s[i])) return false;
-    while (i < s.size() && LowerAlnum(s[i])) ++i;
-    if (i == s.size()) return true;
-    if (s[i] == '.') ++i;
-    else if (s[i] == '_') i += (i + 1 < s.size() && s[i + 1] == '_') ? 2 : 1;
-    else if (s[i] == '-') while (i < s.size() && s[i] == '-') ++i;
-    else return false;
-    if (i == s.size()) return false;  // a separator must be followed by a run
-  }
-  return false;  // empty
-}
-
 bool IsHost(std::string_view s) {  // HOST[:PORT], a DNS name or IPv4 address
   const size_t colon = s.rfind(':');
   std::string_view host = s.substr(0, colon), port = colon == std::string_view::npos ? "" : s.substr(colon + 1);
@@ -186,7 +172,7 @@ bool IsImageReference(std::string_view s) {
     if (!IsHost(first)) return false;
     parts.erase(parts.begin());
   }
-  for (std::string_view part : parts) if (!IsPathComponent(part)) return false;
+  for (std::string_view part : parts) if (!oci::IsPathComponent(part)) return false;
   return true;
 }
 

@@ -1,25 +1,69 @@
 #include "common/oci_reference.h"
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
 
 namespace ibo::oci {
 namespace {
 
-// distribution/reference: path components are lowercase alphanumerics joined by separators.
-const std::regex& PathComponent() {
-  static const std::regex re("[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*");
-  return re;
+// Written by hand, not with std::regex: these run on every decode of an ImageBuild, where
+// libstdc++'s regex cost more than the rest of the spec's checks together.
+bool LowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool Alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool LowerHex(char c) { return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9'); }
+
+// A DNS name or IPv4 address: labels of letters, digits and '-' joined by '.', each starting and
+// ending with a letter or digit.
+bool IsDnsName(std::string_view s) {
+  if (s.empty()) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    const std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || !Alnum(label.front()) || !Alnum(label.back())) return false;
+    for (char c : label) if (!Alnum(c) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
 }
 
-const std::regex& HostPattern() {
-  // A hostname or IPv4 address, or a bracketed IPv6 address, with an optional port.
-  static const std::regex re(
-      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-      "|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?");
-  return re;
+// HOST[:PORT]: a DNS name, an IPv4 address or a bracketed IPv6 address, and 1 to 5 digits of port.
+bool IsRegistryHost(std::string_view s) {
+  std::string_view rest;
+  if (!s.empty() && s.front() == '[') {
+    const size_t close = s.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : s.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    rest = s.substr(close + 1);
+  } else {
+    const size_t colon = s.find(':');
+    if (!IsDnsName(s.substr(0, colon))) return false;
+    if (colon != std::string_view::npos) rest = s.substr(colon);
+  }
+  if (rest.empty()) return true;
+  const std::string_view port = rest.substr(1);
+  if (rest.front() != ':' || port.empty() || port.size() > 5) return false;
+  for (char c : port) if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
 }
 
 }  // namespace
+
+bool IsPathComponent(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (!LowerAlnum(s[i])) return false;
+    while (i < s.size() && LowerAlnum(s[i])) ++i;
+    if (i == s.size()) return true;
+    if (s[i] == '.') ++i;
+    else if (s[i] == '_') i += (i + 1 < s.size() && s[i + 1] == '_') ? 2 : 1;
+    else if (s[i] == '-') while (i < s.size() && s[i] == '-') ++i;
+    else return false;
+    if (i == s.size()) return false;  // a separator must be followed by a run
+  }
+  return false;  // empty
+}
 
 StatusOr<Repository> ParseRepository(std::string_view text) {
   const std::string s(text);
@@ -28,10 +72,9 @@ StatusOr<Repository> ParseRepository(std::string_view text) {
     return InvalidArgument("repository \"" + s + "\": expected HOST[:PORT]/PATH");
   }
   Repository repo{s.substr(0, slash), s.substr(slash + 1)};
-  // A DNS name has at most 253 characters; checked first, as std::regex recurses once per
-  // character and a long enough host would overflow the stack.
+  // A DNS name has at most 253 characters, and a port 6 more.
   if (repo.host.size() > 261) return InvalidArgument("repository \"" + s.substr(0, 300) + "...\": host longer than 261 characters");
-  if (!std::regex_match(repo.host, HostPattern())) {
+  if (!IsRegistryHost(repo.host)) {
     return InvalidArgument("repository \"" + s + "\": \"" + repo.host + "\" is not a valid registry host");
   }
   if (repo.path.size() > 255) return InvalidArgument("repository \"" + s + "\": path longer than 255 characters");
@@ -39,7 +82,7 @@ StatusOr<Repository> ParseRepository(std::string_view text) {
   while (true) {
     const auto end = repo.path.find('/', start);
     const std::string component = repo.path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!std::regex_match(component, PathComponent())) {
+    if (!IsPathComponent(component)) {
       return InvalidArgument("repository \"" + s + "\": path component \"" + component +
                              "\" must be lowercase letters and digits joined by '.', '_', '__' or '-'");
     }
@@ -50,8 +93,11 @@ StatusOr<Repository> ParseRepository(std::string_view text) {
 }
 
 Status ValidateTag(std::string_view tag) {
-  static const std::regex re("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
-  if (!std::regex_match(std::string(tag), re)) {
+  bool valid = !tag.empty() && tag.size() <= 128 && (Alnum(tag.front()) || tag.front() == '_');
+  for (size_t i = 1; valid && i < tag.size(); ++i) {
+    valid = Alnum(tag[i]) || tag[i] == '_' || tag[i] == '.' || tag[i] == '-';
+  }
+  if (!valid) {
     return InvalidArgument("tag \"" + std::string(tag) +
                            "\" is not valid: up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'");
   }
@@ -59,8 +105,11 @@ Status ValidateTag(std::string_view tag) {
 }
 
 Status ValidateDigest(std::string_view digest) {
-  static const std::regex re("sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}");
-  if (!std::regex_match(std::string(digest), re)) {
+  const std::string_view hex = digest.substr(std::min<size_t>(digest.find(':') + 1, digest.size()));
+  bool valid = (digest.starts_with("sha256:") && hex.size() == 64) ||
+               (digest.starts_with("sha512:") && hex.size() == 128);
+  for (size_t i = 0; valid && i < hex.size(); ++i) valid = LowerHex(hex[i]);
+  if (!valid) {
     return InvalidArgument("digest \"" + std::string(digest) + "\" is not valid: expected sha256:<64 hex digits>");
   }
   return Status::Ok();

@@ -18,6 +18,8 @@ struct Repository {
 
 // "HOST[:PORT]/PATH": the first component is always the registry host.
 StatusOr<Repository> ParseRepository(std::string_view text);
+// A path component of a repository: runs of [a-z0-9] joined by '.', '_', '__' or one or more '-'.
+bool IsPathComponent(std::string_view component);
 // A tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
 Status ValidateTag(std::string_view tag);
 // A digest: sha256:<64 lowercase hex> or sha512:<128 lowercase hex>.

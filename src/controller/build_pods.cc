@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "common/shell_quote.h"
 #include "common/url_escape.h"
@@ -188,7 +189,8 @@ std::optional<Json> RegistryConfigMap(const BuildContext& ctx) {
   data["registries.conf"] = registries_conf;
   Json metadata = Metadata(ctx, ConfigMapName(ctx.owner.name), "registry-config");
   metadata["labels"].erase(labels::kBuildId);  // shared by every build of this ImageBuild
-  return Json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata}, {"data", data}};
+  return Json{
+      {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", std::move(metadata)}, {"data", std::move(data)}};
 }
 
 std::map<std::string, std::string> ImageMetadata(const BuildContext& ctx, const std::map<std::string, std::string>& user) {
@@ -223,10 +225,13 @@ Json ResolvePod(const BuildContext& ctx, const std::string& pod_name) {
   Json pod_spec = {{"restartPolicy", "Never"},
                    {"automountServiceAccountToken", false},
                    {"nodeSelector", {{"kubernetes.io/os", "linux"}}},
-                   {"containers", Json::array({container})},
+                   {"containers", Json::array({std::move(container)})},
                    {"volumes", Json::array({{{"name", "workspace"}, {"emptyDir", Json::object()}}})}};
   if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
-  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", Metadata(ctx, pod_name, "resolve")}, {"spec", pod_spec}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", Metadata(ctx, pod_name, "resolve")},
+          {"spec", std::move(pod_spec)}};
 }
 
 namespace {
@@ -284,11 +289,11 @@ Json BuildKitContainer(const BuildContext& ctx, const BuildTarget& t, Json& volu
       "| head -n1 > /dev/termination-log\n"
       "cat /dev/termination-log\n";
   Json command = {"sh", "-c", script, "build"};
-  for (auto& a : args) command.push_back(a);
+  for (auto& a : args) command.push_back(std::move(a));
   annotations["container.apparmor.security.beta.kubernetes.io/build"] = "unconfined";
   return {{"name", "build"},
           {"image", t.builder_image},
-          {"command", command},
+          {"command", std::move(command)},
           {"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 1000}, {"seccompProfile", {{"type", "Unconfined"}}}}}};
 }
 
@@ -369,7 +374,7 @@ void Place(Json& pod_spec, const PlatformSpec& first, bool emulated) {
   }
   Json selector = {{"kubernetes.io/os", first.os}, {"kubernetes.io/arch", first.arch}};
   for (const auto& [k, v] : first.node_selector) selector[k] = v;
-  pod_spec["nodeSelector"] = selector;
+  pod_spec["nodeSelector"] = std::move(selector);
   if (!first.tolerations.empty()) pod_spec["tolerations"] = first.tolerations;
   if (!first.affinity.is_null()) pod_spec["affinity"] = first.affinity;
 }
@@ -406,8 +411,8 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   Json container = spec.strategy == Strategy::kBuildKit
                        ? BuildKitContainer(ctx, target, volumes, mounts, env, metadata["annotations"])
                        : BuildahContainer(ctx, target, emulated && platforms.size() > 1, volumes, mounts, env);
-  container["env"] = env;
-  container["volumeMounts"] = mounts;
+  container["env"] = std::move(env);
+  container["volumeMounts"] = std::move(mounts);
   container["terminationMessagePolicy"] = "FallbackToLogsOnError";
   // An emulated build of one platform (Fallback) keeps that platform's sizing; tolerations and
   // affinity aimed at its native nodes do not apply.
@@ -416,11 +421,11 @@ Json BuildPod(const BuildContext& ctx, const std::vector<const PlatformSpec*>& p
   Json pod_spec = {{"restartPolicy", "Never"},
                    {"automountServiceAccountToken", false},
                    {"initContainers", Json::array({GitInitContainer(ctx)})},
-                   {"containers", Json::array({container})},
-                   {"volumes", volumes}};
+                   {"containers", Json::array({std::move(container)})},
+                   {"volumes", std::move(volumes)}};
   if (!spec.service_account.empty()) pod_spec["serviceAccountName"] = spec.service_account;
   Place(pod_spec, first, emulated);
-  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", std::move(metadata)}, {"spec", std::move(pod_spec)}};
 }
 
 namespace {
@@ -475,8 +480,8 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
   Json container = {{"name", "merge"},
                     {"image", ctx.settings->merge_image},
                     {"command", {"imagebuild-operator"}},
-                    {"args", args},
-                    {"volumeMounts", mounts},
+                    {"args", std::move(args)},
+                    {"volumeMounts", std::move(mounts)},
                     {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"securityContext",
                      // The operator image's user; a --merge-image built without a USER starts all the same.
@@ -489,11 +494,11 @@ Json MergePod(const BuildContext& ctx, const MergeInputs& inputs, const std::str
                     {"resources", {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}}}};
   Json pod_spec = {{"restartPolicy", "Never"},
                    {"automountServiceAccountToken", false},
-                   {"containers", Json::array({container})},
-                   {"volumes", volumes}};
+                   {"containers", Json::array({std::move(container)})},
+                   {"volumes", std::move(volumes)}};
   if (!ctx.spec.service_account.empty()) pod_spec["serviceAccountName"] = ctx.spec.service_account;
   if (ctx.spec.signing) pod_spec["securityContext"] = {{"fsGroup", kMergeUser}};  // the key's group
-  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec}};
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", std::move(metadata)}, {"spec", std::move(pod_spec)}};
 }
 
 }  // namespace ibo::controller

@@ -37,14 +37,21 @@ Status ReconcileAdapter::Reconcile(const std::string& key, std::optional<std::ch
     if (requeue_after) *requeue_after = *wait;  // the watch event of the write comes first, as a rule
     return Status::Ok();
   }
-  Json object = *cached;
-  if (!object.contains("kind")) object["kind"] = api::kKind;
-  if (!object.contains("apiVersion")) object["apiVersion"] = api::kApiVersion;
+  // Events and the status write need kind and apiVersion, which a list's items may lack; the
+  // cached object is read in place otherwise (a copy per reconcile was a hot spot).
+  const Json* object = cached.get();
+  Json typed;
+  if (!object->contains("kind") || !object->contains("apiVersion")) {
+    typed = *cached;
+    if (!typed.contains("kind")) typed["kind"] = api::kKind;
+    if (!typed.contains("apiVersion")) typed["apiVersion"] = api::kApiVersion;
+    object = &typed;
+  }
   std::unique_lock<std::mutex> admission, merge_turn;
-  auto input = Gather(key, object, admission, merge_turn);
+  auto input = Gather(key, *object, admission, merge_turn);
   if (!input.ok()) return input.status();
   const Actions actions = controller::Reconcile(*input);
-  IBO_RETURN_IF_ERROR(Apply(key, object, input->imagebuild.status, actions));
+  IBO_RETURN_IF_ERROR(Apply(key, *object, input->imagebuild.status, actions));
   if (requeue_after) *requeue_after = actions.requeue_after;
   return Status::Ok();
 }
@@ -239,7 +246,10 @@ Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const
 
 Status ReconcileAdapter::WriteStatus(const std::string& key, const Json& object, const api::ImageBuildStatus& before,
                                      const api::ImageBuildStatus& after) {
-  Json updated = object;
+  Json updated = Json::object();  // the object without its old status, which would be copied only to be replaced
+  for (const auto& [member, value] : object.items()) {
+    if (member != "status") updated[member] = value;
+  }
   updated["status"] = after;
   IBO_RETURN_IF_ERROR(
       client_.UpdateWithoutResult(kImageBuildResource, object["metadata"].value("namespace", ""), updated, "status"));

@@ -17,10 +17,14 @@ TEST(DeriveTagsTest, SemverGivesThreeTagsKeepingThePrefix) {
 TEST(DeriveTagsTest, PrereleaseOnlyItsOwnTagAndBuildMetadataDropped) {
   EXPECT_EQ(*DeriveTags("1.4.2-rc.1", {}), (V{"1.4.2-rc.1"}));
   EXPECT_EQ(*DeriveTags("v2.0.0+build.7", {}), (V{"v2.0.0", "v2.0", "latest"}));
+  EXPECT_EQ(*DeriveTags("v1.4.2-rc-1.alpha.7+b-2.9", {}), (V{"v1.4.2-rc-1.alpha.7"}));
+  EXPECT_EQ(*DeriveTags("v0.10.0", {}), (V{"v0.10.0", "v0.10", "latest"}));
 }
 
 TEST(DeriveTagsTest, RefusesWhatIsNotAFullVersionOrATag) {
-  for (const char* bad : {"v1.4", "1.4.x", "01.2.3", "latest"}) EXPECT_FALSE(DeriveTags(bad, {}).ok()) << bad;
+  // As the CRD's pattern: no leading zero in a number, nor in a numeric prerelease identifier.
+  for (const char* bad : {"v1.4", "1.4.x", "01.2.3", "latest", "1.0.0-01", "V1.0.0", "v1.0.0-", "1.0.0+", "1.0.0-a..b",
+                          "1.0.0-a_b", "1.2.3.4", " 1.2.3"}) EXPECT_FALSE(DeriveTags(bad, {}).ok()) << bad;
   EXPECT_FALSE(DeriveTags("", {"bad+tag"}).ok());
   EXPECT_FALSE(DeriveTags("", {".hidden"}).ok());
   EXPECT_FALSE(DeriveTags("", {}).ok());  // no tag at all

@@ -142,6 +142,7 @@ controller::ControllerOptions Operator::Options() {
   options.namespaces = flags_.namespaces;
   options.workers = flags_.workers;
   options.min_watch_timeout = std::chrono::seconds(flags_.watch_timeout_seconds);
+  options.resync_period = std::chrono::seconds(flags_.resync_period_seconds);
   options.pods_in_protobuf = flags_.kube_api_content_type == kube::kProtobufMediaType;
   options.settings = flags_.settings;
   options.observer = &observer_;

@@ -38,6 +38,10 @@ std::vector<flags::Flag> KubernetesFlags(RunFlags& f) {
        "the API server ends each watch after a random time in [S, 2S)\n"
        "(default {default}); a stall is detected within 2S + the request timeout",
        "300", WholeNumber(1, 3600, &f.watch_timeout_seconds), false, k},
+      {"--resync-period", "SECONDS",
+       "every ImageBuild is reconciled again this often, changed or not\n"
+       "(default {default}; 0: never)",
+       "300", WholeNumber(0, 86400, &f.resync_period_seconds), false, k},
       {"--kube-api-content-type", "TYPE",
        "how pods are listed and watched: application/vnd.kubernetes.protobuf\n"
        "(the default, as kube-controller-manager's) or application/json",

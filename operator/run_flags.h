@@ -22,6 +22,7 @@ struct RunFlags {
   int burst = 0;
   int request_timeout_seconds = 0;
   int watch_timeout_seconds = 0;
+  int resync_period_seconds = 0;  // 0: never
   std::string kube_api_content_type;  // how pods are listed and watched
   std::string user_agent;  // every request's User-Agent: tells replicas apart in the audit log
   std::string log_format, log_level;

@@ -9,7 +9,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // `run --help` as it read before the flags became one table, to the byte, with the flags added
-// since (the timeouts and the user agent, issue 12).
+// since (the timeouts and the user agent, issue 12; the resync period, issue 15).
 constexpr const char* kHelpBeforeTheTable =
     "usage: imagebuild-operator run [flags]\n"
     "\n"
@@ -26,6 +26,8 @@ constexpr const char* kHelpBeforeTheTable =
     "                                     timeout plus this is stalled and reconnects (default 30)\n"
     "  --watch-timeout SECONDS            the API server ends each watch after a random time in [S, 2S)\n"
     "                                     (default 300); a stall is detected within 2S + the request timeout\n"
+    "  --resync-period SECONDS            every ImageBuild is reconciled again this often, changed or not\n"
+    "                                     (default 300; 0: never)\n"
     "  --kube-api-content-type TYPE       how pods are listed and watched: application/vnd.kubernetes.protobuf\n"
     "                                     (the default, as kube-controller-manager's) or application/json\n"
     "  --user-agent TEXT                  User-Agent of every API request (default imagebuild-operator)\n"
@@ -68,6 +70,7 @@ TEST(RunFlags, Defaults) {
   EXPECT_EQ(f->workers, 2);
   EXPECT_EQ(f->qps, 20);
   EXPECT_EQ(f->burst, 30);
+  EXPECT_EQ(f->resync_period_seconds, 300);
   EXPECT_EQ(f->metrics_address, ":8080");
   EXPECT_EQ(f->probe_address, ":8081");
   EXPECT_EQ(f->log_format, "text");
@@ -87,7 +90,7 @@ TEST(RunFlags, EveryFlagBothSpellings) {
   auto f = ParseRunFlags({"--kubeconfig", "/k", "--namespace=a", "--namespace", "b", "--leader-elect",
                           "--leader-election-id=id", "--leader-election-namespace", "ns",
                           "--max-concurrent-reconciles=4", "--kube-api-qps", "2.5", "--kube-api-burst=7",
-                          "--metrics-bind-address", "0", "--health-probe-bind-address=127.0.0.1:1",
+                          "--resync-period=0", "--metrics-bind-address", "0", "--health-probe-bind-address=127.0.0.1:1",
                           "--log-format=json", "--log-level", "debug", "--merge-image=m", "--git-image", "g",
                           "--buildkit-image=bk", "--buildah-image", "ba", "--max-concurrent-builds=3",
                           "--default-ttl-seconds-after-finished", "60", "--insecure-registry=r:5000",
@@ -101,6 +104,7 @@ TEST(RunFlags, EveryFlagBothSpellings) {
   EXPECT_EQ(f->workers, 4);
   EXPECT_EQ(f->qps, 2.5);
   EXPECT_EQ(f->burst, 7);
+  EXPECT_EQ(f->resync_period_seconds, 0);
   EXPECT_EQ(f->metrics_address, "0");
   EXPECT_EQ(f->probe_address, "127.0.0.1:1");
   EXPECT_EQ(f->log_format, "json");

@@ -3,7 +3,9 @@
 //   created, and as the cache holds it after the first status write (two platforms building);
 // - BM_DecideCreatePods: the decision for the new ImageBuild (both build pods made, BuildPod included);
 // - BM_DecideWaiting: the decision when both pods are pending and nothing is to be done, as every
-//   pod watch event of a backlog asks for it.
+//   pod watch event of a backlog asks for it;
+// - BM_PackedCacheGet: reading that ImageBuild back from a packed cache (MessagePack to a JSON
+//   tree), as every reconcile does before it decodes.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -12,6 +14,7 @@
 #include "api/object_views.h"
 #include "common/time_format.h"
 #include "controller/reconcile.h"
+#include "kube/object_cache.h"
 
 namespace {
 
@@ -111,5 +114,17 @@ void BM_DecideWaiting(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Reconcile(in));
 }
 BENCHMARK(BM_DecideWaiting);
+
+void BM_PackedCacheGet(benchmark::State& state) {
+  ibo::kube::ObjectCache cache(ibo::kube::CacheStorage::kPacked);
+  cache.Store(Backlog().building);
+  const std::string key = "bench-ours/b42";
+  if (!cache.Get(key)) {
+    state.SkipWithError("the ImageBuild is not in the cache");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(cache.Get(key));
+}
+BENCHMARK(BM_PackedCacheGet);
 
 }  // namespace

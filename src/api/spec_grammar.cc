@@ -33,8 +33,6 @@ bool IsLabelName(std::string_view s) {
   return true;
 }
 
-// What distribution/reference calls a path component: runs of lowercase alphanumerics joined by
-// '.', '_', '__' or runs of '-'.
 bool IsHost(std::string_view s) {  // HOST[:PORT], a DNS name or IPv4 address
   const size_t colon = s.rfind(':');
   std::string_view host = s.substr(0, colon), port = colon == std::string_view::npos ? "" : s.substr(colon + 1);

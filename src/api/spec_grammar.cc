@@ -38,12 +38,7 @@ bool IsHost(std::string_view s) {  // HOST[:PORT], a DNS name or IPv4 address
   std::string_view host = s.substr(0, colon), port = colon == std::string_view::npos ? "" : s.substr(colon + 1);
   if (colon != std::string_view::npos && (port.empty() || port.size() > 5)) return false;
   for (char c : port) if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  if (host.empty() || host.size() > 253) return false;
-  for (std::string_view label : Split(host, '.')) {
-    if (label.empty() || !Alnum(label.front()) || !Alnum(label.back())) return false;
-    for (char c : label) if (!Alnum(c) && c != '-') return false;
-  }
-  return true;
+  return host.size() <= 253 && oci::IsDnsName(host);
 }
 
 bool Printable(std::string_view s) {  // no whitespace, no control characters

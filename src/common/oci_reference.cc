@@ -1,6 +1,5 @@
 #include "common/oci_reference.h"
 
-#include <algorithm>
 #include <cctype>
 
 namespace ibo::oci {
@@ -11,21 +10,6 @@ namespace {
 bool LowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool Alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool LowerHex(char c) { return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9'); }
-
-// A DNS name or IPv4 address: labels of letters, digits and '-' joined by '.', each starting and
-// ending with a letter or digit.
-bool IsDnsName(std::string_view s) {
-  if (s.empty()) return false;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = s.find('.', start);
-    const std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (label.empty() || !Alnum(label.front()) || !Alnum(label.back())) return false;
-    for (char c : label) if (!Alnum(c) && c != '-') return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 // HOST[:PORT]: a DNS name, an IPv4 address or a bracketed IPv6 address, and 1 to 5 digits of port.
 bool IsRegistryHost(std::string_view s) {
@@ -50,6 +34,19 @@ bool IsRegistryHost(std::string_view s) {
 }
 
 }  // namespace
+
+bool IsDnsName(std::string_view s) {
+  if (s.empty()) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    const std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || !Alnum(label.front()) || !Alnum(label.back())) return false;
+    for (char c : label) if (!Alnum(c) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
 
 bool IsPathComponent(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
@@ -105,9 +102,9 @@ Status ValidateTag(std::string_view tag) {
 }
 
 Status ValidateDigest(std::string_view digest) {
-  const std::string_view hex = digest.substr(std::min<size_t>(digest.find(':') + 1, digest.size()));
-  bool valid = (digest.starts_with("sha256:") && hex.size() == 64) ||
-               (digest.starts_with("sha512:") && hex.size() == 128);
+  const bool sha256 = digest.starts_with("sha256:"), sha512 = digest.starts_with("sha512:");
+  const std::string_view hex = digest.substr(sha256 || sha512 ? 7 : 0);
+  bool valid = (sha256 && hex.size() == 64) || (sha512 && hex.size() == 128);
   for (size_t i = 0; valid && i < hex.size(); ++i) valid = LowerHex(hex[i]);
   if (!valid) {
     return InvalidArgument("digest \"" + std::string(digest) + "\" is not valid: expected sha256:<64 hex digits>");

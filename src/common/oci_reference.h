@@ -18,6 +18,9 @@ struct Repository {
 
 // "HOST[:PORT]/PATH": the first component is always the registry host.
 StatusOr<Repository> ParseRepository(std::string_view text);
+// A DNS name or IPv4 address: labels of letters, digits and '-' joined by '.', each starting and
+// ending with a letter or digit.
+bool IsDnsName(std::string_view name);
 // A path component of a repository: runs of [a-z0-9] joined by '.', '_', '__' or one or more '-'.
 bool IsPathComponent(std::string_view component);
 // A tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.

@@ -24,6 +24,7 @@ repo=$(cd "$here/../.." && pwd)
 
 cmd=${1:?usage: control-plane.sh start|stop|restart-apiserver|compact-etcd DIR}
 dir=${2:?usage: control-plane.sh $cmd DIR}
+dir=$(realpath -m -- "$dir")  # the kubeconfig names its certificates by this path
 shift 2
 
 bin_dir=$("$repo/scripts/build-control-plane.sh" --print-bin-dir)
@@ -45,7 +46,8 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
 # wait_serving SECONDS NAME COMMAND...: 0 once COMMAND succeeds; 1 if NAME exited because its port
 # was taken between choosing and binding it (the caller starts over on other ports); fails otherwise.
 wait_serving() {
-  local deadline=$(( $(date +%s) + $1 )) name=$2 pid; shift 2
+  local seconds=$1 name=$2 pid; shift 2
+  local deadline=$(( $(date +%s) + seconds ))
   pid=$(cat "$dir/pids/$name")
   until "$@" >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -53,7 +55,7 @@ wait_serving() {
       grep -q "address already in use" "$dir/logs/$name.log" && return 1
       fail "$name exited at start; its log: $(tail -n 20 "$dir/logs/$name.log")"
     fi
-    (( $(date +%s) < deadline )) || fail "$name did not come up within $1 s; logs in $dir/logs"
+    (( $(date +%s) < deadline )) || fail "$name did not come up within $seconds s; logs in $dir/logs"
     sleep 0.2
   done
 }

@@ -15,7 +15,10 @@ using ibo::testing::AdminClient;
 using ibo::testing::TestNamespace;
 namespace res = resources;
 
-Json Pod(const std::string& name, const std::string& owner_uid) {
+// owner, when given, is an object that exists: kube-controller-manager's garbage collector deletes
+// a pod whose owner is missing, and does so for ImageBuild owners once another test has installed
+// the CRD (a race the watch below lost: "a" gone before its status update).
+Json Pod(const std::string& name, const Json& owner = nullptr) {
   Json pod = {{"apiVersion", "v1"}, {"kind", "Pod"},
               {"metadata", {{"name", name}, {"labels", {{"imagebuild.io/role", "build"}, {"n", name}}},
                             {"annotations", {{"skipped", "by the decoder"}}}}},
@@ -26,9 +29,10 @@ Json Pod(const std::string& name, const std::string& owner_uid) {
                         // label either: the pods stay off every other test's nodes.
                         {"schedulerName", "ibo-test-no-scheduler"},
                         {"nodeSelector", {{"imagebuild.io/test-node", "none"}}}}}};
-  if (!owner_uid.empty()) {
-    pod["metadata"]["ownerReferences"] = {{{"apiVersion", "imagebuild.io/v1alpha1"}, {"kind", "ImageBuild"},
-                                           {"name", "owner"}, {"uid", owner_uid}, {"controller", true}}};
+  if (!owner.is_null()) {
+    pod["metadata"]["ownerReferences"] = {{{"apiVersion", owner["apiVersion"]}, {"kind", owner["kind"]},
+                                           {"name", owner["metadata"]["name"]},
+                                           {"uid", owner["metadata"]["uid"]}, {"controller", true}}};
   }
   return pod;
 }
@@ -68,10 +72,16 @@ TEST(ProtobufPodsTest, ListPagesAndWatchEventsReadAsTrimmedJson) {
   ASSERT_TRUE(json_watch && protobuf_watch);
 
   for (const std::string name : {"a", "b", "c"}) {
-    ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod(name, name == "b" ? "" : "uid-" + name)).ok());
+    Json owner;
+    if (name != "b") {
+      auto created = client->Create(res::kConfigMaps, ns.name(), ibo::testing::ConfigMap("owner-" + name, name));
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
+      owner = std::move(*created);
+    }
+    ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod(name, owner)).ok());
   }
   auto a = client->Get(res::kPods, ns.name(), "a");
-  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
   const Status updated = client->Update(res::kPods, ns.name(), WithStatus(*a), "status").status();
   ASSERT_TRUE(updated.ok()) << updated.ToString();
   DeleteOptions now;
@@ -164,8 +174,8 @@ TEST(WatchGoneTest, CompactedResourceVersionIsGoneInProtobuf) {
   TestNamespace ns(*client, "gone-protobuf");
   auto list = client->List(res::kPods, ns.name(), {});
   ASSERT_TRUE(list.ok()) << list.status().ToString();
-  ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod("a", "")).ok());
-  ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod("b", "")).ok());
+  ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod("a")).ok());
+  ASSERT_TRUE(client->Create(res::kPods, ns.name(), Pod("b")).ok());
   ibo::testing::RunInfra("control-plane.sh compact-etcd \"$IBO_TEST_NOCACHE_CLUSTER_DIR\" >/dev/null");
   auto stream = WatchFrom(*client, ns.name(), (*list)["metadata"]["resourceVersion"], true);
   ASSERT_TRUE(stream);

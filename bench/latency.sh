@@ -10,7 +10,7 @@
 # (amd64, arm64) that no kubelet runs; everything on loopback.
 #   bench/latency.sh [--n 500] [--rate 20] [--qps 500] [--burst 500] [--workers W] [--scheduler-qps Q]
 #                    [--out FILE] [--audit]
-#   --workers: the operator's --max-concurrent-reconciles (default: the operator's own, 2)
+#   --workers: the operator's --max-concurrent-reconciles (default: the operator's own, 5)
 #   --scheduler-qps: kube-scheduler's --kube-api-qps and --kube-api-burst (default 500; its own is 50/100)
 #   bench/latency.sh --smoke      (N=20, no file: proves the bench still works; the suite's bench.latency)
 #   --audit: kube-apiserver writes an audit log (blocking mode: it slows every write, so the figures
@@ -133,8 +133,10 @@ op_rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$op_pid/status")
 writes=""
 if ((audit)); then
   writes=$(jq -r 'select(.userAgent // "" | startswith("imagebuild-operator"))
-      | "\(.verb) \(.objectRef.resource)\(if .objectRef.subresource then "/" + .objectRef.subresource else "" end)"' \
-      "$tmp/cp/audit.log" | sort | uniq -c | awk -v n="$n" '{ t += $1; printf "%s %s: %.2f a build; ", $2, $3, $1 / n }
+      | (if .objectRef.subresource then "/" + .objectRef.subresource else "" end) as $sub
+      | (if (.responseStatus.code // 0) >= 300 then " (answered \(.responseStatus.code))" else "" end) as $failed
+      | "\(.verb) \(.objectRef.resource)\($sub)\($failed)"' \
+      "$tmp/cp/audit.log" | sort | uniq -c | awk -v n="$n" '{ c = $1; t += c; $1 = ""; printf "%s: %.2f a build; ", substr($0, 2), c / n }
       END { printf "all: %.2f writes a build", t / n }')
 fi
 

@@ -26,7 +26,7 @@ std::vector<flags::Flag> KubernetesFlags(RunFlags& f) {
        Text(&f.leader_election_id), false, k},
       {"--leader-election-namespace", "NS", "the Lease's namespace (default: $POD_NAMESPACE or default)", "",
        Text(&f.leader_election_namespace), false, k},
-      {"--max-concurrent-reconciles", "N", "worker threads (default {default})", "2", WholeNumber(1, 64, &f.workers),
+      {"--max-concurrent-reconciles", "N", "worker threads (default {default})", "5", WholeNumber(1, 64, &f.workers),
        false, k},
       {"--kube-api-qps", "QPS", "client-side rate limit (default {default})", "20", Number(0, 10000, &f.qps), false, k},
       {"--kube-api-burst", "N", "(default {default})", "30", WholeNumber(1, 10000, &f.burst), false, k},

@@ -21,7 +21,7 @@ namespace ibo::controller {
 
 struct ControllerOptions {
   std::vector<std::string> namespaces;  // empty: all namespaces
-  int workers = 2;
+  int workers = 5;  // kube-controller-manager's --concurrent-job-syncs; the QPS limiter, not this, bounds the load
   std::chrono::seconds resync_period{300};
   std::chrono::seconds min_watch_timeout{300};  // each informer's watch ends after [min, 2*min)
   // Pods are listed and watched in protobuf (false: JSON), as client-go's controllers read them.

@@ -19,7 +19,7 @@ constexpr const char* kHelpBeforeTheTable =
     "  --leader-elect                     elect a leader on a Lease before reconciling\n"
     "  --leader-election-id NAME          the Lease's name (default imagebuild-operator)\n"
     "  --leader-election-namespace NS     the Lease's namespace (default: $POD_NAMESPACE or default)\n"
-    "  --max-concurrent-reconciles N      worker threads (default 2)\n"
+    "  --max-concurrent-reconciles N      worker threads (default 5)\n"
     "  --kube-api-qps QPS                 client-side rate limit (default 20)\n"
     "  --kube-api-burst N                 (default 30)\n"
     "  --kube-api-request-timeout SECONDS a request unanswered this long fails; a watch silent for its own\n"
@@ -67,7 +67,7 @@ TEST(RunFlags, Defaults) {
   EXPECT_FALSE(f->leader_elect);
   EXPECT_EQ(f->leader_election_id, "imagebuild-operator");
   EXPECT_EQ(f->leader_election_namespace, "");
-  EXPECT_EQ(f->workers, 2);
+  EXPECT_EQ(f->workers, 5);
   EXPECT_EQ(f->qps, 20);
   EXPECT_EQ(f->burst, 30);
   EXPECT_EQ(f->resync_period_seconds, 300);

@@ -1,5 +1,8 @@
 #include "controller/reconcile_adapter.h"
 
+#include <system_error>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "api/json_fields.h"
@@ -214,21 +217,51 @@ Status ReconcileAdapter::ApplyConfigMap(const Json& owner, const std::string& ui
   return Status::Ok();
 }
 
+// The pods of one decision are created at once (a build's platforms, each its own pod): the build
+// then waits for one create's answer, not for the sum of them, and its platforms start together.
+// Every request still passes the client's QPS limiter, so this adds no load a burst would not.
+std::vector<Status> ReconcileAdapter::CreateAll(const std::string& ns, const std::vector<Json>& pods) {
+  std::vector<Status> results(pods.size());
+  std::vector<std::thread> others;
+  for (size_t i = 1; i < pods.size(); ++i) {
+    try {
+      others.emplace_back([this, &ns, &pods, &results, i] {
+        results[i] = client_.CreateWithoutResult(kube::resources::kPods, ns, pods[i]);
+      });
+    } catch (const std::system_error&) {  // no thread to be had: this one creates it after the first
+      results[i] = client_.CreateWithoutResult(kube::resources::kPods, ns, pods[i]);
+    }
+  }
+  if (!pods.empty()) results[0] = client_.CreateWithoutResult(kube::resources::kPods, ns, pods[0]);
+  for (auto& thread : others) thread.join();
+  return results;
+}
+
+Status ReconcileAdapter::CreatePods(const std::string& key, const Json& object, const std::vector<Json>& pods) {
+  const std::vector<Status> results = CreateAll(object["metadata"].value("namespace", ""), pods);
+  Status first_failure;
+  for (size_t i = 0; i < pods.size(); ++i) {
+    const std::string name = pods[i]["metadata"].value("name", "");
+    if (results[i].ok() || results[i].code() == StatusCode::kAlreadyExists) {
+      spdlog::info("{}: created {} pod {}", key, pods[i]["metadata"]["labels"].value(api::labels::kRole, ""), name);
+    } else if (first_failure.ok()) {
+      first_failure = results[i];
+    } else {
+      spdlog::warn("{}: pod {} not created either: {}", key, name, results[i].message());
+    }
+  }
+  // One event for the first refusal: a quota refuses every pod of the build with the same words.
+  if (!first_failure.ok()) recorder_.Record(object, "Warning", "PodCreateFailed", first_failure.message());
+  return first_failure;
+}
+
 Status ReconcileAdapter::Apply(const std::string& key, const Json& object, const api::ImageBuildStatus& before,
                                const Actions& actions) {
   const std::string ns = object["metadata"].value("namespace", "");
   if (actions.apply_config_map) {
     IBO_RETURN_IF_ERROR(ApplyConfigMap(object, object["metadata"].value("uid", ""), *actions.apply_config_map));
   }
-  for (const auto& pod : actions.create_pods) {
-    const Status created = client_.CreateWithoutResult(kube::resources::kPods, ns, pod);
-    if (!created.ok() && created.code() != StatusCode::kAlreadyExists) {
-      recorder_.Record(object, "Warning", "PodCreateFailed", created.message());
-      return created;
-    }
-    spdlog::info("{}: created {} pod {}", key, pod["metadata"]["labels"].value(api::labels::kRole, ""),
-                 pod["metadata"]["name"].get<std::string>());
-  }
+  IBO_RETURN_IF_ERROR(CreatePods(key, object, actions.create_pods));
   for (const auto& name : actions.delete_pods) {
     Status s = client_.Delete(kube::resources::kPods, ns, name);
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;

@@ -1,6 +1,7 @@
 // The thin I/O around the pure decision for one ImageBuild: read its inputs from listers (and
 // the Secrets' key names from the API), run Reconcile(), and apply the actions in a fixed order:
-// creates, deletes, the status write, then the events and outcomes that explain that status.
+// creates (the pods of one decision at once), deletes, the status write, then the events and
+// outcomes that explain that status.
 #pragma once
 
 #include <chrono>
@@ -61,6 +62,8 @@ class ReconcileAdapter {
   void FindRepositoryMerge(const std::string& key, ReconcileInput& input);
   Status AddSecretFacts(const std::string& ns, ReconcileInput& input);
   Status ApplyConfigMap(const kube::Json& owner, const std::string& uid, const kube::Json& wanted);
+  std::vector<Status> CreateAll(const std::string& ns, const std::vector<kube::Json>& pods);
+  Status CreatePods(const std::string& key, const kube::Json& object, const std::vector<kube::Json>& pods);
   Status Apply(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before, const Actions& actions);
   Status WriteStatus(const std::string& key, const kube::Json& object, const api::ImageBuildStatus& before,
                      const api::ImageBuildStatus& after);

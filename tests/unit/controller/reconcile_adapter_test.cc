@@ -1,7 +1,13 @@
 // The adapter's order of effects, with strict mocks of the API client and the event recorder:
 // creates, deletes, the status write, then the events that explain it; a refused create or a
-// foreign ConfigMap is said as an event without any status write.
+// foreign ConfigMap is said as an event without any status write; the pods of one decision are
+// created at once.
 #include "controller/reconcile_adapter.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -184,6 +190,68 @@ TEST_F(ReconcileAdapterTest, ARefusedPodCreateIsAnEventWithoutAStatusWrite) {
       .WillOnce(Return(StatusOr<Json>(Status(StatusCode::kForbidden, "exceeded quota: pods"))));
   EXPECT_CALL(recorder_, Record(_, "Warning", "PodCreateFailed", "exceeded quota: pods"));
   EXPECT_EQ(Reconcile().code(), StatusCode::kForbidden);
+}
+
+// Two platforms of a pinned commit (no resolve pod), so one decision creates two build pods.
+void TwoPlatforms(kube::ObjectCache& imagebuilds, kube::ObjectCache& nodes) {
+  Json ib = *imagebuilds.Get("ci/worker");
+  ib["spec"]["source"]["git"]["revision"] = std::string(40, 'c');
+  ib["spec"]["platforms"] = Json::array({{{"platform", "linux/amd64"}}, {{"platform", "linux/arm64"}}});
+  imagebuilds.Upsert(ib);
+  nodes.Upsert(Node("arm64"));
+}
+
+TEST_F(ReconcileAdapterTest, ThePodsOfOneDecisionAreCreatedAtOnce) {
+  TwoPlatforms(imagebuilds_, nodes_);
+  ExpectSecret();
+  std::mutex mu;
+  std::condition_variable both_arrived;
+  int arrived = 0;
+  std::vector<std::string> overlapping;  // the pods whose create saw the other one's begin
+  EXPECT_CALL(client_, Create(OfResource("pods"), "ci", _))
+      .Times(2)
+      .WillRepeatedly([&](const kube::ResourceType&, const std::string&, const Json& pod) {
+        std::unique_lock lock(mu);
+        ++arrived;
+        both_arrived.notify_all();
+        // Sequential creates would wait here for a second create that comes only after this one.
+        if (both_arrived.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == 2; })) {
+          overlapping.push_back(pod["metadata"]["name"]);
+        }
+        return StatusOr<Json>(Json::object());
+      });
+  EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(client_, Delete(OfResource("pods"), "ci", "worker-old", _)).WillOnce(Return(Status::Ok()));
+  EXPECT_CALL(client_, Update(OfResource("imagebuilds"), "ci", _, "status")).WillOnce(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(recorder_, Record(_, "Normal", "Superseded", _));
+  EXPECT_CALL(recorder_, Record(_, "Normal", "Building", _));
+  EXPECT_TRUE(Reconcile().ok());
+  EXPECT_EQ(overlapping.size(), 2u);
+}
+
+TEST_F(ReconcileAdapterTest, TwoPodsRefusedByAQuotaAreOneEventAndNoStatusWrite) {
+  TwoPlatforms(imagebuilds_, nodes_);
+  ExpectSecret();
+  EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(client_, Create(OfResource("pods"), "ci", _))
+      .Times(2)
+      .WillRepeatedly(Return(StatusOr<Json>(Status(StatusCode::kForbidden, "exceeded quota: pods"))));
+  EXPECT_CALL(recorder_, Record(_, "Warning", "PodCreateFailed", "exceeded quota: pods"));
+  EXPECT_EQ(Reconcile().code(), StatusCode::kForbidden);
+}
+
+TEST_F(ReconcileAdapterTest, APodThatExistsAlreadyCountsAsCreated) {
+  TwoPlatforms(imagebuilds_, nodes_);
+  ExpectSecret();
+  EXPECT_CALL(client_, Create(OfResource("configmaps"), "ci", _)).WillOnce(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(client_, Create(OfResource("pods"), "ci", _))
+      .WillOnce(Return(StatusOr<Json>(Status(StatusCode::kAlreadyExists, "exists"))))
+      .WillOnce(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(client_, Delete(OfResource("pods"), "ci", "worker-old", _)).WillOnce(Return(Status::Ok()));
+  EXPECT_CALL(client_, Update(OfResource("imagebuilds"), "ci", _, "status")).WillOnce(Return(StatusOr<Json>(Json::object())));
+  EXPECT_CALL(recorder_, Record(_, "Normal", "Superseded", _));
+  EXPECT_CALL(recorder_, Record(_, "Normal", "Building", _));
+  EXPECT_TRUE(Reconcile().ok());
 }
 
 // The platform's pod ended with a digest: Built, then the merge pod; the finished attempt

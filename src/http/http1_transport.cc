@@ -249,6 +249,19 @@ class Http1Stream : public ResponseStream {
     return std::optional<std::string>(std::move(piece));
   }
 
+  StatusOr<std::optional<std::string>> ReadSome() override {
+    if (pending_.size() == start_) {
+      pending_.clear();
+      start_ = scanned_ = 0;
+      IBO_ASSIGN_OR_RETURN(bool more, Fill());
+      if (!more) return std::optional<std::string>();
+    }
+    std::string piece = start_ == 0 ? std::move(pending_) : pending_.substr(start_);
+    pending_.clear();
+    start_ = scanned_ = 0;
+    return std::optional<std::string>(std::move(piece));
+  }
+
   void Cancel() override { connection_->Cancel(); }
 
  private:

@@ -35,8 +35,8 @@ struct Response {
   std::optional<std::string> Header(const std::string& name) const;
 };
 
-// A response whose body is read as it arrives, line by line (JSON watch streams) or in pieces of
-// known size (length-prefixed protobuf watch streams).
+// A response whose body is read as it arrives, line by line (JSON watch streams), in pieces of
+// known size (length-prefixed protobuf watch streams) or as it comes (a list too large to hold).
 class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
@@ -47,6 +47,9 @@ class ResponseStream {
   // The next `size` bytes; nullopt when the body ended before any of them; an error when it ended
   // part way or the read failed.
   virtual StatusOr<std::optional<std::string>> ReadExactly(size_t size) = 0;
+  // The body's next bytes as they arrive, at least one; nullopt at the end of the body. For a
+  // body read in pieces of any size (a list parsed as it arrives).
+  virtual StatusOr<std::optional<std::string>> ReadSome() = 0;
   // Ends the stream from another thread: a blocked ReadLine returns promptly.
   virtual void Cancel() = 0;
 };

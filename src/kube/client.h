@@ -57,6 +57,20 @@ struct WatchEvent {
   Json object;
 };
 
+// What one list answer says of itself besides its items.
+struct ListSummary {
+  std::string kind;  // e.g. PodList: its items carry no kind of their own
+  std::string resource_version;
+  std::string continue_token;  // the next page's, when the server paged
+};
+
+// Takes each item of a list as it is read; an error it returns ends the list with that error.
+using ListItemSink = std::function<Status(Json item)>;
+
+// Items in a list carry no kind or apiVersion of their own; handlers and adapters expect whole
+// objects. Sets what is missing from the list's kind (PodList: Pod) and the type's apiVersion.
+void CompleteListItem(Json& item, const ResourceType& type, const std::string& list_kind);
+
 class WatchStream {
  public:
   virtual ~WatchStream() = default;
@@ -93,6 +107,14 @@ class Client {
                                      const std::string& subresource = "") {
     return Update(type, ns, object, subresource).status();
   }
+
+  // One list answer (one page when options.limit is set), each item handed to `sink` as it is
+  // read, in the server's order, completed by CompleteListItem (kube-apiserver names the list's
+  // kind before its items): a list the server answers whole (resourceVersion=0, from its watch
+  // cache, which ignores limit) then never lies in memory whole. By default one List call;
+  // RestClient parses the body as it arrives.
+  virtual StatusOr<ListSummary> ListEach(const ResourceType& type, const std::string& ns, const ListOptions& options,
+                                         const ListItemSink& sink);
 
   // Every page of a list, items concatenated; the last page's resourceVersion is kept.
   StatusOr<Json> ListAll(const ResourceType& type, const std::string& ns, ListOptions options);

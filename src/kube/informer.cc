@@ -87,52 +87,84 @@ void Informer::Forget(const std::string& key, const Json* as_sent) {
   }
 }
 
-void Informer::StorePage(Json& page, std::set<std::string>& seen) {
-  auto items = page.find("items");
-  if (items == page.end() || !items->is_array()) return;
-  // Items in a list carry no kind/apiVersion; handlers and adapters expect whole objects.
-  const std::string kind = page.value("kind", "");
+void Informer::StoreListed(Json item, std::set<std::string>& seen) {
+  if (!item.contains("apiVersion")) item["apiVersion"] = type_.ApiVersion();
   std::lock_guard dispatch(dispatch_mu_);
-  for (auto& item : *items) {
-    if (!item.contains("apiVersion")) item["apiVersion"] = type_.ApiVersion();
-    if (!item.contains("kind") && kind.size() > 4) item["kind"] = kind.substr(0, kind.size() - 4);  // PodList
-    seen.insert(ObjectKey(item));
-    Put(std::move(item));
+  seen.insert(ObjectKey(item));
+  Put(std::move(item));
+}
+
+ListOptions Informer::ListOptionsFor() const {
+  ListOptions options;
+  options.label_selector = options_.label_selector;
+  options.unparsed_members = options_.unparsed_members;
+  options.protobuf_objects = options_.protobuf_objects;
+  return options;
+}
+
+// The first list, from the watch cache (resourceVersion=0), as client-go's reflector lists: 1.20
+// answers it whole from memory, where a list from etcd decodes every object again (10,000
+// ImageBuilds: 1.3-2.6 s against 10.2-11.0 s in 20 pages). Each item is stored as it is read, so
+// the body never lies in memory whole. A server that pages it anyway is followed page by page.
+StatusOr<std::string> Informer::ListFromWatchCache(std::set<std::string>& seen, int& pages) {
+  ListOptions options = ListOptionsFor();
+  options.resource_version = "0";
+  const ListItemSink store = [&](Json item) {
+    StoreListed(std::move(item), seen);
+    return Status::Ok();
+  };
+  while (true) {
+    IBO_ASSIGN_OR_RETURN(ListSummary summary, client_.ListEach(type_, options_.namespace_, options, store));
+    if (summary.continue_token.empty()) return summary.resource_version;
+    options.continue_token = summary.continue_token;
+    options.resource_version.clear();  // a continued list names no resourceVersion
+    ++pages;
   }
 }
 
-// Page by page, each trimmed and stored before the next but one is read, so that a list of 20,000
-// pods never lies in memory whole. The next page is asked for while this one is stored: the
-// server's time and ours overlap instead of adding up (a list of 30,000 objects is 100 pages).
-// Handlers see a relist as adds, updates and deletes, so nothing is missed across a 410.
-StatusOr<std::string> Informer::ListAndReplace() {
-  ListOptions options;
-  options.label_selector = options_.label_selector;
+// Page by page from etcd, each trimmed and stored before the next but one is read, so that a list
+// of 20,000 pods never lies in memory whole. The next page is asked for while this one is stored:
+// the server's time and ours overlap instead of adding up (a list of 30,000 objects is 100 pages).
+// Relists take this way: a consistent read, so that a lagging watch cache never takes the cache
+// back in time after a 410.
+StatusOr<std::string> Informer::ListInPages(std::set<std::string>& seen, int& pages) {
+  ListOptions options = ListOptionsFor();
   options.limit = options_.list_page_size;  // resourceVersion unset: from etcd, which honours limit
-  options.unparsed_members = options_.unparsed_members;
-  options.protobuf_objects = options_.protobuf_objects;
   const auto fetch = [this](ListOptions page_options) {
     return client_.List(type_, options_.namespace_, page_options);
   };
-  std::set<std::string> seen;
-  std::string resource_version;
-  const auto started = std::chrono::steady_clock::now();
-  int pages = 1;
   IBO_ASSIGN_OR_RETURN(Json page, fetch(options));
   while (true) {
     const Json meta = page.value("metadata", Json::object());
-    resource_version = meta.value("resourceVersion", "");
+    const std::string resource_version = meta.value("resourceVersion", "");
     options.continue_token = meta.value("continue", "");
     std::future<StatusOr<Json>> next;
     if (!options.continue_token.empty()) next = std::async(std::launch::async, fetch, options);
-    StorePage(page, seen);
-    if (!next.valid()) break;
+    if (auto items = page.find("items"); items != page.end() && items->is_array()) {
+      const std::string kind = page.value("kind", "");
+      for (auto& item : *items) {
+        CompleteListItem(item, type_, kind);
+        StoreListed(std::move(item), seen);
+      }
+    }
+    if (!next.valid()) return resource_version;
     page = Json();  // stored: its tree goes before the next page's arrives
     IBO_ASSIGN_OR_RETURN(page, next.get());
     ++pages;
   }
+}
+
+// Handlers see a relist as adds, updates and deletes, so nothing is missed across a 410.
+StatusOr<std::string> Informer::ListAndReplace() {
+  const bool from_watch_cache = !synced_ && options_.first_list_from_watch_cache;
+  std::set<std::string> seen;
+  const auto started = std::chrono::steady_clock::now();
+  int pages = 1;
+  IBO_ASSIGN_OR_RETURN(std::string resource_version,
+                       from_watch_cache ? ListFromWatchCache(seen, pages) : ListInPages(seen, pages));
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  spdlog::info("informer {}: listed {} objects in {} pages in {} ms", type_.resource, seen.size(), pages, took.count());
+  spdlog::info("informer {}: listed {} objects in {} pages in {} ms ({})", type_.resource, seen.size(), pages,
+               took.count(), from_watch_cache ? "from the watch cache" : "from etcd");
   std::lock_guard dispatch(dispatch_mu_);
   for (const auto& key : cache_.Keys()) {
     if (!seen.count(key)) Forget(key, nullptr);  // deleted while nobody watched
@@ -142,12 +174,9 @@ StatusOr<std::string> Informer::ListAndReplace() {
 }
 
 Status Informer::WatchFrom(std::string& resource_version) {
-  ListOptions options;
-  options.label_selector = options_.label_selector;
+  ListOptions options = ListOptionsFor();
   options.resource_version = resource_version;
   options.allow_watch_bookmarks = true;
-  options.unparsed_members = options_.unparsed_members;
-  options.protobuf_objects = options_.protobuf_objects;
   static thread_local std::mt19937 rng{std::random_device{}()};
   const auto min = options_.min_watch_timeout.count();
   options.timeout_seconds = static_cast<int>(min + std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, min - 1))(rng));

@@ -37,6 +37,9 @@ struct InformerOptions {
   std::string namespace_;           // empty: all namespaces
   std::string label_selector;
   std::chrono::seconds resync_period{0};  // 0: never; else every handler sees on_update(o, o)
+  // Until the first sync, lists come from the API server's watch cache (resourceVersion=0),
+  // whole and read as they arrive; after it, from etcd in pages of list_page_size.
+  bool first_list_from_watch_cache = true;
   int64_t list_page_size = 500;  // the next page is read while one is stored: two in memory at most
   CacheStorage storage = CacheStorage::kTree;
   Transform transform;  // none: objects are cached as the server sent them
@@ -78,7 +81,10 @@ class Informer {
   // Under dispatch_mu_: stores one object (or forgets one) and tells the handlers.
   void Put(Json object);
   void Forget(const std::string& key, const Json* as_sent);
-  void StorePage(Json& page, std::set<std::string>& seen);
+  void StoreListed(Json item, std::set<std::string>& seen);
+  ListOptions ListOptionsFor() const;
+  StatusOr<std::string> ListFromWatchCache(std::set<std::string>& seen, int& pages);
+  StatusOr<std::string> ListInPages(std::set<std::string>& seen, int& pages);
   void SleepFor(std::chrono::milliseconds d);
   void ResyncLoop();
 

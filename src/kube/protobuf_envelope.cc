@@ -31,7 +31,108 @@ StatusOr<Json> DecodeStatusObject(std::string_view message) {
   return status;
 }
 
+constexpr uint64_t kMaxStreamedField = 64u << 20;
+
+// A message read field by field from a stream, counting what it consumed.
+class StreamedFields {
+ public:
+  explicit StreamedFields(const ExactReader& read) : read_(read) {}
+
+  // The next field's key; nullopt at a clean end of the body (when `end_ok`).
+  StatusOr<std::optional<uint64_t>> Varint(bool end_ok) {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      IBO_ASSIGN_OR_RETURN(std::optional<std::string> byte, read_(1));
+      if (!byte) {
+        if (shift == 0 && end_ok) return std::optional<uint64_t>();
+        return Unavailable("the list's body ended inside a field");
+      }
+      ++consumed_;
+      const auto b = static_cast<uint8_t>(byte->front());
+      value |= uint64_t{b & 0x7fu} << shift;
+      if (!(b & 0x80)) return std::optional<uint64_t>(value);
+    }
+    return Internal("a varint over 10 bytes in the list");
+  }
+
+  StatusOr<std::string> Bytes(uint64_t size) {
+    if (size > kMaxStreamedField) return Internal("a field of " + std::to_string(size) + " bytes in the list");
+    IBO_ASSIGN_OR_RETURN(std::optional<std::string> bytes, read_(static_cast<size_t>(size)));
+    if (!bytes && size > 0) return Unavailable("the list's body ended inside a field");
+    consumed_ += size;
+    return bytes ? std::move(*bytes) : std::string();
+  }
+
+  // A field's value, for a key already read; a length-delimited one is returned, others dropped.
+  StatusOr<std::string> Value(uint64_t key) {
+    switch (static_cast<WireType>(key & 7)) {
+      case WireType::kVarint: IBO_RETURN_IF_ERROR(Varint(false).status()); return std::string();
+      case WireType::kFixed64: return Bytes(8);
+      case WireType::kFixed32: return Bytes(4);
+      case WireType::kBytes: {
+        IBO_ASSIGN_OR_RETURN(std::optional<uint64_t> size, Varint(false));
+        return Bytes(*size);
+      }
+    }
+    return Internal("a field of wire type " + std::to_string(key & 7) + " in the list");
+  }
+
+  uint64_t consumed() const { return consumed_; }
+
+ private:
+  const ExactReader& read_;
+  uint64_t consumed_ = 0;
+};
+
+Status ReadListMeta(std::string_view bytes, ListSummary& summary) {
+  return ForEachBytesField(bytes, "a list's metadata", [&](uint32_t n, std::string_view b) {
+    if (n == 2) summary.resource_version = ProtoString(b);
+    if (n == 3) summary.continue_token = ProtoString(b);
+    return Status::Ok();
+  });
+}
+
+// The list message itself (the envelope's raw field), `size` bytes: metadata and items.
+Status ReadStreamedList(StreamedFields& fields, uint64_t size, const ProtobufObjectDecoder& item,
+                        const ListItemSink& sink, ListSummary& summary) {
+  const uint64_t end = fields.consumed() + size;
+  while (fields.consumed() < end) {
+    IBO_ASSIGN_OR_RETURN(std::optional<uint64_t> key, fields.Varint(false));
+    const bool bytes_field = (*key & 7) == static_cast<uint64_t>(WireType::kBytes);
+    IBO_ASSIGN_OR_RETURN(std::string value, fields.Value(*key));
+    if (bytes_field && (*key >> 3) == 1) IBO_RETURN_IF_ERROR(ReadListMeta(value, summary));
+    if (bytes_field && (*key >> 3) == 2) {
+      IBO_ASSIGN_OR_RETURN(Json decoded, item(value));
+      IBO_RETURN_IF_ERROR(sink(std::move(decoded)));
+    }
+  }
+  if (fields.consumed() != end) return Internal("the list's last field runs past the list");
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status ReadProtobufListStream(const ExactReader& read, const ProtobufObjectDecoder& item, const ListItemSink& sink,
+                              ListSummary& summary) {
+  IBO_ASSIGN_OR_RETURN(std::optional<std::string> magic, read(kMagic.size()));
+  if (!magic || *magic != kMagic) return Internal("not kube-apiserver's protobuf (no \"k8s\\0\" at its start)");
+  StreamedFields fields(read);
+  while (true) {
+    IBO_ASSIGN_OR_RETURN(std::optional<uint64_t> key, fields.Varint(true));
+    if (!key) return Status::Ok();
+    if (*key == ((2u << 3) | static_cast<uint64_t>(WireType::kBytes))) {  // raw: the list
+      IBO_ASSIGN_OR_RETURN(std::optional<uint64_t> size, fields.Varint(false));
+      IBO_RETURN_IF_ERROR(ReadStreamedList(fields, *size, item, sink, summary));
+      continue;
+    }
+    IBO_ASSIGN_OR_RETURN(std::string value, fields.Value(*key));
+    if (*key != ((1u << 3) | static_cast<uint64_t>(WireType::kBytes))) continue;
+    IBO_RETURN_IF_ERROR(ForEachBytesField(value, "the envelope's type", [&](uint32_t n, std::string_view b) {
+      if (n == 2) summary.kind = ProtoString(b);
+      return Status::Ok();
+    }));
+  }
+}
 
 StatusOr<ProtobufEnvelope> OpenProtobufEnvelope(std::string_view body) {
   if (body.substr(0, kMagic.size()) != kMagic) {

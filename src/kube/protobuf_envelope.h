@@ -2,6 +2,8 @@
 // then a runtime.Unknown naming its kind), lists of objects, and watch events.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,16 @@ StatusOr<ProtobufEnvelope> OpenProtobufEnvelope(std::string_view body);
 // A list body as the JSON list shape the informer reads: {"apiVersion", "kind",
 // "metadata": {"resourceVersion", "continue"}, "items": [each decoded by `item`]}.
 StatusOr<Json> DecodeProtobufList(std::string_view body, const ProtobufObjectDecoder& item);
+
+// Reads the next `size` bytes of a body; nullopt when it ended before any of them.
+using ExactReader = std::function<StatusOr<std::optional<std::string>>(size_t size)>;
+
+// A list body read as it arrives, each item decoded by `item` and handed to `sink` before the next
+// is read: an unpaged list of 20,000 pods never lies in memory whole. `summary` is filled as its
+// fields arrive (the kind, which kube-apiserver writes first, before any item). An item over
+// 64 MiB fails the list.
+Status ReadProtobufListStream(const ExactReader& read, const ProtobufObjectDecoder& item, const ListItemSink& sink,
+                              ListSummary& summary);
 
 // An error's body in protobuf (a Status in its envelope) as the JSON Status object
 // ApiErrorFromStatusObject reads.

@@ -7,6 +7,7 @@
 #include "common/json_parse.h"
 #include "common/url_escape.h"
 #include "kube/api_error.h"
+#include "kube/json_list_splitter.h"
 #include "kube/protobuf_envelope.h"
 #include "kube/rate_limiter.h"
 
@@ -165,26 +166,114 @@ class RestClient : public Client {
     // the stream plus the request timeout is stalled (a dead peer, a stuck proxy) and fails.
     request.timeout = std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds : 300) +
                       options_.request_timeout;
-    IBO_RETURN_IF_ERROR(Authorize(request));
-    if (options.protobuf_objects) request.headers["Accept"] = kProtobufWatchAccept;
-    limiter_.Wait();
-    IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream, CurrentTransport()->Stream(request));
-    if (stream->status() != 200) {
-      http::Response response;
-      response.status = stream->status();
-      response.headers = stream->headers();
-      while (true) {  // byte by byte, lines or not: the body may be protobuf; it is short
-        auto byte = stream->ReadExactly(1);
-        if (!byte.ok() || !byte->has_value()) break;
-        response.body += **byte;
-      }
-      if (response.status == 401) credentials_.Invalidate();
-      return ApiErrorFromResponse(WithJsonError(response), what);
-    }
+    IBO_ASSIGN_OR_RETURN(std::unique_ptr<http::ResponseStream> stream,
+                         OpenStream(request, options.protobuf_objects ? kProtobufWatchAccept : nullptr, what));
     return std::unique_ptr<WatchStream>(new RestWatchStream(std::move(stream), what, options));
   }
 
+  StatusOr<ListSummary> ListEach(const ResourceType& type, const std::string& ns, const ListOptions& options,
+                                 const ListItemSink& sink) override {
+    const std::string what = "list " + type.resource + Where(ns);
+    http::Request request;
+    request.url = config_.server + type.Path(ns) + Query(options, false);
+    request.timeout = options_.request_timeout;  // between two reads: a list that stalls fails
+    for (int attempt = 0;; ++attempt) {
+      auto stream = OpenStream(request, options.protobuf_objects ? kProtobufListAccept : nullptr, what);
+      if (stream.ok()) {
+        auto list = ReadList(**stream, type, options, sink);
+        if (!list.ok()) return list.status().Annotate(what);
+        return list;
+      }
+      const Status& error = stream.status();
+      if (error.code() == StatusCode::kUnauthorized && attempt == 0) continue;  // OpenStream dropped the token
+      if (error.code() == StatusCode::kTooManyRequests && attempt < options_.max_retries_on_429) {
+        const auto wait = error.retry_after().value_or(std::chrono::seconds(1));
+        std::this_thread::sleep_for(std::min<std::chrono::seconds>(wait, std::chrono::seconds(30)));
+        continue;
+      }
+      return error;
+    }
+  }
+
  private:
+  // A GET whose body is read as it arrives; any answer but 200 is its ApiError.
+  StatusOr<std::unique_ptr<http::ResponseStream>> OpenStream(http::Request& request, const char* accept,
+                                                            const std::string& what) {
+    IBO_RETURN_IF_ERROR(Authorize(request));
+    if (accept) request.headers["Accept"] = accept;
+    limiter_.Wait();
+    auto stream = CurrentTransport()->Stream(request);
+    if (!stream.ok()) return stream.status().Annotate(what);
+    if ((*stream)->status() == 200) return stream;
+    http::Response response;
+    response.status = (*stream)->status();
+    response.headers = (*stream)->headers();
+    while (response.body.size() < (1 << 20)) {  // an error's body is short; it may be protobuf
+      auto piece = (*stream)->ReadSome();
+      if (!piece.ok() || !piece->has_value()) break;
+      response.body += **piece;
+    }
+    if (response.status == 401) credentials_.Invalidate();
+    return ApiErrorFromResponse(WithJsonError(response), what);
+  }
+
+  // A list's body, item by item, in protobuf when it came so and the caller decodes it.
+  static StatusOr<ListSummary> ReadList(http::ResponseStream& stream, const ResourceType& type,
+                                        const ListOptions& options, const ListItemSink& sink) {
+    ListSummary summary;
+    const auto content_type = stream.headers().find("Content-Type");
+    if (options.protobuf_objects && content_type != stream.headers().end() && IsProtobuf(content_type->second)) {
+      IBO_RETURN_IF_ERROR(ReadProtobufListStream(
+          [&](size_t size) { return stream.ReadExactly(size); }, options.protobuf_objects,
+          [&](Json item) {
+            CompleteListItem(item, type, summary.kind);
+            return sink(std::move(item));
+          },
+          summary));
+      return summary;
+    }
+    const JsonListSplitter* read_so_far = nullptr;
+    std::string list_kind;
+    JsonListSplitter splitter([&](std::string_view text) {
+      auto item = ParseJson(text, TooDeep::kReplace, options.unparsed_members);
+      if (!item.ok()) return Internal("an unreadable item: " + item.status().message());
+      if (!item->is_object()) return Internal("an item that is not an object");
+      if (list_kind.empty()) list_kind = KindOf(read_so_far->members());
+      CompleteListItem(*item, type, list_kind);
+      return sink(std::move(item).value());
+    });
+    read_so_far = &splitter;
+    while (true) {
+      IBO_ASSIGN_OR_RETURN(std::optional<std::string> piece, stream.ReadSome());
+      if (!piece) break;
+      IBO_RETURN_IF_ERROR(splitter.Feed(*piece));
+    }
+    IBO_RETURN_IF_ERROR(splitter.Finish());
+    return SummaryOf(splitter.members());
+  }
+
+  static std::string KindOf(const std::map<std::string, std::string>& members) {
+    const auto kind = members.find("kind");
+    if (kind == members.end()) return "";
+    auto parsed = ParseJson(kind->second);
+    return parsed.ok() && parsed->is_string() ? parsed->get<std::string>() : "";
+  }
+
+  static StatusOr<ListSummary> SummaryOf(const std::map<std::string, std::string>& members) {
+    ListSummary summary;
+    summary.kind = KindOf(members);
+    const auto meta = members.find("metadata");
+    if (meta == members.end()) return summary;
+    auto parsed = ParseJson(meta->second);
+    if (!parsed.ok() || !parsed->is_object()) return Internal("a list whose metadata is not an object");
+    const auto string_member = [&](const char* name) {
+      const auto v = parsed->find(name);
+      return v != parsed->end() && v->is_string() ? v->get<std::string>() : std::string();
+    };
+    summary.resource_version = string_member("resourceVersion");
+    summary.continue_token = string_member("continue");
+    return summary;
+  }
   enum class Body { kParse, kDiscard };  // a discarded answer is returned as an empty object
 
   StatusOr<Json> Post(const ResourceType& type, const std::string& ns, const Json& object, Body body) {

@@ -51,6 +51,15 @@ deep_ib["spec"]["platforms"][0]["affinity"] = {"nodeAffinity": "@DEEP@"}
 write("watch_event", "deep_affinity", j({"type": "MODIFIED", "object": deep_ib}).replace('"@DEEP@"', '{"a":' * 1500 + "{}" + "}" * 1500))
 write("watch_event", "deep_array", '{"type":"ADDED","object":{"metadata":{},"x":' + "[" * 7000 + "]" * 7000 + "}}")
 
+# ---- list_splitter (a list body; the first byte picks the size of the pieces it is fed in) -------
+def list_of(kind, items, rv="48300", cont=""):
+    return j({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": rv, "continue": cont}, "items": items})
+write("list_splitter", "pod_list", "\x07" + list_of("PodList", [pod, pod]))
+write("list_splitter", "imagebuild_list", "\x03" + list_of("ImageBuildList", [ib], cont="eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"))
+write("list_splitter", "empty_list", "\x01" + list_of("ConfigMapList", []))
+write("list_splitter", "escapes", "\x02" + '{"items":[{"s":"}]\\"{["},{"n":[1,{"a":[]}]}],"kind":"XList","n":-1.5e3}')
+write("list_splitter", "truncated", "\x05" + list_of("PodList", [pod])[:300])
+
 # ---- kubeconfig (kubeconfig files and ExecCredentials) -------------------------------------------
 b64 = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmVENDQVNPZ0F3SUJBZ0lVZmFrZQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
 write("kubeconfig", "token", f"""apiVersion: v1

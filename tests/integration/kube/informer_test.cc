@@ -43,7 +43,8 @@ TEST(InformerTest, ListsWatchesIndexesAndResyncs) {
   InformerOptions options;
   options.namespace_ = ns.name();
   options.resync_period = 1s;
-  options.list_page_size = 1;  // exercise pagination in the initial list
+  options.first_list_from_watch_cache = false;
+  options.list_page_size = 1;  // exercise pagination in the initial list, from etcd
   Informer informer(*client, resources::kConfigMaps, options);
   informer.AddIndex("app", indexes::ByLabel("app"));
   Recorded seen;
@@ -72,7 +73,7 @@ TEST(InformerTest, PackedTrimmedCacheSeesEveryChange) {
   for (const char* name : {"a", "b", "c"}) ASSERT_TRUE(client->Create(resources::kConfigMaps, ns.name(), ConfigMap(name, "1")).ok());
   InformerOptions options;
   options.namespace_ = ns.name();
-  options.list_page_size = 2;  // two pages, the first stored before the second is read
+  // The first list from the watch cache, whole, each object trimmed and packed as it is read.
   options.storage = CacheStorage::kPacked;
   options.transform = [](Json& o) { DropManagedFields(o); o.erase("data"); };
   Informer informer(*client, resources::kConfigMaps, options);

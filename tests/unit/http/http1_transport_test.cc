@@ -195,6 +195,43 @@ TEST(Http1TransportTest, ReadsLengthPrefixedPieces) {
   EXPECT_FALSE((*stream)->ReadExactly(4).ok()) << "two bytes of a four-byte piece";
 }
 
+TEST(Http1TransportTest, ReadSomeHandsOverEachChunkAsItArrivesAndWhatALineReadLeft) {
+  std::promise<void> first_read;
+  LoopbackServer server([&](ServerConnection& c) {
+    c.ReadRequest();
+    c.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhead\nx\r\n");
+    first_read.get_future().wait();
+    c.Write("4\r\nyz{}\r\n0\r\n\r\n");
+  });
+  auto stream = NewTransport({})->Stream(Get(server.Url("/list")));
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ((*stream)->ReadLine()->value(), "head");
+  EXPECT_EQ((*stream)->ReadSome()->value(), "x") << "the rest of what the line read had buffered";
+  first_read.set_value();  // the second chunk is sent only now: ReadSome did not wait for it
+  std::string rest;
+  while (true) {
+    auto piece = (*stream)->ReadSome();
+    ASSERT_TRUE(piece.ok()) << piece.status().ToString();
+    if (!piece->has_value()) break;
+    ASSERT_FALSE((*piece)->empty());
+    rest += **piece;
+  }
+  EXPECT_EQ(rest, "yz{}");
+}
+
+TEST(Http1TransportTest, ReadSomeFailsWhenTheBodyIsCutShort) {
+  LoopbackServer server([](ServerConnection& c) {
+    c.ReadRequest();
+    c.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  });
+  auto stream = NewTransport({})->Stream(Get(server.Url("/list")));
+  ASSERT_TRUE(stream.ok());
+  EXPECT_EQ((*stream)->ReadSome()->value(), "abc");
+  auto cut = (*stream)->ReadSome();
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), StatusCode::kUnavailable);
+}
+
 TEST(Http1TransportTest, CancelEndsABlockedReadAtOnce) {
   LoopbackServer server([](ServerConnection& c) {
     c.ReadRequest();

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "unit/kube/mock_client.h"
 
@@ -53,6 +55,13 @@ InformerOptions FastRetries() {
   return options;
 }
 
+// Both tests below are about pages, which only a list from etcd has.
+InformerOptions PagedFromEtcd() {
+  InformerOptions options = FastRetries();
+  options.first_list_from_watch_cache = false;
+  return options;
+}
+
 void WatchIdly(MockClient& client) {
   ON_CALL(client, Watch(_, _, _)).WillByDefault(Invoke([](auto&&...) -> StatusOr<std::unique_ptr<WatchStream>> {
     return std::unique_ptr<WatchStream>(std::make_unique<IdleWatch>());
@@ -72,7 +81,7 @@ TEST(InformerListTest, TheNextPageIsAskedForWhileThisOneIsStored) {
     cv.notify_all();
     return Page("b", "");
   }));
-  Informer informer(client, resources::kConfigMaps, FastRetries());
+  Informer informer(client, resources::kConfigMaps, PagedFromEtcd());
   bool asked_while_storing_a = false;
   EventHandlers handlers;
   handlers.on_add = [&](const Json& o) {
@@ -99,13 +108,60 @@ TEST(InformerListTest, AFailedPageFailsTheListWhichIsRetriedFromTheStart) {
     if (++second_pages == 1) return Status{StatusCode::kUnavailable, "connection reset"};
     return Page("b", "");
   }));
-  Informer informer(client, resources::kConfigMaps, FastRetries());
+  Informer informer(client, resources::kConfigMaps, PagedFromEtcd());
   informer.Start();
   ASSERT_TRUE(informer.WaitForSync(10s));
   informer.Stop();
   EXPECT_EQ(first_pages, 2);  // the failed list was not resumed from its continue token
   EXPECT_EQ(second_pages, 2);
   EXPECT_THAT(informer.cache().Keys(), UnorderedElementsAre("ci/a", "ci/b"));
+}
+
+TEST(InformerListTest, TheFirstListComesFromTheWatchCacheAndARelistAfter410FromEtcd) {
+  NiceMock<MockClient> client;
+  std::mutex mu;
+  std::vector<ListOptions> lists;
+  ON_CALL(client, List(_, "ci", _)).WillByDefault(Invoke([&](auto&, auto&, const ListOptions& o) -> StatusOr<Json> {
+    std::lock_guard lock(mu);
+    lists.push_back(o);
+    return Page(lists.size() == 1 ? "a" : "b", "");
+  }));
+  int watches = 0;
+  ON_CALL(client, Watch(_, _, _)).WillByDefault(Invoke([&](auto&&...) -> StatusOr<std::unique_ptr<WatchStream>> {
+    if (++watches == 1) return Status{StatusCode::kGone, "too old resource version"};
+    return std::unique_ptr<WatchStream>(std::make_unique<IdleWatch>());
+  }));
+  Informer informer(client, resources::kConfigMaps, FastRetries());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(10s));
+  for (int i = 0; i < 500 && informer.relists() < 2; ++i) std::this_thread::sleep_for(10ms);
+  informer.Stop();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_EQ(lists[0].resource_version, "0") << "the first list, from the watch cache";
+  EXPECT_EQ(lists[0].limit, 0) << "which ignores limit";
+  EXPECT_EQ(lists[1].resource_version, "") << "a relist reads etcd: the watch cache may lag it";
+  EXPECT_EQ(lists[1].limit, 500);
+  EXPECT_THAT(informer.cache().Keys(), UnorderedElementsAre("ci/b"));
+  EXPECT_EQ(informer.cache().Get("ci/b")->value("kind", ""), "ConfigMap");
+}
+
+TEST(InformerListTest, AWatchCacheListThatComesInPagesIsFollowedToItsEnd) {
+  NiceMock<MockClient> client;
+  WatchIdly(client);
+  std::vector<ListOptions> lists;
+  ON_CALL(client, List(_, "ci", _)).WillByDefault(Invoke([&](auto&, auto&, const ListOptions& o) -> StatusOr<Json> {
+    lists.push_back(o);
+    return o.continue_token.empty() ? Page("a", "after-a") : Page("b", "");
+  }));
+  Informer informer(client, resources::kConfigMaps, FastRetries());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(10s));
+  informer.Stop();
+  EXPECT_THAT(informer.cache().Keys(), UnorderedElementsAre("ci/a", "ci/b"));
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_EQ(lists[1].continue_token, "after-a");
+  EXPECT_EQ(lists[1].resource_version, "") << "a continued list names no resourceVersion";
 }
 
 }  // namespace

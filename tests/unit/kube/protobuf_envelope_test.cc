@@ -1,5 +1,6 @@
 #include "kube/protobuf_envelope.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -102,6 +103,87 @@ TEST(ProtobufEnvelopeTest, BrokenEventsAreErrorsNamingTheWatch) {
     auto event = DecodeProtobufWatchEvent(c.frame, api::DecodeTrimmedPod, "watch pods");
     ASSERT_FALSE(event.ok()) << c.message;
     EXPECT_EQ(event.status().message(), c.message);
+  }
+}
+
+// A body handed over `size` bytes at most at a time, as ResponseStream::ReadExactly would.
+class BodyReader {
+ public:
+  explicit BodyReader(std::string body) : body_(std::move(body)) {}
+  StatusOr<std::optional<std::string>> operator()(size_t size) {
+    if (at_ == body_.size()) return std::optional<std::string>();
+    if (body_.size() - at_ < size) return Unavailable("the body ended part way into a piece");
+    std::string piece = body_.substr(at_, size);
+    at_ += size;
+    largest_ = std::max(largest_, size);
+    return std::optional<std::string>(std::move(piece));
+  }
+  size_t largest() const { return largest_; }
+
+ private:
+  std::string body_;
+  size_t at_ = 0;
+  size_t largest_ = 0;
+};
+
+struct Streamed {
+  Status read;
+  ListSummary summary;
+  std::vector<Json> items;
+};
+
+Streamed Stream(BodyReader& reader, const ProtobufObjectDecoder& decode = api::DecodeTrimmedPod) {
+  Streamed out;
+  out.read = ReadProtobufListStream([&](size_t n) { return reader(n); }, decode,
+                                    [&](Json item) {
+                                      out.items.push_back(std::move(item));
+                                      return Status::Ok();
+                                    },
+                                    out.summary);
+  return out;
+}
+
+TEST(ProtobufEnvelopeTest, AStreamedListReadsAsItsPageDoesOneItemAtATime) {
+  const std::string body = ReadProtobufFixture("list.pb");
+  auto page = DecodeProtobufList(body, api::DecodeTrimmedPod);
+  ASSERT_TRUE(page.ok());
+  BodyReader reader(body);
+  Streamed streamed = Stream(reader);
+  ASSERT_TRUE(streamed.read.ok()) << streamed.read.message();
+  EXPECT_EQ(streamed.summary.kind, "PodList");
+  EXPECT_EQ(streamed.summary.resource_version, (*page)["metadata"]["resourceVersion"]);
+  EXPECT_EQ(streamed.summary.continue_token, (*page)["metadata"]["continue"]);
+  EXPECT_EQ(Json(streamed.items), (*page)["items"]);
+  EXPECT_LT(reader.largest(), body.size()) << "never the whole body at once";
+}
+
+TEST(ProtobufEnvelopeTest, AStreamedListSkipsUnknownFieldsAndRefusesBrokenOnes) {
+  const std::string meta = BytesField(1, BytesField(2, "7") + BytesField(3, "next"));
+  // Unknown fields of every wire type, before and between the items.
+  const std::string list = VarintField(9, 300) + meta + BytesField(2, "one") + std::string("\x2d\1\2\3\4", 5) +
+                           BytesField(2, "two") + std::string("\x31", 1) + std::string(8, '\0');
+  const ProtobufObjectDecoder echo = [](std::string_view m) -> StatusOr<Json> { return Json{{"m", m}}; };
+  BodyReader good(Envelope("v1", "PodList", list) + BytesField(4, "application/vnd.kubernetes.protobuf"));
+  Streamed streamed = Stream(good, echo);
+  ASSERT_TRUE(streamed.read.ok()) << streamed.read.message();
+  EXPECT_EQ(streamed.summary.resource_version, "7");
+  EXPECT_EQ(streamed.summary.continue_token, "next");
+  EXPECT_EQ(Json(streamed.items), Json::parse(R"([{"m":"one"},{"m":"two"}])"));
+
+  const std::string whole = Envelope("v1", "PodList", list);
+  const struct { std::string body, message; } cases[] = {
+      {R"({"kind":"PodList"})", "not kube-apiserver's protobuf (no \"k8s\\0\" at its start)"},
+      {whole.substr(0, whole.size() - 3), "the body ended part way into a piece"},
+      {std::string("k8s\0", 4) + "\x12", "the list's body ended inside a field"},
+      {std::string("k8s\0", 4) + BytesField(2, BytesField(2, "one")) + "\x13", "a field of wire type 3 in the list"},
+      {std::string("k8s\0", 4) + "\x12\x03" + BytesField(2, "one"), "the list's last field runs past the list"},
+      {std::string("k8s\0", 4) + "\x12\x06\x12\x80\x80\x80\x80\x01", "a field of 268435456 bytes in the list"},
+  };
+  for (const auto& c : cases) {
+    BodyReader reader(c.body);
+    Streamed broken = Stream(reader, echo);
+    ASSERT_FALSE(broken.read.ok()) << c.message;
+    EXPECT_EQ(broken.read.message(), c.message);
   }
 }
 

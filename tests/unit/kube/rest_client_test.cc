@@ -5,9 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/pod_protobuf.h"
 #include "common/json_parse.h"
+#include "kube/protobuf_envelope.h"
 #include "protobuf_fixtures.h"
 #include "unit/http/mock_transport.h"
+#include "unit/http/scripted_stream.h"
 
 namespace ibo::kube {
 namespace {
@@ -127,6 +130,110 @@ TEST(RestClientUnitTest, HonoursRetryAfterOn429ThenSucceeds) {
   auto got = client->Get(resources::kConfigMaps, "ci", "x");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(950));
+}
+
+StatusOr<std::unique_ptr<http::ResponseStream>> Scripted(int status, std::vector<std::string> pieces,
+                                                         http::Headers headers = {}, bool cut_short = false) {
+  return std::unique_ptr<http::ResponseStream>(
+      new http::ScriptedStream(status, std::move(headers), std::move(pieces), cut_short));
+}
+
+struct Listed {
+  StatusOr<ListSummary> summary;
+  std::vector<Json> items;
+};
+
+Listed ListEachOf(Client& client, const ListOptions& options) {
+  Listed out{ListSummary{}, {}};
+  out.summary = client.ListEach(resources::kConfigMaps, "ci", options, [&](Json item) {
+    out.items.push_back(std::move(item));
+    return Status::Ok();
+  });
+  return out;
+}
+
+TEST(RestClientUnitTest, ListEachReadsTheBodyAsItArrivesAfterA429) {
+  auto transport = std::make_unique<http::MockTransport>();
+  std::vector<std::string> urls;
+  EXPECT_CALL(*transport, Stream(_))
+      .WillOnce(Invoke([&](const http::Request& r) {
+        urls.push_back(r.url);
+        return Scripted(429, {R"({"kind":"Status","reason":"TooManyRequests","code":429,)",
+                              R"("details":{"retryAfterSeconds":0}})"});
+      }))
+      .WillOnce(Invoke([&](const http::Request& r) {
+        urls.push_back(r.url);
+        EXPECT_EQ(r.headers.at("Accept"), "application/json");
+        return Scripted(200, {R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"9"},)",
+                              R"("items":[{"metadata":{"name":"a","managedFields":[{}]}},{"metad)",
+                              R"(ata":{"name":"b"},"kind":"Own"}]})"});
+      }));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  ListOptions list;
+  list.resource_version = "0";
+  list.unparsed_members = {kManagedFieldsMember};
+  Listed listed = ListEachOf(*client, list);
+  ASSERT_TRUE(listed.summary.ok()) << listed.summary.status().ToString();
+  EXPECT_EQ(listed.summary->resource_version, "9");
+  EXPECT_EQ(listed.summary->kind, "ConfigMapList");
+  EXPECT_EQ(Json(listed.items), Json::parse(R"([{"metadata":{"name":"a"},"apiVersion":"v1","kind":"ConfigMap"},
+                                                {"metadata":{"name":"b"},"apiVersion":"v1","kind":"Own"}])"));
+  EXPECT_EQ(urls, std::vector<std::string>(2, "https://kube.test:6443/api/v1/namespaces/ci/configmaps?resourceVersion=0"));
+}
+
+TEST(RestClientUnitTest, ListEachReadsProtobufOnlyWhenTheServerAnsweredInIt) {
+  const std::string body = ibo::testing::ReadProtobufFixture("list.pb");
+  auto page = DecodeProtobufList(body, api::DecodeTrimmedPod);
+  ASSERT_TRUE(page.ok());
+  auto transport = std::make_unique<http::MockTransport>();
+  EXPECT_CALL(*transport, Stream(_))
+      .WillOnce(Invoke([&](const http::Request& r) {
+        EXPECT_EQ(r.headers.at("Accept"), kProtobufListAccept);
+        return Scripted(200, {body.substr(0, 100), body.substr(100)}, {{"Content-Type", kProtobufMediaType}});
+      }))
+      .WillOnce(Return(Scripted(200, {R"({"kind":"PodList","items":[{}]})"}, {{"Content-Type", "application/json"}})));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  ListOptions list;
+  list.protobuf_objects = api::DecodeTrimmedPod;
+  Listed protobuf = ListEachOf(*client, list);
+  ASSERT_TRUE(protobuf.summary.ok()) << protobuf.summary.status().ToString();
+  EXPECT_EQ(protobuf.summary->continue_token, (*page)["metadata"]["continue"]);
+  ASSERT_EQ(protobuf.items.size(), (*page)["items"].size());
+  for (size_t i = 0; i < protobuf.items.size(); ++i) {
+    Json expected = (*page)["items"][i];
+    expected["apiVersion"] = "v1";
+    expected["kind"] = "Pod";
+    EXPECT_EQ(protobuf.items[i], expected);
+  }
+  Listed json = ListEachOf(*client, list);
+  ASSERT_TRUE(json.summary.ok()) << json.summary.status().ToString();
+  EXPECT_EQ(Json(json.items), Json::parse(R"([{"apiVersion":"v1","kind":"Pod"}])"));
+}
+
+TEST(RestClientUnitTest, ListEachErrorsNameTheListAndComeAsTheirType) {
+  auto transport = std::make_unique<http::MockTransport>();
+  EXPECT_CALL(*transport, Stream(_))
+      .WillOnce(Return(Scripted(410, {R"({"kind":"Status","reason":"Expired","code":410,"message":"too old"})"})))
+      .WillOnce(Return(Scripted(200, {R"({"items":[{"metadata":{}},{"meta)"}, {}, true)))
+      .WillOnce(Return(Scripted(200, {R"({"items":[{"metadata":{}},{"meta":tru}]})"})));
+  RestClientOptions options;
+  options.qps = 0;
+  auto client = NewRestClient(TokenConfig(), options, std::move(transport));
+  Listed gone = ListEachOf(*client, {});
+  EXPECT_EQ(gone.summary.status().code(), StatusCode::kGone) << gone.summary.status().ToString();
+  Listed cut = ListEachOf(*client, {});
+  EXPECT_EQ(cut.summary.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(cut.summary.status().message().rfind("list configmaps in ci: stream: the server closed", 0), 0u)
+      << cut.summary.status().message();
+  EXPECT_EQ(cut.items.size(), 1u) << "the item before the cut was handed over";
+  Listed broken = ListEachOf(*client, {});
+  EXPECT_EQ(broken.summary.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(broken.summary.status().message().rfind("list configmaps in ci: an unreadable item: ", 0), 0u)
+      << broken.summary.status().message();
 }
 
 TEST(RestClientUnitTest, GivesUpAfterTheRetryBudgetWithTheTypedError) {

@@ -23,6 +23,11 @@ Status JsonListSplitter::Feed(std::string_view piece) {
   while (i < piece.size()) {
     if (state_ == State::kInMemberValue || state_ == State::kInItem) {
       const size_t end = ScanValue(piece, i);
+      if (end == kMismatched) {
+        return Internal("unreadable list JSON at byte " + std::to_string(offset_ + mismatch_at_) + ": " +
+                        Shown(piece[mismatch_at_]) + " where " + Shown(closers_.empty() ? '}' : closers_.back()) +
+                        " belongs");
+      }
       if (end == std::string_view::npos) {
         IBO_RETURN_IF_ERROR(Append(piece.substr(i)));
         break;
@@ -67,7 +72,7 @@ Status JsonListSplitter::Step(char c, bool& value_started) {
   const auto begin_value = [&](State in) {
     if (c != '{' && c != '[' && c != '"' && !StartsBareLiteral(c)) return Internal(Shown(c) + " where a value begins");
     value_.clear();
-    value_depth_ = 0;
+    closers_.clear();
     in_string_ = escaped_ = false;
     bare_literal_ = c != '{' && c != '[' && c != '"';
     state_ = in;
@@ -148,7 +153,7 @@ size_t JsonListSplitter::ScanValue(std::string_view piece, size_t at) {
         escaped_ = true;
       } else if (c == '"') {
         in_string_ = false;
-        if (value_depth_ == 0) return i + 1;
+        if (closers_.empty()) return i + 1;
       }
       continue;
     }
@@ -158,12 +163,16 @@ size_t JsonListSplitter::ScanValue(std::string_view piece, size_t at) {
     }
     switch (c) {
       case '"': in_string_ = true; break;
-      case '{':
-      case '[': ++value_depth_; break;
+      case '{': closers_ += '}'; break;
+      case '[': closers_ += ']'; break;
       case '}':
       case ']':
-        // A mismatched bracket ("{]") is left to the item's parser, which refuses it.
-        if (--value_depth_ == 0) return i + 1;
+        if (closers_.empty() || closers_.back() != c) {
+          mismatch_at_ = i;
+          return kMismatched;
+        }
+        closers_.pop_back();
+        if (closers_.empty()) return i + 1;
         break;
       default: break;
     }

@@ -49,8 +49,9 @@ class JsonListSplitter {
 
   // One byte outside a value's scan; sets *value_started when a value (member or item) began here.
   Status Step(char c, bool& value_started);
-  // Advances over the current value's bytes from `at`; the offset one past its end, or npos when
-  // the piece ended first.
+  // Advances over the current value's bytes from `at`; the offset one past its end, npos when
+  // the piece ended first, or kMismatched at a bracket that closes what is not open ("{]").
+  static constexpr size_t kMismatched = std::string_view::npos - 1;
   size_t ScanValue(std::string_view piece, size_t at);
   Status Append(std::string_view bytes);
   Status EndValue();
@@ -61,7 +62,8 @@ class JsonListSplitter {
   bool empty_allowed_ = true;  // '}' or ']' may close the object or array here (none after a ',')
   std::string key_;
   std::string value_;          // the member or item being read
-  int value_depth_ = 0;
+  std::string closers_;        // the brackets the current value has open, as their closers
+  size_t mismatch_at_ = 0;     // where in the piece ScanValue met a mismatched bracket
   bool in_string_ = false;
   bool escaped_ = false;
   bool bare_literal_ = false;  // a number, true, false or null: ends at the byte after it

@@ -94,6 +94,8 @@ TEST(JsonListSplitterTest, MalformedListsAreErrorsNamingTheByte) {
       {R"({"a":})", "'}' where a value begins"},
       {R"({"a":1} x)", "'x' after the list's end"},
       {R"({"a":1 "b":2})", "'\"' where ',' or '}' belongs"},
+      {R"({"items":[{"a":[}]})", "'}' where ']' belongs"},
+      {R"({"metadata":{"a":1]})", "']' where '}' belongs"},
   };
   for (const auto& [body, why] : bad) {
     Split split = SplitInPieces(body, {3});

@@ -12,6 +12,21 @@ void CompleteListItem(Json& item, const ResourceType& type, const std::string& l
   }
 }
 
+ListSummary SummaryOfList(const Json& list) {
+  const auto string_member = [](const Json& object, const char* name) {
+    const auto it = object.find(name);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  ListSummary summary;
+  if (!list.is_object()) return summary;
+  summary.kind = string_member(list, "kind");
+  if (const auto meta = list.find("metadata"); meta != list.end() && meta->is_object()) {
+    summary.resource_version = string_member(*meta, "resourceVersion");
+    summary.continue_token = string_member(*meta, "continue");
+  }
+  return summary;
+}
+
 StatusOr<Json> Client::ListAll(const ResourceType& type, const std::string& ns, ListOptions options) {
   Json all;
   Json items = Json::array();
@@ -20,8 +35,7 @@ StatusOr<Json> Client::ListAll(const ResourceType& type, const std::string& ns, 
     if (page.contains("items") && page["items"].is_array()) {
       for (auto& item : page["items"]) items.push_back(std::move(item));
     }
-    std::string next;
-    if (page.contains("metadata") && page["metadata"].is_object()) next = page["metadata"].value("continue", "");
+    const std::string next = SummaryOfList(page).continue_token;
     all = std::move(page);
     if (next.empty()) break;
     options.continue_token = next;
@@ -34,12 +48,7 @@ StatusOr<Json> Client::ListAll(const ResourceType& type, const std::string& ns, 
 StatusOr<ListSummary> Client::ListEach(const ResourceType& type, const std::string& ns, const ListOptions& options,
                                        const ListItemSink& sink) {
   IBO_ASSIGN_OR_RETURN(Json page, List(type, ns, options));
-  ListSummary summary;
-  summary.kind = page.value("kind", "");
-  if (const auto meta = page.find("metadata"); meta != page.end() && meta->is_object()) {
-    summary.resource_version = meta->value("resourceVersion", "");
-    summary.continue_token = meta->value("continue", "");
-  }
+  const ListSummary summary = SummaryOfList(page);
   if (const auto items = page.find("items"); items != page.end() && items->is_array()) {
     for (auto& item : *items) {
       CompleteListItem(item, type, summary.kind);

@@ -71,6 +71,9 @@ using ListItemSink = std::function<Status(Json item)>;
 // objects. Sets what is missing from the list's kind (PodList: Pod) and the type's apiVersion.
 void CompleteListItem(Json& item, const ResourceType& type, const std::string& list_kind);
 
+// A parsed list's kind, resourceVersion and continue token; a member of another type reads as empty.
+ListSummary SummaryOfList(const Json& list);
+
 class WatchStream {
  public:
   virtual ~WatchStream() = default;

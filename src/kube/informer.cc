@@ -88,7 +88,6 @@ void Informer::Forget(const std::string& key, const Json* as_sent) {
 }
 
 void Informer::StoreListed(Json item, std::set<std::string>& seen) {
-  if (!item.contains("apiVersion")) item["apiVersion"] = type_.ApiVersion();
   std::lock_guard dispatch(dispatch_mu_);
   seen.insert(ObjectKey(item));
   Put(std::move(item));
@@ -135,19 +134,17 @@ StatusOr<std::string> Informer::ListInPages(std::set<std::string>& seen, int& pa
   };
   IBO_ASSIGN_OR_RETURN(Json page, fetch(options));
   while (true) {
-    const Json meta = page.value("metadata", Json::object());
-    const std::string resource_version = meta.value("resourceVersion", "");
-    options.continue_token = meta.value("continue", "");
+    const ListSummary summary = SummaryOfList(page);
+    options.continue_token = summary.continue_token;
     std::future<StatusOr<Json>> next;
     if (!options.continue_token.empty()) next = std::async(std::launch::async, fetch, options);
     if (auto items = page.find("items"); items != page.end() && items->is_array()) {
-      const std::string kind = page.value("kind", "");
       for (auto& item : *items) {
-        CompleteListItem(item, type_, kind);
+        CompleteListItem(item, type_, summary.kind);
         StoreListed(std::move(item), seen);
       }
     }
-    if (!next.valid()) return resource_version;
+    if (!next.valid()) return summary.resource_version;
     page = Json();  // stored: its tree goes before the next page's arrives
     IBO_ASSIGN_OR_RETURN(page, next.get());
     ++pages;

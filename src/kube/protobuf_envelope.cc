@@ -17,6 +17,24 @@ Status ForEachBytesField(std::string_view message, const char* what, OnBytes on_
   });
 }
 
+// metav1.ListMeta: the list's resourceVersion and continue token.
+Status ReadListMeta(std::string_view bytes, ListSummary& summary) {
+  return ForEachBytesField(bytes, "a list's metadata", [&](uint32_t n, std::string_view b) {
+    if (n == 2) summary.resource_version = ProtoString(b);
+    if (n == 3) summary.continue_token = ProtoString(b);
+    return Status::Ok();
+  });
+}
+
+// The envelope's runtime.TypeMeta: apiVersion and kind.
+Status ReadTypeMeta(std::string_view bytes, std::string& api_version, std::string& kind) {
+  return ForEachBytesField(bytes, "the envelope's type", [&](uint32_t n, std::string_view b) {
+    if (n == 1) api_version = ProtoString(b);
+    if (n == 2) kind = ProtoString(b);
+    return Status::Ok();
+  });
+}
+
 // metav1.Status, as the JSON Status object ApiErrorFromStatusObject reads.
 StatusOr<Json> DecodeStatusObject(std::string_view message) {
   Json status = {{"kind", "Status"}, {"apiVersion", "v1"}};
@@ -84,14 +102,6 @@ class StreamedFields {
   uint64_t consumed_ = 0;
 };
 
-Status ReadListMeta(std::string_view bytes, ListSummary& summary) {
-  return ForEachBytesField(bytes, "a list's metadata", [&](uint32_t n, std::string_view b) {
-    if (n == 2) summary.resource_version = ProtoString(b);
-    if (n == 3) summary.continue_token = ProtoString(b);
-    return Status::Ok();
-  });
-}
-
 // The list message itself (the envelope's raw field), `size` bytes: metadata and items.
 Status ReadStreamedList(StreamedFields& fields, uint64_t size, const ProtobufObjectDecoder& item,
                         const ListItemSink& sink, ListSummary& summary) {
@@ -127,10 +137,8 @@ Status ReadProtobufListStream(const ExactReader& read, const ProtobufObjectDecod
     }
     IBO_ASSIGN_OR_RETURN(std::string value, fields.Value(*key));
     if (*key != ((1u << 3) | static_cast<uint64_t>(WireType::kBytes))) continue;
-    IBO_RETURN_IF_ERROR(ForEachBytesField(value, "the envelope's type", [&](uint32_t n, std::string_view b) {
-      if (n == 2) summary.kind = ProtoString(b);
-      return Status::Ok();
-    }));
+    std::string api_version;
+    IBO_RETURN_IF_ERROR(ReadTypeMeta(value, api_version, summary.kind));
   }
 }
 
@@ -143,11 +151,7 @@ StatusOr<ProtobufEnvelope> OpenProtobufEnvelope(std::string_view body) {
                                         [&](uint32_t number, std::string_view bytes) {
     if (number == 2) envelope.raw = bytes;
     if (number != 1) return Status::Ok();
-    return ForEachBytesField(bytes, "the envelope's type", [&](uint32_t n, std::string_view b) {
-      if (n == 1) envelope.api_version = ProtoString(b);
-      if (n == 2) envelope.kind = ProtoString(b);
-      return Status::Ok();
-    });
+    return ReadTypeMeta(bytes, envelope.api_version, envelope.kind);
   }));
   return envelope;
 }
@@ -167,11 +171,11 @@ StatusOr<Json> DecodeProtobufList(std::string_view body, const ProtobufObjectDec
       list["items"].push_back(std::move(decoded));
     }
     if (number != 1) return Status::Ok();
-    return ForEachBytesField(bytes, "a list's metadata", [&](uint32_t n, std::string_view b) {
-      if (n == 2) list["metadata"]["resourceVersion"] = ProtoString(b);
-      if (n == 3 && !b.empty()) list["metadata"]["continue"] = ProtoString(b);
-      return Status::Ok();
-    });
+    ListSummary meta;
+    IBO_RETURN_IF_ERROR(ReadListMeta(bytes, meta));
+    if (!meta.resource_version.empty()) list["metadata"]["resourceVersion"] = meta.resource_version;
+    if (!meta.continue_token.empty()) list["metadata"]["continue"] = meta.continue_token;
+    return Status::Ok();
   }));
   return list;
 }

@@ -184,14 +184,7 @@ class RestClient : public Client {
         if (!list.ok()) return list.status().Annotate(what);
         return list;
       }
-      const Status& error = stream.status();
-      if (error.code() == StatusCode::kUnauthorized && attempt == 0) continue;  // OpenStream dropped the token
-      if (error.code() == StatusCode::kTooManyRequests && attempt < options_.max_retries_on_429) {
-        const auto wait = error.retry_after().value_or(std::chrono::seconds(1));
-        std::this_thread::sleep_for(std::min<std::chrono::seconds>(wait, std::chrono::seconds(30)));
-        continue;
-      }
-      return error;
+      if (!AskAgain(stream.status(), attempt)) return stream.status();  // OpenStream dropped a 401's credentials
     }
   }
 
@@ -260,19 +253,24 @@ class RestClient : public Client {
   }
 
   static StatusOr<ListSummary> SummaryOf(const std::map<std::string, std::string>& members) {
-    ListSummary summary;
-    summary.kind = KindOf(members);
-    const auto meta = members.find("metadata");
-    if (meta == members.end()) return summary;
-    auto parsed = ParseJson(meta->second);
-    if (!parsed.ok() || !parsed->is_object()) return Internal("a list whose metadata is not an object");
-    const auto string_member = [&](const char* name) {
-      const auto v = parsed->find(name);
-      return v != parsed->end() && v->is_string() ? v->get<std::string>() : std::string();
-    };
-    summary.resource_version = string_member("resourceVersion");
-    summary.continue_token = string_member("continue");
-    return summary;
+    Json list = {{"kind", KindOf(members)}};
+    if (const auto meta = members.find("metadata"); meta != members.end()) {
+      auto parsed = ParseJson(meta->second);
+      if (!parsed.ok() || !parsed->is_object()) return Internal("a list whose metadata is not an object");
+      list["metadata"] = std::move(parsed).value();
+    }
+    return SummaryOfList(list);
+  }
+
+  // Whether a failed answer is asked for again: a 401 once (the caller dropped the credentials it
+  // sent: a rotated token or an expired exec credential), a 429 within the retry budget, after its
+  // Retry-After (at most 30 s).
+  bool AskAgain(const Status& error, int attempt) const {
+    if (error.http_status() == 401) return attempt == 0;
+    if (error.code() != StatusCode::kTooManyRequests || attempt >= options_.max_retries_on_429) return false;
+    const auto wait = error.retry_after().value_or(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::min<std::chrono::seconds>(wait, std::chrono::seconds(30)));
+    return true;
   }
   enum class Body { kParse, kDiscard };  // a discarded answer is returned as an empty object
 
@@ -343,16 +341,8 @@ class RestClient : public Client {
         return std::move(doc).value();
       }
       Status error = ApiErrorFromResponse(WithJsonError(*response), what);
-      if (response->status == 401 && attempt == 0) {
-        credentials_.Invalidate();  // a rotated token or an expired exec credential: fetch it again once
-        continue;
-      }
-      if (error.code() == StatusCode::kTooManyRequests && attempt < options_.max_retries_on_429) {
-        const auto wait = error.retry_after().value_or(std::chrono::seconds(1));
-        std::this_thread::sleep_for(std::min<std::chrono::seconds>(wait, std::chrono::seconds(30)));
-        continue;
-      }
-      return error;
+      if (response->status == 401 && attempt == 0) credentials_.Invalidate();
+      if (!AskAgain(error, attempt)) return error;
     }
   }
 
